@@ -1,0 +1,169 @@
+package bench
+
+import (
+	"sync/atomic"
+	"testing"
+
+	"github.com/go-reclaim/reclaim/container/stack"
+	"github.com/go-reclaim/reclaim/epoch"
+	"github.com/go-reclaim/reclaim/internal/cacheline"
+)
+
+// paddedWord is an announcement word on a cache line of its own.
+type paddedWord struct {
+	_ cacheline.Pad
+	v atomic.Uint64
+	_ cacheline.Pad
+}
+
+// AnnounceClear is the floor for entering and exiting a guard: announce an
+// epoch read from a shared word, then clear it (two sequentially consistent
+// stores, each an XCHG on amd64).
+func AnnounceClear(b *testing.B) {
+	var global, local paddedWord
+	global.v.Store(1)
+	for b.Loop() {
+		local.v.Store(global.v.Load())
+		local.v.Store(0)
+	}
+}
+
+// EpochEnterExit measures Collector.Enter and Guard.Exit (slot taken from
+// the per-P cache and given back).
+func EpochEnterExit(b *testing.B) {
+	c := epoch.New()
+	defer c.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		c.Enter().Exit()
+	}
+}
+
+// EpochHandleEnterExit measures Enter and Exit through a Handle.
+func EpochHandleEnterExit(b *testing.B) {
+	c := epoch.New()
+	defer c.Close()
+	h := c.Register()
+	defer h.Unregister()
+	b.ReportAllocs()
+	for b.Loop() {
+		h.Enter().Exit()
+	}
+}
+
+// EpochRefresh measures Guard.Refresh on an open guard.
+func EpochRefresh(b *testing.B) {
+	c := epoch.New()
+	defer c.Close()
+	g := c.Enter()
+	defer g.Exit()
+	for b.Loop() {
+		g.Refresh()
+	}
+}
+
+// EpochRetire measures Retire of a preallocated object inside a guard that
+// stays open; batches are sealed and reclaimed as they fill.
+func EpochRetire(b *testing.B) {
+	c := epoch.New()
+	defer c.Close()
+	obj := new(int)
+	free := func(*int) {}
+	b.ReportAllocs()
+	for b.Loop() {
+		g := c.Enter()
+		epoch.Retire(g, obj, free)
+		g.Exit()
+	}
+}
+
+// StackGC is the Treiber stack with nodes left to the garbage collector:
+// one push and one pop per op. It is the floor for StackEpochPool.
+func StackGC(b *testing.B) {
+	var s stack.GC[int]
+	b.ReportAllocs()
+	for b.Loop() {
+		s.Push(1)
+		s.Pop()
+	}
+}
+
+// StackEpochPool is the Treiber stack recycling nodes through epoch.Pool:
+// one push and one pop per op, each in its own guard.
+func StackEpochPool(b *testing.B) {
+	c := epoch.New()
+	defer c.Close()
+	s := stack.NewEpoch[int](c)
+	b.ReportAllocs()
+	for b.Loop() {
+		g := c.Enter()
+		s.Push(g, 1)
+		g.Exit()
+		g = c.Enter()
+		s.Pop(g)
+		g.Exit()
+	}
+}
+
+// StackGCParallel is StackGC with GOMAXPROCS goroutines on one stack.
+func StackGCParallel(b *testing.B) {
+	var s stack.GC[int]
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			s.Push(1)
+			s.Pop()
+		}
+	})
+}
+
+// StackEpochPoolParallel is StackEpochPool with GOMAXPROCS goroutines.
+func StackEpochPoolParallel(b *testing.B) {
+	c := epoch.New()
+	defer c.Close()
+	s := stack.NewEpoch[int](c)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			g := c.Enter()
+			s.Push(g, 1)
+			g.Exit()
+			g = c.Enter()
+			s.Pop(g)
+			g.Exit()
+		}
+	})
+}
+
+// StackEpochPoolHandle is StackEpochPool with one guard per push+pop pair,
+// entered through a Handle.
+func StackEpochPoolHandle(b *testing.B) {
+	c := epoch.New()
+	defer c.Close()
+	s := stack.NewEpoch[int](c)
+	h := c.Register()
+	defer h.Unregister()
+	b.ReportAllocs()
+	for b.Loop() {
+		g := h.Enter()
+		s.Push(g, 1)
+		s.Pop(g)
+		g.Exit()
+	}
+}
+
+// StackEpochPoolHot is the hot-loop form: one guard held across the loop
+// and refreshed after every push+pop pair.
+func StackEpochPoolHot(b *testing.B) {
+	c := epoch.New()
+	defer c.Close()
+	s := stack.NewEpoch[int](c)
+	g := c.Enter()
+	defer g.Exit()
+	b.ReportAllocs()
+	for b.Loop() {
+		s.Push(g, 1)
+		s.Pop(g)
+		g.Refresh()
+	}
+}

@@ -1,0 +1,92 @@
+// Package stack holds Treiber stacks (R. K. Treiber, "Systems Programming:
+// Coping with Parallelism", IBM RJ 5118, 1986): a singly linked list whose
+// head is swung by compare-and-swap.
+//
+// GC drops popped nodes to the garbage collector, the plain Go baseline.
+// Epoch recycles them through an epoch.Pool, which is safe from ABA because
+// a node is reused only after every guard that could have read it has
+// exited.
+package stack
+
+import (
+	"sync/atomic"
+
+	"github.com/go-reclaim/reclaim/epoch"
+)
+
+type node[T any] struct {
+	value T
+	next  *node[T]
+}
+
+// GC is a Treiber stack whose popped nodes are left to the garbage
+// collector. The zero value is an empty stack, safe for concurrent use.
+type GC[T any] struct {
+	head atomic.Pointer[node[T]]
+}
+
+// Push adds v on top.
+func (s *GC[T]) Push(v T) {
+	n := &node[T]{value: v}
+	for {
+		n.next = s.head.Load()
+		if s.head.CompareAndSwap(n.next, n) {
+			return
+		}
+	}
+}
+
+// Pop removes the top value; ok is false if the stack is empty.
+func (s *GC[T]) Pop() (v T, ok bool) {
+	for {
+		h := s.head.Load()
+		if h == nil {
+			return v, false
+		}
+		if s.head.CompareAndSwap(h, h.next) {
+			return h.value, true
+		}
+	}
+}
+
+// Epoch is a Treiber stack whose nodes are recycled through an epoch.Pool.
+// Every operation takes the guard of the calling goroutine. It is safe for
+// concurrent use; create it with NewEpoch.
+type Epoch[T any] struct {
+	head atomic.Pointer[node[T]]
+	pool *epoch.Pool[node[T]]
+}
+
+// NewEpoch returns an empty stack whose nodes are reclaimed through c.
+func NewEpoch[T any](c *epoch.Collector) *Epoch[T] {
+	return &Epoch[T]{pool: epoch.NewPool[node[T]](c)}
+}
+
+// Push adds v on top. g must be an open guard of the stack's collector.
+func (s *Epoch[T]) Push(g *epoch.Guard, v T) {
+	n := s.pool.Get(g)
+	n.value = v
+	for {
+		n.next = s.head.Load()
+		if s.head.CompareAndSwap(n.next, n) {
+			return
+		}
+	}
+}
+
+// Pop removes the top value; ok is false if the stack is empty. The guard
+// makes reading h.next safe (h cannot be reused while g is open) and makes
+// the CAS immune to ABA (h cannot come back to the top while g is open).
+func (s *Epoch[T]) Pop(g *epoch.Guard) (v T, ok bool) {
+	for {
+		h := epoch.Load(g, &s.head)
+		if h == nil {
+			return v, false
+		}
+		if s.head.CompareAndSwap(h, h.next) {
+			v = h.value
+			s.pool.Retire(g, h)
+			return v, true
+		}
+	}
+}

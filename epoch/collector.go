@@ -1,0 +1,234 @@
+package epoch
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/go-reclaim/reclaim/internal/cacheline"
+	"github.com/go-reclaim/reclaim/internal/registry"
+	"github.com/go-reclaim/reclaim/internal/retire"
+)
+
+// Collector is an epoch-based reclamation domain. Objects retired through one
+// Collector are reclaimed only after every guard of that Collector that was
+// open when they were retired has exited. Use one Collector per data
+// structure, or one for a whole program; guards of different Collectors are
+// independent.
+//
+// All methods are safe for concurrent use. The zero value is not usable;
+// call New.
+type Collector struct {
+	epoch atomic.Uint64 // global epoch, starts at 1
+	// state is closedBit once Close has begun, plus drainUnit for each
+	// Close that is running free functions (which may Enter to retire).
+	state    atomic.Uint64
+	flushReq atomic.Uint64 // bumped by Barrier and Close
+	_        cacheline.Pad
+
+	slots  *registry.Registry[participant]
+	sealed retire.Stack // full batches waiting for their grace period
+	// reclaiming is a try-lock: one goroutine reclaims at a time, others
+	// leave their batches and go on.
+	reclaiming atomic.Bool
+	_          cacheline.Pad
+
+	retired   atomic.Uint64
+	reclaimed atomic.Uint64
+	spare     sync.Pool // empty *retire.Batch for reuse
+
+	poolsMu sync.Mutex
+	pools   atomic.Pointer[[]slotFlusher] // copy on write
+
+	batchSize int
+	tracking  bool
+}
+
+const (
+	closedBit = 1
+	drainUnit = 2
+)
+
+// New returns a Collector.
+func New(opts ...Option) *Collector {
+	cfg := config{batchSize: DefaultBatchSize}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	c := &Collector{
+		slots:     registry.New[participant](),
+		batchSize: cfg.batchSize,
+		tracking:  cfg.tracking,
+	}
+	c.epoch.Store(1)
+	c.pools.Store(new([]slotFlusher))
+	return c
+}
+
+func (c *Collector) addPool(p slotFlusher) {
+	c.poolsMu.Lock()
+	defer c.poolsMu.Unlock()
+	pools := append(append([]slotFlusher(nil), *c.pools.Load()...), p)
+	c.pools.Store(&pools)
+}
+
+// Enter opens a guard for the calling goroutine. Until the guard's Exit,
+// no object retired through c after Enter's announcement can be reclaimed
+// while the guard could still hold a pointer to it: precisely, if an object
+// is retired after a load made under the guard, its reclamation is
+// synchronized after the guard's Exit.
+//
+// Enter takes a participant slot from a per-processor cache (or a shared
+// free list) and gives it back on Exit; in steady state it does not
+// allocate. When the returned *Guard does not escape the caller, the
+// compiler keeps it on the stack. For a hot loop that enters and exits
+// repeatedly, a Handle (Register) skips the slot hand-off.
+//
+// Enter panics if c has been closed.
+func (c *Collector) Enter() *Guard {
+	return &Guard{c: c, s: c.enterPooled(), pooled: true}
+}
+
+func (c *Collector) enterPooled() *slot {
+	c.checkOpen()
+	s := c.slots.Get()
+	c.pin(s)
+	return s
+}
+
+func (c *Collector) checkOpen() {
+	if c.state.Load() == closedBit {
+		panic("epoch: Enter on a closed Collector")
+	}
+}
+
+// pin announces the current epoch in s. The announcement is a sequentially
+// consistent CAS, so every load the guard makes afterwards is ordered after
+// it; a scan that misses the announcement ran before it, and any object that
+// scan let the epoch move past was unlinked before this guard's first load.
+func (c *Collector) pin(s *slot) {
+	p := &s.Value
+	p.pins++
+	e := c.epoch.Load()
+	if !p.word.CompareAndSwap(0, e|uint64(p.pins&seqMask)<<seqShift) {
+		e = c.pinSlow(p)
+	}
+	p.pinned = e
+	p.nest = 1
+	if c.tracking {
+		p.site.Store(newEnterSite())
+	}
+}
+
+// pinSlow waits while a Barrier or Close holds the idle slot to flush it.
+func (c *Collector) pinSlow(p *participant) uint64 {
+	for {
+		if w := p.word.Load(); w != collecting && w != 0 {
+			panic("epoch: internal error: pinning a slot that is already pinned")
+		}
+		runtime.Gosched()
+		e := c.epoch.Load()
+		if p.word.CompareAndSwap(0, e|uint64(p.pins&seqMask)<<seqShift) {
+			return e
+		}
+	}
+}
+
+// unpin closes the slot's outermost guard.
+func (c *Collector) unpin(s *slot) {
+	p := &s.Value
+	if req := c.flushReq.Load(); req != p.flushed.Load() {
+		c.flush(s, req)
+	}
+	if c.tracking {
+		p.site.Store(nil)
+	}
+	p.word.Store(0)
+}
+
+// retire appends e to the slot's open batch and, when the batch is full,
+// hands it to the collector and collects.
+func (c *Collector) retire(s *slot, e retire.Entry) {
+	p := &s.Value
+	b := p.bag
+	if b == nil {
+		b = c.newBatch()
+		p.bag = b
+	}
+	b.Entries = append(b.Entries, e)
+	if len(b.Entries) >= c.batchSize {
+		c.seal(p)
+		c.collect()
+	}
+}
+
+func (c *Collector) newBatch() *retire.Batch {
+	if b, _ := c.spare.Get().(*retire.Batch); b != nil {
+		return b
+	}
+	return &retire.Batch{Entries: make([]retire.Entry, 0, c.batchSize)}
+}
+
+// seal hands the slot's open batch to the collector, tagged with the current
+// epoch. Every object in it was unlinked before this load of the epoch, so
+// once the epoch has advanced twice past the tag, every guard that could
+// have loaded one of them has exited.
+func (c *Collector) seal(p *participant) {
+	b := p.bag
+	if b == nil || len(b.Entries) == 0 {
+		return
+	}
+	p.bag = nil
+	c.retired.Add(uint64(len(b.Entries)))
+	b.Epoch = c.epoch.Load()
+	c.sealed.Push(b)
+}
+
+// flush seals the open batch of s, which the caller holds (pinned or
+// collecting), moves its Pool batches where Barrier and Close can reach
+// them, and records that flush request req has been honoured.
+func (c *Collector) flush(s *slot, req uint64) {
+	c.seal(&s.Value)
+	for _, pl := range *c.pools.Load() {
+		pl.flushSlot(s.Index())
+	}
+	s.Value.flushed.Store(req)
+}
+
+// reclaimOrphans reclaims the expired Pool batches that Barrier and Close
+// collected, and reports how many batches are left.
+func (c *Collector) reclaimOrphans(e uint64) int {
+	n := 0
+	for _, pl := range *c.pools.Load() {
+		n += pl.reclaimOrphans(e)
+	}
+	return n
+}
+
+// collect tries to advance the epoch, then reclaims the batches whose grace
+// period has passed, unless another goroutine is already reclaiming.
+func (c *Collector) collect() {
+	c.tryAdvance()
+	if !c.reclaiming.CompareAndSwap(false, true) {
+		return
+	}
+	defer c.reclaiming.Store(false)
+	kept := c.reclaimList(c.sealed.TakeAll(), c.epoch.Load())
+	kept.PushTo(&c.sealed)
+}
+
+// tryAdvance moves the global epoch from e to e+1 if every open guard
+// entered at e. It reports whether the epoch is now past the value it read
+// (moved by this call or by a concurrent one).
+func (c *Collector) tryAdvance() bool {
+	e := c.epoch.Load()
+	for s := range c.slots.All() {
+		w := s.Value.word.Load()
+		if pe := pinnedEpoch(w); pe != 0 && pe != e {
+			observe(&s.Value, w)
+			return false
+		}
+	}
+	c.epoch.CompareAndSwap(e, e+1)
+	return true
+}

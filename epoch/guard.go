@@ -1,0 +1,78 @@
+package epoch
+
+// Guard is an open critical section of one goroutine on a Collector. While
+// it is open, objects retired through the Collector after the guard's loads
+// are not reclaimed.
+//
+// A Guard belongs to the goroutine that entered it: it must not be used from
+// another goroutine, and it must be exited exactly once. Misuse panics: Exit
+// twice, or Retire, Defer, Load, Refresh or Pool.Get through an exited
+// guard. A guard that is never exited stops reclamation for the whole
+// Collector (Stats reports it as the oldest open guard).
+type Guard struct {
+	c      *Collector
+	s      *slot // nil once exited
+	pooled bool  // the slot goes back to the registry on Exit (not a Handle's)
+}
+
+// Exit closes the guard. Pointers loaded under the guard must not be used
+// afterwards. Exit panics if the guard has already exited.
+func (g *Guard) Exit() {
+	s := g.active("Exit")
+	g.s = nil
+	p := &s.Value
+	if p.nest--; p.nest > 0 {
+		return
+	}
+	g.c.unpin(s)
+	if g.pooled {
+		g.c.slots.Put(s)
+	}
+}
+
+// Refresh lets the epoch advance past the guard without giving its slot
+// back: it is Exit followed by Enter, at the cost of at most one atomic store,
+// and none when the epoch has not moved since the guard entered. Pointers
+// loaded before Refresh must not be used after it.
+//
+// Refresh panics on an exited guard and on a nested guard of a Handle (the
+// outer guard may still hold pointers).
+func (g *Guard) Refresh() {
+	s := g.active("Refresh")
+	p := &s.Value
+	if p.nest != 1 {
+		panic("epoch: Refresh on a nested guard: the outer guard of the same Handle may still hold pointers")
+	}
+	c := g.c
+	e := c.epoch.Load()
+	req := c.flushReq.Load()
+	if e == p.pinned && req == p.flushed.Load() {
+		return
+	}
+	if req != p.flushed.Load() {
+		c.flush(s, req)
+	}
+	p.pins++
+	p.pinned = e
+	p.word.Store(e | uint64(p.pins&seqMask)<<seqShift)
+	if c.tracking {
+		p.site.Store(newEnterSite())
+	}
+}
+
+// Collector returns the collector the guard belongs to.
+func (g *Guard) Collector() *Collector { return g.c }
+
+// active returns the guard's slot, or panics naming op if it has exited.
+func (g *Guard) active(op string) *slot {
+	s := g.s
+	if s == nil {
+		g.exited(op)
+	}
+	return s
+}
+
+// exited is out of line so that active stays small enough to inline.
+func (g *Guard) exited(op string) {
+	panic("epoch: " + op + " through a guard that has already exited")
+}

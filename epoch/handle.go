@@ -1,0 +1,60 @@
+package epoch
+
+// Handle is a participant slot held by one goroutine for as long as it
+// likes, for loops that enter and exit guards at a high rate: entering
+// through a Handle is one atomic announcement and exiting one atomic store,
+// with no slot hand-off.
+//
+// A Handle belongs to one goroutine at a time; to pass it to another, use a
+// synchronizing operation (a channel send) between the last use and the
+// first. Guards entered through the same Handle nest: the slot stays pinned
+// until the outermost guard exits.
+type Handle struct {
+	c *Collector
+	s *slot
+}
+
+// Register returns a Handle on c. It panics if c has been closed. Call
+// Unregister when done; a Handle that is dropped without Unregister keeps
+// its slot (and any garbage in its open batch stays pending until a Barrier
+// or Close collects it).
+func (c *Collector) Register() *Handle {
+	c.checkOpen()
+	return &Handle{c: c, s: c.slots.Get()}
+}
+
+// Enter opens a guard on the Handle's slot, with the same guarantee as
+// Collector.Enter. It panics if the Handle has been unregistered or the
+// Collector closed.
+func (h *Handle) Enter() *Guard {
+	return &Guard{c: h.c, s: h.enter()}
+}
+
+func (h *Handle) enter() *slot {
+	s := h.s
+	if s == nil {
+		panic("epoch: Enter on an unregistered Handle")
+	}
+	if p := &s.Value; p.nest > 0 {
+		p.nest++
+		return s
+	}
+	h.c.checkOpen()
+	h.c.pin(s)
+	return s
+}
+
+// Unregister gives the Handle's slot back. It panics if a guard entered
+// through the Handle is still open, or if the Handle was already
+// unregistered.
+func (h *Handle) Unregister() {
+	s := h.s
+	if s == nil {
+		panic("epoch: Unregister on a Handle that was already unregistered")
+	}
+	if s.Value.nest > 0 {
+		panic("epoch: Unregister while a guard entered through the Handle is still open")
+	}
+	h.s = nil
+	h.c.slots.Put(s)
+}

@@ -1,0 +1,266 @@
+package epoch
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// Pool recycles nodes of type T through a Collector: a node given to Retire
+// comes back out of Get only after a grace period, so a lock-free structure
+// can reuse its nodes without ABA and without a reader ever seeing a node
+// change under it. In steady state neither Get nor Retire allocates or
+// executes an atomic instruction.
+//
+// Each participant slot keeps, per Pool, a free list and a limbo list (the
+// DEBRA layout): Retire appends to the slot's limbo; a full limbo batch is
+// tagged with the epoch and sealed; Get pops the free list and, when it is
+// empty, takes the oldest sealed batch whose grace period is over. Batches a
+// slot does not need go to a shared sync.Pool for other slots, so the garbage
+// collector may drop idle ones; Get then allocates a new node.
+//
+// Pool nodes count in the Collector's Stats: retired when their batch is
+// sealed, reclaimed when it is handed back for reuse. Barrier and Close
+// treat them like other retired objects: Close leaves none pending.
+//
+// A Pool is safe for concurrent use. The zero value is not usable; call
+// NewPool.
+type Pool[T any] struct {
+	c         *Collector
+	onReclaim func(*T)
+
+	mu     sync.Mutex                      // serializes growth of locals and access to orphans
+	locals atomic.Pointer[[]*poolLocal[T]] // by slot index; grows, never shrinks
+	// orphans are sealed batches taken out of slots by Barrier and Close
+	// (or by the owner, on their request).
+	orphans []*nodeBatch[T]
+	shared  sync.Pool // of *nodeBatch[T] whose grace period is over
+}
+
+// poolLocal is one slot's share of a Pool. It belongs to the slot's owner
+// (or to a Barrier or Close holding the slot), like the slot's own batch.
+type poolLocal[T any] struct {
+	free   *nodeBatch[T]   // reusable now
+	limbo  *nodeBatch[T]   // retired, not yet sealed
+	sealed []*nodeBatch[T] // oldest first
+	spare  *nodeBatch[T]   // an empty batch kept for the next limbo
+}
+
+type nodeBatch[T any] struct {
+	epoch uint64
+	nodes []*T
+}
+
+// PoolOption configures a Pool.
+type PoolOption[T any] func(*Pool[T])
+
+// OnReclaim sets a function that runs on each node when its grace period is
+// over, before the node becomes available to Get: to release what the node
+// holds, or to poison it in tests so that a late reader is caught. It runs
+// on whichever goroutine finds the node's batch expired and must not panic.
+func OnReclaim[T any](fn func(*T)) PoolOption[T] {
+	return func(p *Pool[T]) { p.onReclaim = fn }
+}
+
+// NewPool returns a Pool of T on c.
+func NewPool[T any](c *Collector, opts ...PoolOption[T]) *Pool[T] {
+	p := &Pool[T]{c: c}
+	for _, o := range opts {
+		o(p)
+	}
+	p.locals.Store(new([]*poolLocal[T]))
+	c.addPool(p)
+	return p
+}
+
+// Get returns a zeroed node, as new(T) would: a recycled one whose grace
+// period is over, or a new one. The node is the caller's until it is
+// published. Get panics if g has exited or belongs to another Collector.
+func (p *Pool[T]) Get(g *Guard) *T {
+	l := p.local(g, "Pool.Get")
+	f := l.free
+	if f == nil || len(f.nodes) == 0 {
+		if !p.refill(l) {
+			return new(T)
+		}
+		f = l.free
+	}
+	n := len(f.nodes) - 1
+	x := f.nodes[n]
+	f.nodes = f.nodes[:n]
+	var zero T
+	*x = zero
+	return x
+}
+
+// Retire retires x: once no guard can hold x it goes back to the pool. The
+// caller must have unlinked x. Retire panics if x is nil, or if g has exited
+// or belongs to another Collector.
+func (p *Pool[T]) Retire(g *Guard, x *T) {
+	if x == nil {
+		panic("epoch: Pool.Retire of a nil pointer")
+	}
+	l := p.local(g, "Pool.Retire")
+	b := l.limbo
+	if b == nil {
+		b = p.newBatch(l)
+		l.limbo = b
+	}
+	b.nodes = append(b.nodes, x)
+	if len(b.nodes) >= p.c.batchSize {
+		p.seal(l)
+	}
+}
+
+func (p *Pool[T]) local(g *Guard, op string) *poolLocal[T] {
+	s := g.active(op)
+	if g.c != p.c {
+		panic("epoch: " + op + " with a guard of another Collector")
+	}
+	if ls := *p.locals.Load(); s.Index() < len(ls) {
+		if l := ls[s.Index()]; l != nil {
+			return l
+		}
+	}
+	return p.newLocal(s.Index())
+}
+
+func (p *Pool[T]) newLocal(i int) *poolLocal[T] {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ls := *p.locals.Load()
+	if i >= len(ls) {
+		grown := make([]*poolLocal[T], max(i+1, 2*len(ls)))
+		copy(grown, ls)
+		ls = grown
+	}
+	if ls[i] == nil {
+		ls[i] = new(poolLocal[T])
+	}
+	p.locals.Store(&ls)
+	return ls[i]
+}
+
+func (p *Pool[T]) newBatch(l *poolLocal[T]) *nodeBatch[T] {
+	if b := l.spare; b != nil {
+		l.spare = nil
+		return b
+	}
+	return &nodeBatch[T]{nodes: make([]*T, 0, p.c.batchSize)}
+}
+
+// seal tags the limbo batch with the current epoch (every node in it was
+// unlinked before this load), queues it, and tries to advance the epoch.
+// Expired batches beyond the one this slot will reuse next go to the shared
+// pool, so a slot that retires more than it gets does not hoard nodes.
+func (p *Pool[T]) seal(l *poolLocal[T]) {
+	b := l.limbo
+	l.limbo = nil
+	p.c.retired.Add(uint64(len(b.nodes)))
+	b.epoch = p.c.epoch.Load()
+	l.sealed = append(l.sealed, b)
+	p.c.tryAdvance()
+	e := p.c.epoch.Load()
+	for len(l.sealed) > 1 && expiredAt(l.sealed[0].epoch, e) {
+		p.share(p.reclaim(l.popSealed()))
+	}
+}
+
+// refill gives l a non-empty free batch: its oldest sealed batch if that
+// has expired, else an orphaned or shared one. It reports false if none is
+// available.
+func (p *Pool[T]) refill(l *poolLocal[T]) bool {
+	var b *nodeBatch[T]
+	if len(l.sealed) > 0 && expiredAt(l.sealed[0].epoch, p.c.epoch.Load()) {
+		b = p.reclaim(l.popSealed())
+	} else if b = p.adoptOrphan(); b == nil {
+		b, _ = p.shared.Get().(*nodeBatch[T])
+	}
+	if b == nil {
+		return false
+	}
+	if old := l.free; old != nil && l.spare == nil {
+		l.spare = old // empty; reuse its array for the next limbo
+	}
+	l.free = b
+	return true
+}
+
+func (l *poolLocal[T]) popSealed() *nodeBatch[T] {
+	b := l.sealed[0]
+	copy(l.sealed, l.sealed[1:])
+	l.sealed[len(l.sealed)-1] = nil
+	l.sealed = l.sealed[:len(l.sealed)-1]
+	return b
+}
+
+// reclaim counts b's nodes as reclaimed and runs OnReclaim on them.
+func (p *Pool[T]) reclaim(b *nodeBatch[T]) *nodeBatch[T] {
+	if p.onReclaim != nil {
+		for _, x := range b.nodes {
+			p.onReclaim(x)
+		}
+	}
+	p.c.reclaimed.Add(uint64(len(b.nodes)))
+	return b
+}
+
+func (p *Pool[T]) share(b *nodeBatch[T]) { p.shared.Put(b) }
+
+// adoptOrphan takes an expired orphaned batch, if there is one.
+func (p *Pool[T]) adoptOrphan() *nodeBatch[T] {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e := p.c.epoch.Load()
+	for i, b := range p.orphans {
+		if expiredAt(b.epoch, e) {
+			p.orphans = append(p.orphans[:i], p.orphans[i+1:]...)
+			return p.reclaim(b)
+		}
+	}
+	return nil
+}
+
+// flushSlot moves slot i's limbo and sealed batches to the orphans, where
+// Barrier and Close can reach them. The caller holds slot i.
+func (p *Pool[T]) flushSlot(i int) {
+	ls := *p.locals.Load()
+	if i >= len(ls) || ls[i] == nil {
+		return
+	}
+	l := ls[i]
+	if l.limbo != nil && len(l.limbo.nodes) > 0 {
+		p.seal(l)
+	}
+	if len(l.sealed) == 0 {
+		return
+	}
+	p.mu.Lock()
+	p.orphans = append(p.orphans, l.sealed...)
+	p.mu.Unlock()
+	clear(l.sealed)
+	l.sealed = l.sealed[:0]
+}
+
+// reclaimOrphans reclaims the orphans that have expired at epoch e and
+// reports how many remain.
+func (p *Pool[T]) reclaimOrphans(e uint64) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	kept := p.orphans[:0]
+	for _, b := range p.orphans {
+		if expiredAt(b.epoch, e) {
+			p.share(p.reclaim(b))
+		} else {
+			kept = append(kept, b)
+		}
+	}
+	clear(p.orphans[len(kept):])
+	p.orphans = kept
+	return len(kept)
+}
+
+// slotFlusher is the Pool's side of Barrier and Close.
+type slotFlusher interface {
+	flushSlot(i int)
+	reclaimOrphans(e uint64) int
+}

@@ -1,0 +1,166 @@
+package registry
+
+import (
+	"iter"
+	"math/bits"
+	"runtime"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/go-reclaim/reclaim/internal/cacheline"
+)
+
+// firstBucket is the number of slots in bucket 0; bucket b holds
+// firstBucket<<b slots, so maxBuckets buckets hold more slots than there can
+// be goroutines.
+const (
+	firstBucket = 8
+	maxBuckets  = 32
+)
+
+// Slot is one record. The padding in front keeps the Values of neighbouring
+// slots on different cache lines whatever the size of T.
+type Slot[T any] struct {
+	_ cacheline.Pad
+	// Value is the record's payload.
+	Value T
+
+	index    uint32        // position in the registry, fixed at creation
+	nextFree atomic.Uint32 // free-list link: index+1 of the next free slot
+}
+
+// Index reports the slot's position; it is stable for the registry's life.
+func (s *Slot[T]) Index() int { return int(s.index) }
+
+// Registry is a growable set of slots that never move. The zero value is not
+// usable; call New.
+type Registry[T any] struct {
+	buckets [maxBuckets]atomic.Pointer[Slot[T]]
+	created atomic.Uint32 // slots created so far
+	_       cacheline.Pad
+	free    atomic.Uint64 // tag<<32 | (index+1) of the first free slot; 0 = empty
+	_       cacheline.Pad
+	cache   perP[T]
+}
+
+// New returns an empty registry with a per-P cache sized for the current
+// GOMAXPROCS.
+func New[T any]() *Registry[T] {
+	r := &Registry[T]{}
+	r.cache.init(runtime.GOMAXPROCS(0))
+	return r
+}
+
+// locate maps a slot index to its bucket and offset.
+func locate(i uint32) (bucket int, offset uint32) {
+	q := i/firstBucket + 1
+	bucket = bits.Len32(q) - 1
+	return bucket, i - firstBucket*(1<<bucket-1)
+}
+
+func bucketLen(b int) uint32 { return firstBucket << b }
+
+// Get returns a slot owned by the caller until it calls Put.
+func (r *Registry[T]) Get() *Slot[T] {
+	if s := r.cache.take(); s != nil {
+		return s
+	}
+	if s := r.pop(); s != nil {
+		return s
+	}
+	return r.grow()
+}
+
+// Put gives s back. The caller must own s and must not use it afterwards.
+func (r *Registry[T]) Put(s *Slot[T]) {
+	if r.cache.give(s) {
+		return
+	}
+	r.push(s)
+}
+
+// grow creates a new slot. Two goroutines that reach an empty bucket both
+// allocate it; the loser's allocation is dropped.
+func (r *Registry[T]) grow() *Slot[T] {
+	i := r.created.Add(1) - 1
+	b, off := locate(i)
+	if b >= maxBuckets {
+		panic("reclaim/internal/registry: slot limit exceeded")
+	}
+	first := r.buckets[b].Load()
+	if first == nil {
+		fresh := &make([]Slot[T], bucketLen(b))[0]
+		if r.buckets[b].CompareAndSwap(nil, fresh) {
+			first = fresh
+		} else {
+			first = r.buckets[b].Load()
+		}
+	}
+	s := &unsafe.Slice(first, bucketLen(b))[off]
+	s.index = i
+	return s
+}
+
+func (r *Registry[T]) at(i uint32) *Slot[T] {
+	b, off := locate(i)
+	return &unsafe.Slice(r.buckets[b].Load(), bucketLen(b))[off]
+}
+
+// pop takes the first free slot. The tag in the head's high half changes on
+// every update, so a head that was popped and pushed back between our load
+// and our CAS (ABA) makes the CAS fail.
+func (r *Registry[T]) pop() *Slot[T] {
+	for {
+		h := r.free.Load()
+		top := uint32(h)
+		if top == 0 {
+			return nil
+		}
+		s := r.at(top - 1)
+		next := uint64(s.nextFree.Load())
+		if r.free.CompareAndSwap(h, (h>>32+1)<<32|next) {
+			return s
+		}
+	}
+}
+
+func (r *Registry[T]) push(s *Slot[T]) {
+	for {
+		h := r.free.Load()
+		s.nextFree.Store(uint32(h))
+		if r.free.CompareAndSwap(h, (h>>32+1)<<32|uint64(s.index+1)) {
+			return
+		}
+	}
+}
+
+// Len reports how many slots exist (owned or not).
+func (r *Registry[T]) Len() int { return int(r.created.Load()) }
+
+// All yields every slot created so far, owned or free, in index order. It
+// takes no lock: a slot whose bucket is being installed concurrently may be
+// skipped, which is safe because its owner has not yet received it and so
+// cannot have published anything in it.
+func (r *Registry[T]) All() iter.Seq[*Slot[T]] {
+	return func(yield func(*Slot[T]) bool) {
+		n := r.created.Load()
+		for b := 0; b < maxBuckets; b++ {
+			start := firstBucket * (uint32(1)<<b - 1)
+			if start >= n {
+				return
+			}
+			first := r.buckets[b].Load()
+			if first == nil {
+				continue
+			}
+			for i := range unsafe.Slice(first, bucketLen(b)) {
+				if start+uint32(i) >= n {
+					return
+				}
+				if !yield(&unsafe.Slice(first, bucketLen(b))[i]) {
+					return
+				}
+			}
+		}
+	}
+}

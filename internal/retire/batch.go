@@ -1,0 +1,90 @@
+package retire
+
+import "sync/atomic"
+
+// Batch is a reusable block of entries. Its owner appends to it; once sealed
+// it is handed, whole, to whichever goroutine reclaims it.
+type Batch struct {
+	Entries []Entry
+	// Epoch is the scheme's tag for the batch (epoch: the global epoch when
+	// it was sealed).
+	Epoch uint64
+	// Done counts the leading entries already reclaimed; it is nonzero only
+	// for a batch whose reclamation was interrupted by a panicking free
+	// function.
+	Done int
+	next *Batch
+}
+
+// Reset empties b for reuse, dropping references so the garbage collector
+// can free what the entries pointed to.
+func (b *Batch) Reset() {
+	clear(b.Entries)
+	b.Entries = b.Entries[:0]
+	b.Epoch = 0
+	b.Done = 0
+	b.next = nil
+}
+
+// Stack is a lock-free stack of sealed batches that is only ever emptied
+// whole (TakeAll), never popped one at a time, so it is free of ABA.
+type Stack struct {
+	head atomic.Pointer[Batch]
+}
+
+// Push adds b.
+func (s *Stack) Push(b *Batch) {
+	for {
+		h := s.head.Load()
+		b.next = h
+		if s.head.CompareAndSwap(h, b) {
+			return
+		}
+	}
+}
+
+// PushList adds a list built with Link (first..last).
+func (s *Stack) PushList(first, last *Batch) {
+	if first == nil {
+		return
+	}
+	for {
+		h := s.head.Load()
+		last.next = h
+		if s.head.CompareAndSwap(h, first) {
+			return
+		}
+	}
+}
+
+// TakeAll empties the stack and returns its former contents as a list.
+func (s *Stack) TakeAll() *Batch { return s.head.Swap(nil) }
+
+// Empty reports whether the stack held nothing at the moment of the load.
+func (s *Stack) Empty() bool { return s.head.Load() == nil }
+
+// Next returns the batch after b in a list taken with TakeAll.
+func (b *Batch) Next() *Batch { return b.next }
+
+// List builds a list of batches for PushList.
+type List struct{ first, last *Batch }
+
+// Add appends b to the list.
+func (l *List) Add(b *Batch) {
+	b.next = nil
+	if l.last == nil {
+		l.first = b
+	} else {
+		l.last.next = b
+	}
+	l.last = b
+}
+
+// PushTo moves the whole list onto s and empties l.
+func (l *List) PushTo(s *Stack) {
+	s.PushList(l.first, l.last)
+	*l = List{}
+}
+
+// Head is the first batch of the list (nil if empty).
+func (l *List) Head() *Batch { return l.first }
