@@ -167,3 +167,44 @@ func StackEpochPoolHot(b *testing.B) {
 		g.Refresh()
 	}
 }
+
+// StackEpochPoolHotParallel is StackEpochPoolHot with GOMAXPROCS
+// goroutines, each holding its own guard.
+func StackEpochPoolHotParallel(b *testing.B) {
+	c := epoch.New()
+	defer c.Close()
+	s := stack.NewEpoch[int](c)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		g := c.Enter()
+		defer g.Exit()
+		for pb.Next() {
+			s.Push(g, 1)
+			s.Pop(g)
+			g.Refresh()
+		}
+	})
+}
+
+// StackNoReclaim pushes and pops one preallocated node with no reclamation
+// at all: the two compare-and-swaps a Treiber stack cannot avoid. It is
+// only correct with one goroutine, and is shown as the lower bound for the
+// StackEpochPool rows.
+func StackNoReclaim(b *testing.B) {
+	type node struct {
+		value int
+		next  *node
+	}
+	var head atomic.Pointer[node]
+	n := &node{value: 1}
+	for b.Loop() {
+		n.next = head.Load()
+		if !head.CompareAndSwap(n.next, n) {
+			b.Fatal("uncontended CAS failed")
+		}
+		h := head.Load()
+		if !head.CompareAndSwap(h, h.next) {
+			b.Fatal("uncontended CAS failed")
+		}
+	}
+}

@@ -38,23 +38,26 @@ func (g *Guard) Exit() {
 // Refresh panics on an exited guard and on a nested guard of a Handle (the
 // outer guard may still hold pointers).
 func (g *Guard) Refresh() {
+	s := g.s
+	if s != nil && s.Value.nest == 1 && g.c.epoch.Load() == s.Value.pinned && g.c.flushReq.Load() == s.Value.flushed.Load() {
+		return // the epoch has not moved: the guard does not hold it back
+	}
+	g.refreshSlow()
+}
+
+func (g *Guard) refreshSlow() {
 	s := g.active("Refresh")
 	p := &s.Value
 	if p.nest != 1 {
 		panic("epoch: Refresh on a nested guard: the outer guard of the same Handle may still hold pointers")
 	}
 	c := g.c
-	e := c.epoch.Load()
-	req := c.flushReq.Load()
-	if e == p.pinned && req == p.flushed.Load() {
-		return
-	}
-	if req != p.flushed.Load() {
+	if req := c.flushReq.Load(); req != p.flushed.Load() {
 		c.flush(s, req)
 	}
 	p.pins++
-	p.pinned = e
-	p.word.Store(e | uint64(p.pins&seqMask)<<seqShift)
+	p.pinned = c.epoch.Load()
+	p.word.Store(p.pinned | uint64(p.pins&seqMask)<<seqShift)
 	if c.tracking {
 		p.site.Store(newEnterSite())
 	}

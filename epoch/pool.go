@@ -76,19 +76,26 @@ func NewPool[T any](c *Collector, opts ...PoolOption[T]) *Pool[T] {
 // period is over, or a new one. The node is the caller's until it is
 // published. Get panics if g has exited or belongs to another Collector.
 func (p *Pool[T]) Get(g *Guard) *T {
-	l := p.local(g, "Pool.Get")
-	f := l.free
-	if f == nil || len(f.nodes) == 0 {
-		if !p.refill(l) {
-			return new(T)
+	if l := p.cached(g); l != nil && l.free != nil {
+		if f := l.free.nodes; len(f) > 0 {
+			x := f[len(f)-1]
+			l.free.nodes = f[:len(f)-1]
+			*x = *new(T)
+			return x
 		}
-		f = l.free
 	}
-	n := len(f.nodes) - 1
-	x := f.nodes[n]
-	f.nodes = f.nodes[:n]
-	var zero T
-	*x = zero
+	return p.getSlow(g)
+}
+
+func (p *Pool[T]) getSlow(g *Guard) *T {
+	l := p.local(g, "Pool.Get")
+	if (l.free == nil || len(l.free.nodes) == 0) && !p.refill(l) {
+		return new(T)
+	}
+	f := l.free.nodes
+	x := f[len(f)-1]
+	l.free.nodes = f[:len(f)-1]
+	*x = *new(T)
 	return x
 }
 
@@ -96,6 +103,14 @@ func (p *Pool[T]) Get(g *Guard) *T {
 // caller must have unlinked x. Retire panics if x is nil, or if g has exited
 // or belongs to another Collector.
 func (p *Pool[T]) Retire(g *Guard, x *T) {
+	if l := p.cached(g); l != nil && x != nil && l.limbo != nil && len(l.limbo.nodes) < p.c.batchSize-1 {
+		l.limbo.nodes = append(l.limbo.nodes, x)
+		return
+	}
+	p.retireSlow(g, x)
+}
+
+func (p *Pool[T]) retireSlow(g *Guard, x *T) {
 	if x == nil {
 		panic("epoch: Pool.Retire of a nil pointer")
 	}
@@ -109,6 +124,19 @@ func (p *Pool[T]) Retire(g *Guard, x *T) {
 	if len(b.nodes) >= p.c.batchSize {
 		p.seal(l)
 	}
+}
+
+// cached is the fast path of local: nil unless g is open, belongs to p's
+// Collector, and its slot already has a share of p.
+func (p *Pool[T]) cached(g *Guard) *poolLocal[T] {
+	s := g.s
+	if s == nil || g.c != p.c {
+		return nil
+	}
+	if ls := *p.locals.Load(); s.Index() < len(ls) {
+		return ls[s.Index()]
+	}
+	return nil
 }
 
 func (p *Pool[T]) local(g *Guard, op string) *poolLocal[T] {

@@ -10,7 +10,7 @@ import (
 )
 
 const (
-	spins    = 16          // polls that only yield the processor
+	spins    = 16 // polls that only yield the processor
 	maxSleep = time.Millisecond
 )
 

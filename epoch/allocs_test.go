@@ -1,0 +1,48 @@
+//go:build !race
+
+// The race detector's sync.Pool drops items at random, so allocation counts
+// are only meaningful without it; .ci/run runs these tests separately.
+
+package epoch_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-reclaim/reclaim/epoch"
+)
+
+func TestAllocsSteadyState(t *testing.T) {
+	c := epoch.New()
+	defer c.Close()
+	h := c.Register()
+	defer h.Unregister()
+	pool := epoch.NewPool[item](c)
+	obj := new(int)
+	warm := func(f func()) float64 {
+		for range 10000 {
+			f()
+		}
+		return testing.AllocsPerRun(10000, f)
+	}
+
+	require.Zero(t, warm(func() { c.Enter().Exit() }), "Enter+Exit")
+	require.Zero(t, warm(func() { h.Enter().Exit() }), "Handle Enter+Exit")
+	require.Zero(t, warm(func() {
+		g := c.Enter()
+		epoch.Retire(g, obj, noop)
+		g.Exit()
+	}), "Retire")
+	require.Zero(t, warm(func() {
+		g := c.Enter()
+		g.Defer(func() {})
+		g.Exit()
+	}), "Defer of a static function")
+	require.Zero(t, warm(func() {
+		g := h.Enter()
+		pool.Retire(g, pool.Get(g))
+		g.Refresh()
+		g.Exit()
+	}), "Pool Get+Retire")
+}

@@ -1,0 +1,89 @@
+// Package epoch is epoch-based memory reclamation for lock-free data
+// structures, with a Collector/Guard API in the style of Rust's seize.
+//
+// A reader enters a guard, loads shared pointers, and exits. A writer that
+// unlinks an object retires it with a free function; the free function runs
+// after a grace period, once every guard that could still hold the object
+// has exited. Pool builds allocation-free node recycling on top.
+//
+//	g := c.Enter()
+//	n := epoch.Load(g, &head)          // safe to dereference until g.Exit()
+//	if head.CompareAndSwap(n, n.next) {
+//		epoch.Retire(g, n, freeNode)   // runs after every reader of n exits
+//	}
+//	g.Exit()
+//
+// # When to use it
+//
+// Use epoch when reads are frequent and short and you want them as cheap as
+// possible: entering and exiting a guard is one atomic announcement and one
+// atomic store, and a guard protects everything it loads. The price is that
+// one guard held for a long time (a goroutine blocked while inside one)
+// stops all reclamation; Stats reports the pending objects and the oldest
+// open guard, and WithGuardTracking records where it was entered. When
+// memory must stay bounded whatever readers do, use package hazard.
+//
+// # Guarantees (Go memory model)
+//
+// If an object is retired after a load made under guard G (the retiring
+// goroutine unlinked it after G's load), then G's Exit is synchronized
+// before the object's free function starts. Everything written before
+// Retire is synchronized before the free function too. Each free function
+// runs exactly once: at the latest during Close. A Pool node passed to
+// Retire is returned by Get only after the same grace period.
+//
+// Collector, Pool and Stats are safe for concurrent use. A Guard and a
+// Handle belong to one goroutine at a time.
+//
+// # Misuse
+//
+// Misuse panics with a message naming it: a nil pointer or free function,
+// Exit twice, any use of an exited guard, Enter after Close, Refresh on a
+// nested Handle guard, Unregister with a guard open. Conditions a caller
+// must handle are errors: Barrier returns ctx.Err() when its context ends,
+// Close returns an error wrapping ErrGuardsOpen when guards are open. A free
+// function may panic: the panic reaches the caller that ran it (Retire,
+// Barrier or Close), and every other pending object is still reclaimed.
+//
+// # Algorithm
+//
+// This is classic epoch-based reclamation (Fraser's EBR, as in
+// crossbeam-epoch and DEBRA), adapted to Go:
+//
+//   - A global epoch counter. A participant slot announces the epoch it read
+//     when it enters a guard (a sequentially consistent CAS, one locked
+//     instruction on amd64) and clears it on exit (one atomic store).
+//   - Retire appends to the slot's batch; a full batch is tagged with the
+//     current epoch and pushed on a lock-free stack. The epoch advances from
+//     e to e+1 when a scan finds every open guard at e; a batch tagged t is
+//     reclaimed once the epoch reaches t+2, when every guard that was open
+//     at the tag has exited. One goroutine reclaims at a time (a try-lock:
+//     the others leave their batches and go on), which keeps reclamation
+//     lock-free for retirers and lets Barrier and Close wait for it.
+//   - Go has no thread-local storage, so slots live in a registry of
+//     records that never move (internal/registry). Enter takes one from a
+//     per-P cache (runtime.procPin for a few instructions), Exit gives it
+//     back; a Handle keeps one for a hot loop. Thousands of goroutines can
+//     hold guards at once; their slots are reused later.
+//
+// Why not Hyaline (seize's scheme)? Hyaline's enter and leave are also one
+// atomic swap each when nothing was retired meanwhile, so it cannot beat
+// EBR's read path, and we measured EBR's at the floor: on a 2-core AMD EPYC,
+// Handle Enter+Exit is 1.3x and pooled Enter+Exit 1.8x the two-store floor
+// (see bench and README). On the retire path Hyaline writes into every
+// active slot's list (a CAS each) and every guard exit decrements a
+// reference count per batch retired during it, while EBR's per-batch work
+// is a scan that only reads slot words: measured, Retire adds about 7 ns
+// per object on top of Enter+Exit, scan and reclamation included. Hyaline's
+// gain, reclamation balanced across threads, matters less here because Pool
+// keeps recycled nodes with the slot that retired them.
+//
+// # Barrier and Close
+//
+// Barrier flushes every slot's open batch (idle slots directly; a slot
+// with a guard open flushes itself when the guard exits or refreshes) and
+// waits until everything retired before it is reclaimed. Close stops new
+// guards and reclaims everything; with guards still open it reclaims only
+// what is safe and says how many are open. Free functions run by Close may
+// themselves Enter and Retire.
+package epoch

@@ -1,0 +1,9 @@
+package epoch_test
+
+import "sync/atomic"
+
+type atomicIntPtr = atomic.Pointer[int]
+
+type item struct {
+	value int
+}

@@ -1,0 +1,79 @@
+package registry
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestLocate(t *testing.T) {
+	// Every index maps to a distinct (bucket, offset) inside its bucket,
+	// and the buckets tile the index space in order.
+	next := uint32(0)
+	for b := range 6 {
+		for off := range bucketLen(b) {
+			gb, goff := locate(next)
+			require.Equal(t, b, gb, "index %d", next)
+			require.Equal(t, off, goff, "index %d", next)
+			next++
+		}
+	}
+}
+
+func TestSlotsNeverMoveAndAreReused(t *testing.T) {
+	r := New[int]()
+	var held []*Slot[int]
+	for i := range 1000 {
+		s := r.Get()
+		s.Value = i
+		held = append(held, s)
+	}
+	require.Equal(t, 1000, r.Len())
+	seen := map[*Slot[int]]bool{}
+	for s := range r.All() {
+		seen[s] = true
+	}
+	for i, s := range held {
+		require.True(t, seen[s], "slot %d missing from All", i)
+		require.Equal(t, i, s.Value, "slot %d moved or was overwritten", i)
+	}
+	for _, s := range held {
+		r.Put(s)
+	}
+	for range 1000 {
+		r.Get()
+	}
+	require.Equal(t, 1000, r.Len(), "Get after Put must reuse slots, not grow")
+}
+
+// Concurrent owners never share a slot.
+func TestExclusiveOwnership(t *testing.T) {
+	r := New[atomic.Int32]()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			// Holding several slots at once sends most Gets past the
+			// per-P cache to the shared free list.
+			var mine [4]*Slot[atomic.Int32]
+			for i := range 20000 {
+				k := 1 + i%len(mine)
+				for j := range k {
+					mine[j] = r.Get()
+					if mine[j].Value.Add(1) != 1 {
+						t.Error("slot handed to two owners at once")
+					}
+				}
+				runtime.Gosched()
+				for j := range k {
+					mine[j].Value.Add(-1)
+					r.Put(mine[j])
+				}
+			}
+		})
+	}
+	wg.Wait()
+	require.LessOrEqual(t, r.Len(), 8*4)
+}
