@@ -208,3 +208,22 @@ func StackNoReclaim(b *testing.B) {
 		}
 	}
 }
+
+// StackEpochPoolHandleParallel is StackEpochPoolHandle with GOMAXPROCS
+// goroutines, each with its own Handle.
+func StackEpochPoolHandleParallel(b *testing.B) {
+	c := epoch.New()
+	defer c.Close()
+	s := stack.NewEpoch[int](c)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		h := c.Register()
+		defer h.Unregister()
+		for pb.Next() {
+			g := h.Enter()
+			s.Push(g, 1)
+			s.Pop(g)
+			g.Exit()
+		}
+	})
+}

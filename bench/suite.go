@@ -24,5 +24,6 @@ var Epoch = []Case{
 	{Name: "StackEpochPoolHandle", Run: StackEpochPoolHandle, Floor: "StackGC", Goal: "<= 0.6x"},
 	{Name: "StackEpochPoolHot", Run: StackEpochPoolHot, Floor: "StackGC", Goal: "<= 0.6x"},
 	{Name: "StackEpochPoolParallel", Run: StackEpochPoolParallel, Floor: "StackGCParallel", Goal: "<= 1.0x"},
+	{Name: "StackEpochPoolHandleParallel", Run: StackEpochPoolHandleParallel, Floor: "StackGCParallel", Goal: "<= 1.0x"},
 	{Name: "StackEpochPoolHotParallel", Run: StackEpochPoolHotParallel, Floor: "StackGCParallel", Goal: "<= 1.0x"},
 }

@@ -76,27 +76,27 @@ func NewPool[T any](c *Collector, opts ...PoolOption[T]) *Pool[T] {
 // period is over, or a new one. The node is the caller's until it is
 // published. Get panics if g has exited or belongs to another Collector.
 func (p *Pool[T]) Get(g *Guard) *T {
-	if l := p.cached(g); l != nil && l.free != nil {
-		if f := l.free.nodes; len(f) > 0 {
-			x := f[len(f)-1]
-			l.free.nodes = f[:len(f)-1]
-			*x = *new(T)
-			return x
+	l := p.cached(g)
+	if l == nil || l.free == nil || len(l.free.nodes) == 0 {
+		if l = p.refilled(g); l == nil {
+			return new(T)
 		}
-	}
-	return p.getSlow(g)
-}
-
-func (p *Pool[T]) getSlow(g *Guard) *T {
-	l := p.local(g, "Pool.Get")
-	if (l.free == nil || len(l.free.nodes) == 0) && !p.refill(l) {
-		return new(T)
 	}
 	f := l.free.nodes
 	x := f[len(f)-1]
 	l.free.nodes = f[:len(f)-1]
 	*x = *new(T)
 	return x
+}
+
+// refilled returns g's share of p with a non-empty free list, or nil if no
+// node can be reused yet.
+func (p *Pool[T]) refilled(g *Guard) *poolLocal[T] {
+	l := p.local(g, "Pool.Get")
+	if (l.free == nil || len(l.free.nodes) == 0) && !p.refill(l) {
+		return nil
+	}
+	return l
 }
 
 // Retire retires x: once no guard can hold x it goes back to the pool. The

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 
 	"github.com/go-reclaim/reclaim/epoch"
+	"github.com/go-reclaim/reclaim/internal/spin"
 )
 
 type node[T any] struct {
@@ -28,16 +29,19 @@ type GC[T any] struct {
 // Push adds v on top.
 func (s *GC[T]) Push(v T) {
 	n := &node[T]{value: v}
+	var b spin.Backoff
 	for {
 		n.next = s.head.Load()
 		if s.head.CompareAndSwap(n.next, n) {
 			return
 		}
+		b.Pause()
 	}
 }
 
 // Pop removes the top value; ok is false if the stack is empty.
 func (s *GC[T]) Pop() (v T, ok bool) {
+	var b spin.Backoff
 	for {
 		h := s.head.Load()
 		if h == nil {
@@ -46,6 +50,7 @@ func (s *GC[T]) Pop() (v T, ok bool) {
 		if s.head.CompareAndSwap(h, h.next) {
 			return h.value, true
 		}
+		b.Pause()
 	}
 }
 
@@ -66,11 +71,13 @@ func NewEpoch[T any](c *epoch.Collector) *Epoch[T] {
 func (s *Epoch[T]) Push(g *epoch.Guard, v T) {
 	n := s.pool.Get(g)
 	n.value = v
+	var b spin.Backoff
 	for {
 		n.next = s.head.Load()
 		if s.head.CompareAndSwap(n.next, n) {
 			return
 		}
+		b.Pause()
 	}
 }
 
@@ -78,6 +85,7 @@ func (s *Epoch[T]) Push(g *epoch.Guard, v T) {
 // makes reading h.next safe (h cannot be reused while g is open) and makes
 // the CAS immune to ABA (h cannot come back to the top while g is open).
 func (s *Epoch[T]) Pop(g *epoch.Guard) (v T, ok bool) {
+	var b spin.Backoff
 	for {
 		h := epoch.Load(g, &s.head)
 		if h == nil {
@@ -88,5 +96,6 @@ func (s *Epoch[T]) Pop(g *epoch.Guard) (v T, ok bool) {
 			s.pool.Retire(g, h)
 			return v, true
 		}
+		b.Pause()
 	}
 }
