@@ -31,6 +31,7 @@ type Collector struct {
 	// reclaiming is a try-lock: one goroutine reclaims at a time, others
 	// leave their batches and go on.
 	reclaiming atomic.Bool
+	sweepEpoch uint64 // the epoch a sweep reclaims at; owned by the reclaiming holder
 	_          cacheline.Pad
 
 	retired   atomic.Uint64

@@ -8,59 +8,20 @@ import "github.com/go-reclaim/reclaim/internal/retire"
 func expiredAt(tag, e uint64) bool { return tag+2 <= e }
 
 // reclaimList reclaims the batches of list that have expired at epoch e and
-// returns the others. The caller holds c.reclaiming.
-//
-// A free function may panic. Each entry is removed from its batch before its
-// free function runs, so it is never run twice; if one panics, the entries
-// not yet reclaimed (and the batches not yet looked at) go back onto
-// c.sealed, where the next collection finds them, and the panic continues
-// to the caller.
-func (c *Collector) reclaimList(list *retire.Batch, e uint64) (kept retire.List) {
-	var (
-		cur       *retire.Batch // batch being reclaimed; nil when between batches
-		rest      *retire.Batch
-		startDone int
-	)
-	defer func() {
-		if cur == nil {
-			return
-		}
-		c.reclaimed.Add(uint64(cur.Done - startDone))
-		if cur.Done < len(cur.Entries) {
-			kept.Add(cur)
-		} else {
-			c.recycle(cur)
-		}
-		for b := rest; b != nil; {
-			next := b.Next()
-			kept.Add(b)
-			b = next
-		}
-		kept.PushTo(&c.sealed)
-	}()
-	for b := list; b != nil; {
-		next := b.Next()
-		if !expiredAt(b.Epoch, e) {
-			kept.Add(b)
-			b = next
-			continue
-		}
-		cur, rest, startDone = b, next, b.Done
-		for cur.Done < len(cur.Entries) {
-			entry := cur.Entries[cur.Done]
-			cur.Entries[cur.Done] = retire.Entry{}
-			cur.Done++
-			entry.Reclaim()
-		}
-		c.reclaimed.Add(uint64(len(cur.Entries) - startDone))
-		cur = nil
-		c.recycle(b)
-		b = next
-	}
-	return kept
+// returns the others. The caller holds c.reclaiming. If a free function
+// panics, what is still pending goes back onto c.sealed and the panic
+// continues (see retire.Sweep).
+func (c *Collector) reclaimList(list *retire.Batch, e uint64) retire.List {
+	c.sweepEpoch = e
+	return retire.Sweep(list, (*sweeper)(c))
 }
 
-func (c *Collector) recycle(b *retire.Batch) {
-	b.Reset()
-	c.spare.Put(b)
-}
+// sweeper is the Collector's side of retire.Sweep: whole batches whose grace
+// period is over at c.sweepEpoch are reclaimed.
+type sweeper Collector
+
+func (s *sweeper) KeepBatch(b *retire.Batch) bool { return !expiredAt(b.Epoch, s.sweepEpoch) }
+func (s *sweeper) KeepEntry(retire.Entry) bool    { return false }
+func (s *sweeper) Recycle(b *retire.Batch)        { b.Reset(); s.spare.Put(b) }
+func (s *sweeper) Reclaimed(n int)                { s.reclaimed.Add(uint64(n)) }
+func (s *sweeper) Requeue(kept retire.List)       { kept.PushTo(&s.sealed) }

@@ -2,7 +2,10 @@
 
 package registry
 
-import "github.com/go-reclaim/reclaim/internal/cacheline"
+import (
+	"github.com/go-reclaim/reclaim/internal/cacheline"
+	"github.com/go-reclaim/reclaim/internal/pin"
+)
 
 // perP keeps one idle slot per P. While pinned, only the running goroutine
 // can touch its P's cell, and a P passes between threads through the
@@ -21,22 +24,22 @@ type cell[T any] struct {
 func (c *perP[T]) init(n int) { c.cells = make([]cell[T], n) }
 
 func (c *perP[T]) take() *Slot[T] {
-	pid := procPin()
+	pid := pin.Pin()
 	var s *Slot[T]
 	if pid < len(c.cells) {
 		s = c.cells[pid].s
 		c.cells[pid].s = nil
 	}
-	procUnpin()
+	pin.Unpin()
 	return s
 }
 
 func (c *perP[T]) give(s *Slot[T]) bool {
-	pid := procPin()
+	pid := pin.Pin()
 	ok := pid < len(c.cells) && c.cells[pid].s == nil
 	if ok {
 		c.cells[pid].s = s
 	}
-	procUnpin()
+	pin.Unpin()
 	return ok
 }

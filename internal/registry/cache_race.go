@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/go-reclaim/reclaim/internal/cacheline"
+	"github.com/go-reclaim/reclaim/internal/pin"
 )
 
 // perP under the race detector: the same per-P cells, accessed with atomics
@@ -22,18 +23,18 @@ type cell[T any] struct {
 func (c *perP[T]) init(n int) { c.cells = make([]cell[T], n) }
 
 func (c *perP[T]) take() *Slot[T] {
-	pid := procPin()
+	pid := pin.Pin()
 	var s *Slot[T]
 	if pid < len(c.cells) {
 		s = c.cells[pid].s.Swap(nil)
 	}
-	procUnpin()
+	pin.Unpin()
 	return s
 }
 
 func (c *perP[T]) give(s *Slot[T]) bool {
-	pid := procPin()
+	pid := pin.Pin()
 	ok := pid < len(c.cells) && c.cells[pid].s.CompareAndSwap(nil, s)
-	procUnpin()
+	pin.Unpin()
 	return ok
 }

@@ -7,7 +7,7 @@
 //
 // Ownership of a slot is reusable: Get hands a slot to one owner and Put
 // takes it back for the next owner. Get first looks in a per-P cache (one
-// slot per processor, reached with runtime.procPin so the common case is a
+// slot per processor, reached with runtime.procPin (internal/pin) so the common case is a
 // few plain loads and stores), then in a lock-free free list, and only then
 // grows the registry. Slots are not zeroed between owners: the layers above
 // keep state in them (epoch keeps its retired batches there).

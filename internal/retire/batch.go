@@ -9,11 +9,7 @@ type Batch struct {
 	// Epoch is the scheme's tag for the batch (epoch: the global epoch when
 	// it was sealed).
 	Epoch uint64
-	// Done counts the leading entries already reclaimed; it is nonzero only
-	// for a batch whose reclamation was interrupted by a panicking free
-	// function.
-	Done int
-	next *Batch
+	next  *Batch
 }
 
 // Reset empties b for reuse, dropping references so the garbage collector
@@ -22,7 +18,6 @@ func (b *Batch) Reset() {
 	clear(b.Entries)
 	b.Entries = b.Entries[:0]
 	b.Epoch = 0
-	b.Done = 0
 	b.next = nil
 }
 

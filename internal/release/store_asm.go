@@ -1,0 +1,17 @@
+//go:build (amd64 || arm64) && !race
+
+package release
+
+import (
+	"sync/atomic"
+	"unsafe"
+)
+
+// StoreUintptr stores v into *p with release ordering: every memory access
+// before it is visible to a goroutine whose atomic load observes v.
+func StoreUintptr(p *atomic.Uintptr, v uintptr) {
+	storeRelease((*uintptr)(unsafe.Pointer(p)), v)
+}
+
+//go:noescape
+func storeRelease(addr *uintptr, v uintptr)

@@ -1,0 +1,8 @@
+//go:build race || !(amd64 || arm64)
+
+package release
+
+import "sync/atomic"
+
+// StoreUintptr stores v into *p with (at least) release ordering.
+func StoreUintptr(p *atomic.Uintptr, v uintptr) { p.Store(v) }
