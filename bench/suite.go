@@ -10,6 +10,9 @@ type Case struct {
 	Goal  string // the target ratio to the floor, as the issue states it
 }
 
+// Suite is every benchmark, floors first.
+var Suite = append(append([]Case{}, Epoch...), Hazard...)
+
 // Epoch lists the epoch benchmarks, floors first.
 var Epoch = []Case{
 	{Name: "AnnounceClear", Run: AnnounceClear},
@@ -26,4 +29,15 @@ var Epoch = []Case{
 	{Name: "StackEpochPoolParallel", Run: StackEpochPoolParallel, Floor: "StackGCParallel", Goal: "<= 1.0x"},
 	{Name: "StackEpochPoolHandleParallel", Run: StackEpochPoolHandleParallel, Floor: "StackGCParallel", Goal: "<= 1.0x"},
 	{Name: "StackEpochPoolHotParallel", Run: StackEpochPoolHotParallel, Floor: "StackGCParallel", Goal: "<= 1.0x"},
+}
+
+// Hazard lists the hazard-pointer benchmarks. Their stack floors are in
+// Epoch; Suite runs both.
+var Hazard = []Case{
+	{Name: "ProtectRaw", Run: ProtectRaw},
+	{Name: "HazardProtectReset", Run: HazardProtectReset, Floor: "ProtectRaw", Goal: "<= 1.5x"},
+	{Name: "HazardAcquireRelease", Run: HazardAcquireRelease, Floor: "ProtectRaw", Goal: "<= 10.8 ns"},
+	{Name: "HazardRetire", Run: HazardRetire, Floor: "ProtectRaw", Goal: "0 allocs"},
+	{Name: "StackHazard", Run: StackHazard, Floor: "StackGC", Goal: "<= 1.0x"},
+	{Name: "StackHazardParallel", Run: StackHazardParallel, Floor: "StackGCParallel", Goal: "(none)"},
 }

@@ -57,7 +57,7 @@ func main() {
 		defer f.Close()
 		rawOut = f
 	}
-	if err := runSuite(os.Stdout, rawOut, bench.Epoch, filter, *count); err != nil {
+	if err := runSuite(os.Stdout, rawOut, bench.Suite, filter, *count); err != nil {
 		fmt.Fprintf(os.Stderr, "reclaimbench: %v\n", err)
 		os.Exit(1)
 	}

@@ -65,6 +65,10 @@ func (r *Registry[T]) Get() *Slot[T] {
 	if s := r.cache.take(); s != nil {
 		return s
 	}
+	return r.getShared()
+}
+
+func (r *Registry[T]) getShared() *Slot[T] {
 	if s := r.pop(); s != nil {
 		return s
 	}

@@ -1,0 +1,104 @@
+package hazard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+
+	"github.com/go-reclaim/reclaim/internal/backoff"
+	"github.com/go-reclaim/reclaim/internal/retire"
+)
+
+// ErrProtected is returned (wrapped, with counts) by Close when retired
+// objects are still protected.
+var ErrProtected = errors.New("retired objects still protected")
+
+// Barrier returns once every object retired through d before the call has
+// been reclaimed: each free function has returned, and is synchronized
+// before Barrier returns. It waits for the hazard pointers that protect
+// those objects to be reset, so it returns ctx.Err() if one stays set until
+// ctx ends; what was not reclaimed then stays pending.
+//
+// A panic from a free function propagates out of Barrier; the objects not
+// yet reclaimed stay pending. Barrier must not be called from a free
+// function.
+func (d *Domain) Barrier(ctx context.Context) error {
+	d.flushShards()
+	last := d.seq.Load() // every object retired before the call is tagged <= last
+	var w backoff.Backoff
+	for {
+		kept := d.sweepAll()
+		if !holdsTagAtMost(kept, last) {
+			return nil
+		}
+		if err := w.Wait(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// sweepAll sweeps the whole sealed list, with no other scan holding part of
+// it, and puts back what stays pending, which it also returns.
+func (d *Domain) sweepAll() *retire.Batch {
+	d.barrierMu.Lock()
+	defer d.barrierMu.Unlock()
+	d.barring.Store(true)
+	defer d.barring.Store(false)
+	for d.inflight.Load() != 0 {
+		runtime.Gosched()
+	}
+	kept := d.sweep(d.sealed.TakeAll())
+	head := kept.Head()
+	kept.PushTo(&d.sealed)
+	return head
+}
+
+func holdsTagAtMost(list *retire.Batch, tag uint64) bool {
+	for b := list; b != nil; b = b.Next() {
+		if b.Epoch <= tag {
+			return true
+		}
+	}
+	return false
+}
+
+// Close shuts d down: Acquire and Retire panic from now on (except in the
+// free functions Close runs), and every pending object that no hazard
+// pointer protects is reclaimed. If some are
+// still protected, Close returns an error wrapping ErrProtected that says
+// how many; reset those hazard pointers and call Close again to reclaim
+// them. Every retired object is thus reclaimed exactly once, by Close at the
+// latest. Closing a closed, drained Domain returns nil.
+//
+// A panic from a free function propagates out of Close; call Close again to
+// reclaim the rest.
+func (d *Domain) Close() error {
+	d.state.Or(closedBit)
+	d.state.Add(drainUnit)
+	defer d.state.Add(^uint64(drainUnit - 1))
+	for {
+		before := d.retired.Load()
+		d.flushShards()
+		d.sweepAll()
+		if d.retired.Load() == before {
+			break // no free function retired more
+		}
+	}
+	if n := d.pending.Load(); n > 0 {
+		return fmt.Errorf("hazard: Close: %w: %d object(s) protected by %d hazard pointer(s); reset them and call Close again",
+			ErrProtected, n, d.protecting())
+	}
+	return nil
+}
+
+// protecting counts the slots that currently protect an object.
+func (d *Domain) protecting() int {
+	n := 0
+	for s := range d.slots.All() {
+		if s.Value.addr.Load() != 0 {
+			n++
+		}
+	}
+	return n
+}

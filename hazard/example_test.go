@@ -1,0 +1,74 @@
+package hazard_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-reclaim/reclaim/hazard"
+)
+
+type config struct{ name string }
+
+// A reader protects the current config; the writer swaps it and retires
+// the old one, which is reclaimed only once the reader resets its
+// protection.
+func Example() {
+	d := hazard.New()
+	var current atomic.Pointer[config]
+	current.Store(&config{name: "v1"})
+
+	hp := d.Acquire()
+	cfg := hazard.Protect(hp, &current)
+	fmt.Println("reading", cfg.name)
+
+	old := current.Swap(&config{name: "v2"})
+	hazard.Retire(d, old, func(c *config) { fmt.Println("closing", c.name) })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	fmt.Println(d.Barrier(ctx)) // v1 is protected: Barrier cannot reclaim it
+
+	fmt.Println("still reading", cfg.name)
+	hp.Release()
+	if err := d.Close(); err != nil {
+		panic(err)
+	}
+	// Output:
+	// reading v1
+	// context deadline exceeded
+	// still reading v1
+	// closing v1
+}
+
+type node struct {
+	value int
+	next  atomic.Pointer[node]
+}
+
+// An Array holds several protections at once, as a hand-over-hand
+// traversal of a linked list needs.
+func ExampleArray() {
+	d := hazard.New()
+	var head atomic.Pointer[node]
+	for i := 3; i > 0; i-- {
+		n := &node{value: i}
+		n.next.Store(head.Load())
+		head.Store(n)
+	}
+
+	hps := d.AcquireArray(2)
+	prev, cur := hps.At(0), hps.At(1)
+	var values []int
+	for n := hazard.Protect(cur, &head); n != nil; {
+		values = append(values, n.value)
+		prev, cur = cur, prev // n stays protected by prev while we protect its successor
+		n = hazard.Protect(cur, &n.next)
+	}
+	fmt.Println(values)
+	hps.Release()
+	fmt.Println(d.Close())
+	// Output:
+	// [1 2 3]
+	// <nil>
+}

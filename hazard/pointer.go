@@ -1,0 +1,101 @@
+package hazard
+
+import "fmt"
+
+// Pointer is a hazard pointer: one slot that protects at most one object at
+// a time. It belongs to the goroutine that acquired it until Release; to
+// hand it to another goroutine, use a synchronizing operation in between.
+//
+// Misuse panics: Protect, Reset or Release through a released Pointer.
+type Pointer struct {
+	d *Domain
+	s *slot // nil once released
+}
+
+// Acquire returns a hazard pointer of d, protecting nothing. Slots are taken
+// from a per-processor cache and reused after Release; they are never freed
+// while d lives. In steady state Acquire does not allocate: when the
+// returned *Pointer does not escape the caller, the compiler keeps it on the
+// stack. Acquire panics if d is closed.
+func (d *Domain) Acquire() *Pointer {
+	return &Pointer{d: d, s: d.acquire()}
+}
+
+func (d *Domain) acquire() *slot {
+	d.checkOpen("Acquire")
+	return d.slots.Get()
+}
+
+// Release resets hp and gives its slot back. Release panics if hp was
+// already released.
+func (hp *Pointer) Release() {
+	s := hp.active("Release")
+	hp.s = nil
+	if s.Value.addr.Load() != 0 {
+		reset(s)
+	}
+	hp.d.slots.Put(s)
+}
+
+// Domain returns the domain hp belongs to.
+func (hp *Pointer) Domain() *Domain { return hp.d }
+
+func (hp *Pointer) active(op string) *slot {
+	s := hp.s
+	if s == nil {
+		hp.released(op)
+	}
+	return s
+}
+
+func (hp *Pointer) released(op string) {
+	panic("hazard: " + op + " through a Pointer that was already released")
+}
+
+// MaxArray is the most hazard pointers an Array holds.
+const MaxArray = 8
+
+// Array is several hazard pointers acquired together, for traversals that
+// hold more than one protection at a time (hand-over-hand through a list
+// needs two or three). It belongs to one goroutine, like a Pointer.
+type Array struct {
+	ptrs [MaxArray]Pointer
+	n    int
+}
+
+// AcquireArray returns n hazard pointers of d, 1 <= n <= MaxArray. Like
+// Acquire it does not allocate when the *Array stays on the caller's stack.
+func (d *Domain) AcquireArray(n int) *Array {
+	a := &Array{}
+	d.fill(a, n)
+	return a
+}
+
+func (d *Domain) fill(a *Array, n int) {
+	if n < 1 || n > MaxArray {
+		panic(fmt.Sprintf("hazard: AcquireArray(%d): n must be between 1 and %d", n, MaxArray))
+	}
+	a.n = n
+	for i := range n {
+		a.ptrs[i] = Pointer{d: d, s: d.acquire()}
+	}
+}
+
+// At returns the i-th hazard pointer of the array.
+func (a *Array) At(i int) *Pointer {
+	if i < 0 || i >= a.n {
+		panic(fmt.Sprintf("hazard: Array.At(%d) out of range [0, %d)", i, a.n))
+	}
+	return &a.ptrs[i]
+}
+
+// Len is the number of hazard pointers in the array.
+func (a *Array) Len() int { return a.n }
+
+// Release releases every hazard pointer of the array. It panics if any was
+// already released.
+func (a *Array) Release() {
+	for i := range a.n {
+		a.ptrs[i].Release()
+	}
+}

@@ -1,0 +1,53 @@
+package hazard
+
+import (
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/go-reclaim/reclaim/internal/release"
+)
+
+// Protect loads *src and protects the result: it loads, publishes the
+// address in hp, and re-loads until two loads agree. The returned object
+// is safe to use until hp is reset, released or protects something else: an
+// object retired after the re-load is not reclaimed before that.
+//
+// Memory order: the publication is sequentially consistent, so a reclaimer
+// whose scan of the slots comes after the publication sees it, and one that
+// came before unlinked the object before the re-load, which then fails.
+//
+// Protect panics if hp was released.
+func Protect[T any](hp *Pointer, src *atomic.Pointer[T]) *T {
+	s := hp.active("Protect")
+	p := src.Load()
+	for {
+		s.Value.addr.Store(uintptr(unsafe.Pointer(p)))
+		q := src.Load()
+		if q == p {
+			return p
+		}
+		p = q
+	}
+}
+
+// TryProtect protects p, which the caller loaded from src earlier, and
+// validates it: it reports whether src still holds p after the publication.
+// If it does, p is protected as by Protect; if not, p may already have been
+// retired and must not be used (the caller usually reloads and retries).
+// TryProtect panics if hp was released.
+func TryProtect[T any](hp *Pointer, p *T, src *atomic.Pointer[T]) bool {
+	s := hp.active("TryProtect")
+	s.Value.addr.Store(uintptr(unsafe.Pointer(p)))
+	return src.Load() == p
+}
+
+// Reset clears hp's protection: the object it protected may be reclaimed
+// from now on. Every access made through hp before Reset is synchronized
+// before that object's free function. Reset is a release store, cheaper
+// than the sequentially consistent store that Protect needs. Reset panics
+// if hp was released.
+func (hp *Pointer) Reset() {
+	reset(hp.active("Reset"))
+}
+
+func reset(s *slot) { release.StoreUintptr(&s.Value.addr, 0) }
