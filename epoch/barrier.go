@@ -42,11 +42,13 @@ func (c *Collector) Barrier(ctx context.Context) error {
 		if kept.Head() == nil && c.reclaimOrphans(e) == 0 {
 			return nil
 		}
-		if !c.tryAdvance() {
-			if err := w.Wait(ctx); err != nil {
-				kept.PushTo(&c.sealed)
-				return err
-			}
+		err := ctx.Err()
+		if err == nil && !c.tryAdvance() {
+			err = w.Wait(ctx)
+		}
+		if err != nil {
+			kept.PushTo(&c.sealed)
+			return err
 		}
 		list = kept.Head()
 	}
