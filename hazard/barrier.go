@@ -7,7 +7,6 @@ import (
 	"runtime"
 
 	"github.com/go-reclaim/reclaim/internal/backoff"
-	"github.com/go-reclaim/reclaim/internal/retire"
 )
 
 // ErrProtected is returned (wrapped, with counts) by Close when retired
@@ -27,20 +26,18 @@ func (d *Domain) Barrier(ctx context.Context) error {
 	d.flushShards()
 	last := d.seq.Load() // every object retired before the call is tagged <= last
 	var w backoff.Backoff
-	for {
-		kept := d.sweepAll()
-		if !holdsTagAtMost(kept, last) {
-			return nil
-		}
+	for d.sweepAll(last) {
 		if err := w.Wait(ctx); err != nil {
 			return err
 		}
 	}
+	return nil
 }
 
 // sweepAll sweeps the whole sealed list, with no other scan holding part of
-// it, and puts back what stays pending, which it also returns.
-func (d *Domain) sweepAll() *retire.Batch {
+// it, and puts back what stays pending. It reports whether what it put back
+// holds an object tagged at or before tag.
+func (d *Domain) sweepAll(tag uint64) bool {
 	d.barrierMu.Lock()
 	defer d.barrierMu.Unlock()
 	d.barring.Store(true)
@@ -49,23 +46,18 @@ func (d *Domain) sweepAll() *retire.Batch {
 		runtime.Gosched()
 	}
 	kept := d.sweep(d.sealed.TakeAll())
-	head := kept.Head()
-	kept.PushTo(&d.sealed)
-	return head
-}
-
-func holdsTagAtMost(list *retire.Batch, tag uint64) bool {
-	for b := list; b != nil; b = b.Next() {
-		if b.Epoch <= tag {
-			return true
-		}
+	old := false
+	for b := kept.Head(); b != nil; b = b.Next() {
+		old = old || b.Epoch <= tag
 	}
-	return false
+	kept.PushTo(&d.sealed)
+	return old
 }
 
-// Close shuts d down: Acquire and Retire panic from now on (except in the
-// free functions Close runs), and every pending object that no hazard
-// pointer protects is reclaimed. If some are
+// Close shuts d down: Acquire and Retire panic once it has returned (free
+// functions that Close runs may still call them; so may other goroutines
+// while Close runs, which is a race in the caller's program), and every
+// pending object that no hazard pointer protects is reclaimed. If some are
 // still protected, Close returns an error wrapping ErrProtected that says
 // how many; reset those hazard pointers and call Close again to reclaim
 // them. Every retired object is thus reclaimed exactly once, by Close at the
@@ -78,11 +70,11 @@ func (d *Domain) Close() error {
 	d.state.Add(drainUnit)
 	defer d.state.Add(^uint64(drainUnit - 1))
 	for {
-		before := d.retired.Load()
+		before := d.reclaimed.Load()
 		d.flushShards()
-		d.sweepAll()
-		if d.retired.Load() == before {
-			break // no free function retired more
+		d.sweepAll(0)
+		if d.reclaimed.Load() == before {
+			break // no free function ran, so none retired more
 		}
 	}
 	if n := d.pending.Load(); n > 0 {

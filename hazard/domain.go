@@ -27,6 +27,7 @@ type Domain struct {
 	pending  atomic.Int64
 	seq      atomic.Uint64 // tags sealed batches, for Barrier
 	inflight atomic.Int32  // scans that hold batches taken from sealed
+	sealing  atomic.Int32  // full batches taken from a shard, not yet sealed
 	// barring is set while a Barrier or Close takes the whole sealed list:
 	// scans that start then leave the list alone.
 	barring   atomic.Bool
@@ -116,6 +117,7 @@ func (d *Domain) checkOpen(op string) {
 
 func (d *Domain) retire(e retire.Entry) {
 	d.checkOpen("Retire")
+	var fresh *retire.Batch // taken unpinned: sync.Pool may park the goroutine
 	for {
 		pid := pin.Pin()
 		sh := &d.shards[pid%len(d.shards)]
@@ -128,7 +130,13 @@ func (d *Domain) retire(e retire.Entry) {
 		}
 		b := sh.bag
 		if b == nil {
-			b = d.newBatch()
+			if fresh == nil {
+				release.StoreUintptr(&sh.lock, 0)
+				pin.Unpin()
+				fresh = d.newBatch()
+				continue
+			}
+			b, fresh = fresh, nil
 			sh.bag = b
 		}
 		b.Entries = append(b.Entries, e)
@@ -136,11 +144,17 @@ func (d *Domain) retire(e retire.Entry) {
 			b = nil
 		} else {
 			sh.bag = nil
+			d.sealing.Add(1) // before the unlock, so a Barrier's flush waits for it
 		}
 		release.StoreUintptr(&sh.lock, 0)
 		pin.Unpin()
+		if fresh != nil {
+			d.spare.Put(fresh)
+		}
 		if b != nil {
-			d.seal(b)
+			p := d.push(b)
+			d.sealing.Add(-1) // before the scan, whose free functions may panic
+			d.maybeScan(p)
 		}
 		return
 	}
@@ -155,7 +169,10 @@ func (d *Domain) newBatch() *retire.Batch {
 
 // seal hands a full batch to the domain and scans once enough objects are
 // pending.
-func (d *Domain) seal(b *retire.Batch) {
+func (d *Domain) seal(b *retire.Batch) { d.maybeScan(d.push(b)) }
+
+// push tags b, puts it on the sealed list and returns the new pending count.
+func (d *Domain) push(b *retire.Batch) int64 {
 	n := int64(len(b.Entries))
 	d.retired.Add(uint64(n))
 	b.Epoch = d.seq.Add(1)
@@ -163,12 +180,17 @@ func (d *Domain) seal(b *retire.Batch) {
 	p := d.pending.Add(n)
 	for old := d.peak.Load(); p > old && !d.peak.CompareAndSwap(old, p); old = d.peak.Load() {
 	}
-	if p >= int64(d.Threshold()) {
+	return p
+}
+
+func (d *Domain) maybeScan(pending int64) {
+	if pending >= int64(d.Threshold()) {
 		d.scan()
 	}
 }
 
-// flushShards seals every shard's open batch.
+// flushShards seals every shard's open batch, and waits for the full
+// batches that Retire has taken from a shard to be sealed.
 func (d *Domain) flushShards() {
 	for i := range d.shards {
 		sh := &d.shards[i]
@@ -181,6 +203,9 @@ func (d *Domain) flushShards() {
 		if b != nil && len(b.Entries) > 0 {
 			d.seal(b)
 		}
+	}
+	for d.sealing.Load() != 0 {
+		runtime.Gosched()
 	}
 }
 

@@ -1,0 +1,192 @@
+package hazard_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-reclaim/reclaim/hazard"
+)
+
+// Misuse panics with a message that names the operation and what was wrong
+// with it. The expected messages are the exact strings the package panics
+// with.
+
+func TestMisuseReleasedPointer(t *testing.T) {
+	d := hazard.New()
+	defer func() { require.NoError(t, d.Close()) }()
+	var src atomic.Pointer[int]
+	x := new(int)
+	src.Store(x)
+
+	hp := d.Acquire()
+	require.Same(t, x, hazard.Protect(hp, &src))
+	hp.Release()
+	require.Zero(t, d.Stats().Protecting, "Release resets the hazard pointer")
+
+	require.PanicsWithValue(t, "hazard: Protect through a Pointer that was already released",
+		func() { hazard.Protect(hp, &src) })
+	require.PanicsWithValue(t, "hazard: TryProtect through a Pointer that was already released",
+		func() { hazard.TryProtect(hp, x, &src) })
+	require.PanicsWithValue(t, "hazard: Reset through a Pointer that was already released",
+		func() { hp.Reset() })
+	require.PanicsWithValue(t, "hazard: Release through a Pointer that was already released",
+		func() { hp.Release() })
+
+	// None of the failed calls published anything: a retired x is reclaimed.
+	require.Zero(t, d.Stats().Protecting)
+	freed := 0
+	src.Store(nil)
+	hazard.Retire(d, x, func(*int) { freed++ })
+	require.NoError(t, d.Barrier(waitCtx(t)))
+	require.Equal(t, 1, freed)
+	require.Same(t, d, hp.Domain())
+}
+
+func TestMisuseReleaseTwice(t *testing.T) {
+	d := hazard.New()
+	defer func() { require.NoError(t, d.Close()) }()
+	hp := d.Acquire()
+	hp.Release()
+	require.PanicsWithValue(t, "hazard: Release through a Pointer that was already released",
+		func() { hp.Release() })
+
+	// The slot went back once, not twice: two Acquires get two distinct
+	// slots, so protecting through one does not clear the other.
+	a, b := d.Acquire(), d.Acquire()
+	var sa, sb atomic.Pointer[int]
+	sa.Store(new(int))
+	sb.Store(new(int))
+	hazard.Protect(a, &sa)
+	hazard.Protect(b, &sb)
+	require.Equal(t, 2, d.Stats().Protecting)
+	a.Release()
+	b.Release()
+	require.Zero(t, d.Stats().Protecting)
+}
+
+func TestMisuseRetireNil(t *testing.T) {
+	d := hazard.New()
+	defer func() { require.NoError(t, d.Close()) }()
+	require.PanicsWithValue(t, "hazard: Retire of a nil pointer",
+		func() { hazard.Retire(d, (*int)(nil), func(*int) {}) })
+	require.PanicsWithValue(t, "hazard: Retire with a nil free function",
+		func() { hazard.Retire(d, new(int), nil) })
+	require.NoError(t, d.Barrier(waitCtx(t)))
+	st := d.Stats()
+	require.Zero(t, st.Retired, "a rejected Retire retires nothing")
+	require.Zero(t, st.Pending)
+}
+
+func TestMisuseAfterClose(t *testing.T) {
+	d := hazard.New()
+	hp := d.Acquire() // acquired before Close: still usable afterwards
+	require.NoError(t, d.Close())
+
+	require.PanicsWithValue(t, "hazard: Acquire on a closed Domain", func() { d.Acquire() })
+	require.PanicsWithValue(t, "hazard: Acquire on a closed Domain", func() { d.AcquireArray(2) })
+	require.PanicsWithValue(t, "hazard: Retire on a closed Domain",
+		func() { hazard.Retire(d, new(int), func(*int) { t.Error("free ran after a rejected Retire") }) })
+
+	// Pointers acquired before Close keep working, and Close stays
+	// idempotent.
+	var src atomic.Pointer[int]
+	x := new(int)
+	src.Store(x)
+	require.Same(t, x, hazard.Protect(hp, &src))
+	hp.Reset()
+	hp.Release()
+	require.NoError(t, d.Close())
+	require.NoError(t, d.Barrier(waitCtx(t)))
+	st := d.Stats()
+	require.Zero(t, st.Retired)
+	require.Zero(t, st.Pending)
+}
+
+func TestMisuseArrayBounds(t *testing.T) {
+	d := hazard.New()
+	defer func() { require.NoError(t, d.Close()) }()
+	for _, n := range []int{-1, 0, hazard.MaxArray + 1, 1 << 20} {
+		require.PanicsWithValue(t,
+			fmt.Sprintf("hazard: AcquireArray(%d): n must be between 1 and %d", n, hazard.MaxArray),
+			func() { d.AcquireArray(n) }, "n=%d", n)
+	}
+	require.Zero(t, d.Stats().Slots, "a rejected AcquireArray takes no slot")
+
+	for _, n := range []int{1, 3, hazard.MaxArray} {
+		a := d.AcquireArray(n)
+		require.Equal(t, n, a.Len())
+		seen := map[*hazard.Pointer]bool{}
+		for i := range n {
+			hp := a.At(i)
+			require.Same(t, d, hp.Domain())
+			require.False(t, seen[hp])
+			seen[hp] = true
+		}
+		for _, i := range []int{-1, n, n + 1, hazard.MaxArray} {
+			require.PanicsWithValue(t,
+				fmt.Sprintf("hazard: Array.At(%d) out of range [0, %d)", i, n),
+				func() { a.At(i) }, "n=%d i=%d", n, i)
+		}
+		a.Release()
+		require.PanicsWithValue(t, "hazard: Release through a Pointer that was already released",
+			func() { a.Release() })
+		require.PanicsWithValue(t, "hazard: Protect through a Pointer that was already released",
+			func() { hazard.Protect(a.At(0), new(atomic.Pointer[int])) })
+	}
+}
+
+// The elements of an Array protect independently: each keeps its own object
+// alive, and the array's Release resets them all.
+func TestArrayProtectsEach(t *testing.T) {
+	d := hazard.New()
+	defer func() { require.NoError(t, d.Close()) }()
+	const n = hazard.MaxArray
+	a := d.AcquireArray(n)
+	srcs := make([]atomic.Pointer[int], n)
+	objs := make([]*int, n)
+	freed := map[*int]int{}
+	for i := range n {
+		objs[i] = new(int)
+		srcs[i].Store(objs[i])
+		require.Same(t, objs[i], hazard.Protect(a.At(i), &srcs[i]))
+	}
+	require.Equal(t, n, d.Stats().Protecting)
+	for i := range n {
+		srcs[i].Store(nil)
+		hazard.Retire(d, objs[i], func(p *int) { freed[p]++ })
+	}
+	a.At(3).Reset()
+	ctx, cancel := shortCtx(t)
+	defer cancel()
+	require.ErrorIs(t, d.Barrier(ctx), context.DeadlineExceeded)
+	for i, p := range objs {
+		if i == 3 {
+			require.Equal(t, 1, freed[p])
+		} else {
+			require.Zero(t, freed[p], "object %d protected by At(%d)", i, i)
+		}
+	}
+	a.Release()
+	require.NoError(t, d.Barrier(waitCtx(t)))
+	for _, p := range objs {
+		require.Equal(t, 1, freed[p])
+	}
+}
+
+func TestMisuseOptions(t *testing.T) {
+	require.PanicsWithValue(t, "hazard: WithThreshold(0): the threshold must be at least 1",
+		func() { hazard.WithThreshold(0) })
+	require.PanicsWithValue(t, "hazard: WithThresholdPerSlot(1): the factor must be at least 2",
+		func() { hazard.WithThresholdPerSlot(1) })
+	d := hazard.New(hazard.WithThreshold(7), hazard.WithThresholdPerSlot(3))
+	require.Equal(t, 7, d.Threshold())
+	a := d.AcquireArray(3)
+	require.Equal(t, 9, d.Threshold(), "3 slots x 3 per slot")
+	require.Equal(t, 9, d.Stats().Threshold)
+	a.Release()
+	require.NoError(t, d.Close())
+}
