@@ -28,15 +28,21 @@
 // max(WithThreshold, WithThresholdPerSlot × Slots) (default max(1000,
 // 2 × Slots)), the retiring goroutine scans the hazard slots and reclaims
 // every sealed object that no slot protects. At most one object per slot
-// can survive a scan, so, however long readers hold their protections,
+// can survive a scan, so Pending stays near Threshold however long readers
+// hold their protections. Precisely: a scan reclaims everything sealed before
+// it except at most one object per slot, and every goroutine that seals a
+// batch while Pending >= Threshold scans before Retire returns. The stalled-
+// reader test (bound_test.go: one reader protects an object and blocks while
+// four goroutines retire a million objects) checks
 //
-//	Pending <= Threshold + 64 × W
+//	PeakPending <= Threshold + 64 × 2W
 //
-// where W is the number of goroutines inside Retire at that moment (a free
-// function that retires counts again), and at most 64 × GOMAXPROCS more
-// objects wait in unsealed batches. A Barrier or Close in progress
-// suspends scanning by Retire for its duration. Stats.PeakPending records
-// the highest Pending.
+// where W is the number of goroutines retiring concurrently; a scan that is
+// slow to finish can hold batches of goroutines that have already left
+// Retire, which is why the slack is 2W and not W. At most 64 × GOMAXPROCS
+// more objects wait in unsealed batches. While a Barrier or Close sweeps,
+// Retire does not scan, so Pending can grow for that duration.
+// Stats.PeakPending records the highest Pending.
 //
 // # Guarantees (Go memory model)
 //

@@ -172,7 +172,7 @@ func TestPanickingFreeFromClose(t *testing.T) {
 	}, "below the threshold, Retire runs no free function")
 	panics := 0
 	for {
-		err, r := closeRecover(d)
+		r, err := closeRecover(d)
 		if r == nil {
 			require.NoError(t, err)
 			break
@@ -190,14 +190,14 @@ func TestPanickingFreeFromClose(t *testing.T) {
 	require.NoError(t, d.Close())
 }
 
-func closeRecover(d *hazard.Domain) (err error, r any) {
+func closeRecover(d *hazard.Domain) (r any, err error) {
 	defer func() { r = recover() }()
-	return d.Close(), nil
+	return nil, d.Close()
 }
 
-func barrierRecover(ctx context.Context, d *hazard.Domain) (err error, r any) {
+func barrierRecover(ctx context.Context, d *hazard.Domain) (r any, err error) {
 	defer func() { r = recover() }()
-	return d.Barrier(ctx), nil
+	return nil, d.Barrier(ctx)
 }
 
 // Several panicking free functions, interleaved with a protected object:
@@ -227,7 +227,7 @@ func TestPanickingFreesWithProtectedObject(t *testing.T) {
 	panics := 0
 	for {
 		ctx, cancel := shortCtx(t)
-		err, r := barrierRecover(ctx, d)
+		r, err := barrierRecover(ctx, d)
 		cancel()
 		if r == nil {
 			require.ErrorIs(t, err, context.DeadlineExceeded)
