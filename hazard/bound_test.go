@@ -89,7 +89,6 @@ func TestDocumentedPendingBound(t *testing.T) {
 }
 
 func testPendingBound(t *testing.T, n int, opts ...hazard.Option) hazard.Stats {
-	holdGC(t) // the first Retire below is Retire(d, protected), before the writers start
 	const writers = boundWriters
 	d := hazard.New(opts...)
 	nodes := make([]boundNode, n+1) // one allocation: the GC has little to do
@@ -208,7 +207,6 @@ func testPendingBound(t *testing.T, n int, opts ...hazard.Option) hazard.Stats {
 // every reclaimed object retiring one more, Pending still stays within
 // Threshold + 64 × (writers + nesting), and the protected object survives.
 func TestPendingBoundWithRetiringFree(t *testing.T) {
-	holdGC(t) // the first Retire below is Retire(d, protected), before the writers start
 	const writers = 2
 	d := hazard.New(hazard.WithThreshold(128))
 	var src atomic.Pointer[boundNode]
@@ -271,10 +269,9 @@ func TestPendingBoundWithRetiringFree(t *testing.T) {
 // It runs only with RECLAIM_KNOWN_BUGS set.
 func TestPendingBoundDuringBarriers(t *testing.T) {
 	knownBugs(t)
-	holdGC(t)
 	const writers = 4
 	d := hazard.New()
-	hazard.Retire(d, new(int), func(*int) {}) // the first Retire, alone (see holdGC)
+	hazard.Retire(d, new(int), func(*int) {})
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {

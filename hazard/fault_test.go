@@ -375,8 +375,7 @@ func TestExitWithPendingWork(t *testing.T) {
 			objs[i] = append(objs[i], c.make())
 		}
 	}
-	holdGC(t)
-	first := c.make() // retired before the goroutines start (see holdGC)
+	first := c.make()
 	hazard.Retire(d, first, freeObj)
 	var wg sync.WaitGroup
 	for i := range g {
@@ -435,7 +434,7 @@ func TestCloseWhileProtected(t *testing.T) {
 	requireStats(t, d, 102, 102)
 }
 
-// TestCloseReclaimsWhatFreeFunctionsRetire reproduces an open bug: Close
+// TestCloseReclaimsWhatFreeFunctionsRetire is a regression test: Close once
 // stops draining when an iteration's flush sealed nothing, but the sweep of
 // that iteration may still run free functions that retire into a
 // processor's open batch, which nobody seals afterwards. Here the root's
@@ -444,7 +443,6 @@ func TestCloseWhileProtected(t *testing.T) {
 // Close returns nil, Stats shows nothing pending, and the grandchild is
 // never reclaimed (nor counted as retired).
 func TestCloseReclaimsWhatFreeFunctionsRetire(t *testing.T) {
-	knownBugs(t)
 	d := hazard.New()
 	grand := &retireNode{}
 	kids := make([]*retireNode, 64)
@@ -480,7 +478,7 @@ func TestRetireFromOtherGoroutineDuringClose(t *testing.T) {
 		func() { d.Acquire().Release() })
 }
 
-// TestRetireOnFreshDomainsConcurrently reproduces an open bug that crashes
+// TestRetireOnFreshDomainsConcurrently is a regression test for a bug that crashed
 // the process ("fatal error: schedule: holding locks"): retire (domain.go)
 // calls newBatch, hence sync.Pool.Get on the domain's spare pool, while it
 // holds pin.Pin (runtime.procPin). The first Get of a pool on a processor
@@ -492,7 +490,6 @@ func TestRetireFromOtherGoroutineDuringClose(t *testing.T) {
 // TestStressBarrierReclaimsAllRetiredBefore, which makes a domain per
 // round.
 func TestRetireOnFreshDomainsConcurrently(t *testing.T) {
-	knownBugs(t)
 	deadline := time.Now().Add(2 * time.Second)
 	var wg sync.WaitGroup
 	for range 4 * runtime.GOMAXPROCS(0) {

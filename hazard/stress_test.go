@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -193,52 +192,15 @@ func (v *values) check(t *testing.T, fifo bool) {
 	require.Equal(t, want, total, "values lost")
 }
 
-// raceEnabled reports whether the test binary was built with -race.
-func raceEnabled() bool {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
-		}
-	}
-	return false
-}
-
-// holdGC works around the open bug that TestRetireOnFreshDomainsConcurrently
-// reproduces (a process crash when a Retire, pinned, makes a sync.Pool's
-// first use contend for sync.Pool's global lock): it turns the garbage
-// collector off for the rest of the test, since every GC resets all pools
-// and so makes their next use a first use again. A test that calls it must
-// also make the first Retire on its domain before it starts goroutines.
-// A soft memory limit of 4 GiB still lets the GC run in long soaks, so a
-// soak of more than about a minute may still crash. Remove it once the bug
-// is fixed.
-func holdGC(t *testing.T) {
-	runtime.GC()
-	old := debug.SetGCPercent(-1)
-	oldLimit := debug.SetMemoryLimit(4 << 30)
-	t.Cleanup(func() {
-		debug.SetGCPercent(old)
-		debug.SetMemoryLimit(oldLimit)
-	})
-}
-
 // hammer makes the domain scan as often as it can until stop is closed, so
 // that objects are reclaimed as early as the hazard pointers allow:
 //
 //   - a goroutine retires batches of dummy objects, and every sealed batch
 //     scans (the stress domains use WithThreshold(1));
 //   - another calls Barrier with an expired deadline in a loop: each call
-//     flushes the open batches and sweeps everything. Barrier run
-//     concurrently with Retire's scans has a data race (see
-//     TestBarrierConcurrentWithScans), so under -race this goroutine runs
-//     only with RECLAIM_KNOWN_BUGS set.
+//     flushes the open batches and sweeps everything.
 //
 // It returns the number of dummy objects retired, valid once wg is done.
-// The first one is retired before it returns (see holdGC).
 func hammer(t testing.TB, d *hazard.Domain, stop <-chan struct{}, wg *sync.WaitGroup) *int64 {
 	dummies := new(int64)
 	hazard.Retire(d, new(int), func(*int) {})
@@ -258,9 +220,6 @@ func hammer(t testing.TB, d *hazard.Domain, stop <-chan struct{}, wg *sync.WaitG
 			runtime.Gosched()
 		}
 	})
-	if raceEnabled() && os.Getenv("RECLAIM_KNOWN_BUGS") == "" {
-		return dummies
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	wg.Go(func() {
@@ -337,7 +296,6 @@ func (s *treiber) pop(hp *hazard.Pointer) (uint64, bool) {
 // is popped exactly once (the final drain included), and after Barrier and
 // Close every retired node was reclaimed exactly once.
 func TestStressTreiberStack(t *testing.T) {
-	holdGC(t)
 	d := hazard.New(hazard.WithThreshold(1))
 	l := &ledger[snode]{
 		t:        t,
@@ -486,7 +444,6 @@ func (q *msQueue) dequeue(a *hazard.Array) (uint64, bool) {
 // each consumer sees each producer's values in the order they were
 // enqueued.
 func TestStressMSQueue(t *testing.T) {
-	holdGC(t)
 	d := hazard.New(hazard.WithThreshold(1))
 	l := &ledger[qnode]{
 		t:        t,
@@ -554,7 +511,6 @@ type snapshot struct {
 // see a reclaimed snapshot (poison, -race); every snapshot is reclaimed
 // exactly once.
 func TestStressSnapshotSwap(t *testing.T) {
-	holdGC(t)
 	d := hazard.New(hazard.WithThreshold(1))
 	var src atomic.Pointer[snapshot]
 	var made, freed atomic.Int64
@@ -619,29 +575,19 @@ func TestStressSnapshotSwap(t *testing.T) {
 // processors that other goroutines are sealing at that moment. It runs
 // rounds of 4×16k retires until its time is over.
 //
-// It reproduces an open bug, so it runs only with RECLAIM_KNOWN_BUGS set
-// (for 10s, or RECLAIM_SOAK): Retire takes a full batch out of its
-// processor's shard under the shard lock, releases the lock, and only then
-// seals it (domain.go, retire then seal: retired.Add, seq.Add,
-// sealed.Push). A Barrier whose flushShards runs in that window finds the
-// shard empty, and its sweepAll does not find the batch in the sealed list
-// either (in-flight seals are not counted in inflight), so Barrier returns
-// nil while up to 63 objects retired before it are neither reclaimed nor
-// even counted in Stats.Retired. Observed: run without -race, it fails
-// within a second (e.g. "barrier 14: object 2583 of retirer 1 retired
-// before Barrier but not reclaimed by it"); under -race, with the GC held
-// off (holdGC), it seldom fails within its 10 s; with a runtime.Gosched()
-// planted between the lock release and seal(b), it fails at once.
+// It is the regression test for a fixed bug: Retire took a full batch out
+// of its shard, released the shard lock, and only then sealed it, so a
+// Barrier whose flush ran in that window returned nil while up to 63 objects
+// retired before it were neither reclaimed nor counted. Without -race the
+// bug showed within a second. It runs 2s (RECLAIM_SOAK for longer).
 func TestStressBarrierReclaimsAllRetiredBefore(t *testing.T) {
-	knownBugs(t)
-	dur := 10 * time.Second
+	dur := 2 * time.Second
 	if os.Getenv("RECLAIM_SOAK") != "" {
 		dur = stressDuration()
 	}
 	deadline := time.Now().Add(dur)
 	d := hazard.New()
-	holdGC(t)
-	hazard.Retire(d, new(int), func(*int) {}) // the first Retire, alone (see holdGC)
+	hazard.Retire(d, new(int), func(*int) {})
 	rounds, barriers := 0, 0
 	for rounds == 0 || time.Now().Before(deadline) {
 		barriers += barrierRound(t, d)
@@ -716,7 +662,7 @@ func barrierRound(t *testing.T, d *hazard.Domain) (barriers int) {
 	return barriers
 }
 
-// TestBarrierConcurrentWithScans reproduces an open bug; run it under -race
+// TestBarrierConcurrentWithScans is a regression test for a fixed race; run it under -race
 // with RECLAIM_KNOWN_BUGS set. Barrier (barrier.go) sweeps under barrierMu,
 // pushes the kept batches back onto the sealed list, releases the lock and
 // clears barring, and only then walks the kept list in holdsTagAtMost
@@ -730,10 +676,8 @@ func barrierRound(t *testing.T, d *hazard.Domain) (barriers int) {
 // holdsTagAtMost inside sweepAll, before PushTo, removes it (checked in a
 // scratch copy: the stress tests then pass under -race with the hammer).
 func TestBarrierConcurrentWithScans(t *testing.T) {
-	knownBugs(t)
 	d := hazard.New(hazard.WithThreshold(1))
-	holdGC(t)
-	hazard.Retire(d, new(snapshot), func(*snapshot) {}) // the first Retire, alone (see holdGC)
+	hazard.Retire(d, new(snapshot), func(*snapshot) {})
 	var src atomic.Pointer[snapshot]
 	src.Store(&snapshot{})
 	deadline := time.Now().Add(max(stressDuration(), time.Second))
