@@ -34,14 +34,7 @@ func (s *Hazard[T]) Push(v T) {
 		n = new(node[T])
 	}
 	n.value = v
-	var b spin.Backoff
-	for {
-		n.next = s.head.Load()
-		if s.head.CompareAndSwap(n.next, n) {
-			return
-		}
-		b.Pause()
-	}
+	link(&s.head, n)
 }
 
 // Pop removes the top value; ok is false if the stack is empty. hp is a

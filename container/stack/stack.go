@@ -27,12 +27,15 @@ type GC[T any] struct {
 }
 
 // Push adds v on top.
-func (s *GC[T]) Push(v T) {
-	n := &node[T]{value: v}
+func (s *GC[T]) Push(v T) { link(&s.head, &node[T]{value: v}) }
+
+// link pushes n, which the caller owns, onto head. It reads no node that
+// another goroutine could free, so it needs no protection in any variant.
+func link[T any](head *atomic.Pointer[node[T]], n *node[T]) {
 	var b spin.Backoff
 	for {
-		n.next = s.head.Load()
-		if s.head.CompareAndSwap(n.next, n) {
+		n.next = head.Load()
+		if head.CompareAndSwap(n.next, n) {
 			return
 		}
 		b.Pause()
@@ -71,14 +74,7 @@ func NewEpoch[T any](c *epoch.Collector) *Epoch[T] {
 func (s *Epoch[T]) Push(g *epoch.Guard, v T) {
 	n := s.pool.Get(g)
 	n.value = v
-	var b spin.Backoff
-	for {
-		n.next = s.head.Load()
-		if s.head.CompareAndSwap(n.next, n) {
-			return
-		}
-		b.Pause()
-	}
+	link(&s.head, n)
 }
 
 // Pop removes the top value; ok is false if the stack is empty. The guard
