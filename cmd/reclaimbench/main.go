@@ -106,7 +106,7 @@ func runSuite(out, raw io.Writer, cases []bench.Case, filter *regexp.Regexp, cou
 			ratio = fmt.Sprintf("%.2fx", r.nsPerOp/f.nsPerOp)
 		}
 		goal := c.Goal
-		if goal == "" {
+		if goal == "" && c.Floor == "" {
 			goal = "(floor)"
 		}
 		fmt.Fprintf(w, "%s\t%.2f\t%d\t%s\t%s\t%s\t\n", c.Name, r.nsPerOp, r.allocsPerOp, floor, ratio, goal)
