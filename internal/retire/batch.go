@@ -55,9 +55,6 @@ func (s *Stack) PushList(first, last *Batch) {
 // TakeAll empties the stack and returns its former contents as a list.
 func (s *Stack) TakeAll() *Batch { return s.head.Swap(nil) }
 
-// Empty reports whether the stack held nothing at the moment of the load.
-func (s *Stack) Empty() bool { return s.head.Load() == nil }
-
 // Next returns the batch after b in a list taken with TakeAll.
 func (b *Batch) Next() *Batch { return b.next }
 
