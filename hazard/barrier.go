@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 
 	"github.com/go-reclaim/reclaim/internal/backoff"
 )
@@ -34,23 +33,19 @@ func (d *Domain) Barrier(ctx context.Context) error {
 	return nil
 }
 
-// sweepAll sweeps the whole sealed list, with no other scan holding part of
-// it, and puts back what stays pending. It reports whether what it put back
-// holds an object tagged at or before tag.
+// sweepAll sweeps every sealed batch that no scan holds, which includes
+// every batch sealed before the call, and puts back what stays pending. It
+// reports whether what it put back holds an object tagged at or before tag.
+// Retire goes on scanning the other list meanwhile.
 func (d *Domain) sweepAll(tag uint64) bool {
 	d.barrierMu.Lock()
 	defer d.barrierMu.Unlock()
-	d.barring.Store(true)
-	defer d.barring.Store(false)
-	for d.inflight.Load() != 0 {
-		runtime.Gosched()
-	}
-	kept := d.sweep(d.sealed.TakeAll())
+	kept := d.sweep(d.sealed.takeOld())
 	old := false
 	for b := kept.Head(); b != nil; b = b.Next() {
 		old = old || b.Epoch <= tag
 	}
-	kept.PushTo(&d.sealed)
+	d.sealed.pushList(kept)
 	return old
 }
 

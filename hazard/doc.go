@@ -26,23 +26,30 @@
 // Objects are retired into per-processor batches of 64; a full batch is
 // sealed and counted in Stats.Pending. When Pending reaches Threshold =
 // max(WithThreshold, WithThresholdPerSlot × Slots) (default max(1000,
-// 2 × Slots)), the retiring goroutine scans the hazard slots and reclaims
-// every sealed object that no slot protects. At most one object per slot
-// can survive a scan, so Pending stays near Threshold however long readers
-// hold their protections. Precisely: a scan reclaims everything sealed before
-// it except at most one object per slot, and every goroutine that seals a
-// batch while Pending >= Threshold scans before Retire returns. The stalled-
-// reader test (bound_test.go: one reader protects an object and blocks while
-// four goroutines retire a million objects) checks
+// 2 × Slots)), the goroutine that sealed the batch scans before Retire
+// returns: it takes every sealed batch, reclaims what no slot protects
+// (all but at most one object per slot), and puts the rest back. Scans run
+// concurrently, and a Barrier or Close takes its own list without stopping
+// them, so no reader can hold more back than the objects it protects:
 //
-//	PeakPending <= Threshold + 64 × 2W
+//	Pending <= Threshold + (S+1) × W × (64 + 2 × Slots)
 //
-// where W is the number of goroutines retiring concurrently; a scan that is
-// slow to finish can hold batches of goroutines that have already left
-// Retire, which is why the slack is 2W and not W. At most 64 × GOMAXPROCS
-// more objects wait in unsealed batches. While a Barrier or Close sweeps,
-// Retire does not scan, so Pending can grow for that duration.
-// Stats.PeakPending records the highest Pending.
+// at every moment, where W is the number of goroutines inside Retire,
+// Barrier or Close at once (a free function that retires counts as one
+// more) and S <= W the number of scans in progress. The proof: objects
+// sealed while Pending < Threshold number fewer than Threshold in all (at
+// the latest such seal, all of them were pending and counted). Every other
+// batch is followed by its sealer's own scan, so between two scans' takes
+// each goroutine adds at most one such batch to the sealed list, and at
+// most W finished scans put back at most Slots protected objects each;
+// each scan in progress holds what the list held when it took it, and a
+// Barrier's list also gets back what the scans it waits for keep. None of
+// this depends on how long a reader holds a protection. In practice a scan
+// rarely overlaps another: the stalled-reader test (bound_test.go, four
+// goroutines retiring a million objects) sees PeakPending near Threshold +
+// 64 × 2W and asserts the bound above. At most 63 × GOMAXPROCS more
+// objects wait in unsealed batches, not counted. Stats.PeakPending records
+// the highest Pending.
 //
 // # Guarantees (Go memory model)
 //

@@ -21,17 +21,13 @@ type Domain struct {
 	slots  *registry.Registry[hazardSlot]
 	shards []shard // per P: open batches of retired objects
 
-	sealed retire.Stack // full batches waiting for a scan
+	sealed sealedLists // full batches waiting for a scan
 	// pending counts the objects in sealed batches, including those a scan
 	// has taken and not yet reclaimed or put back.
-	pending  atomic.Int64
-	seq      atomic.Uint64 // tags sealed batches, for Barrier
-	inflight atomic.Int32  // scans that hold batches taken from sealed
-	sealing  atomic.Int32  // full batches taken from a shard, not yet sealed
-	// barring is set while a Barrier or Close takes the whole sealed list:
-	// scans that start then leave the list alone.
-	barring   atomic.Bool
-	barrierMu sync.Mutex // one Barrier or Close at a time
+	pending   atomic.Int64
+	seq       atomic.Uint64 // tags sealed batches, for Barrier
+	sealing   atomic.Int32  // full batches taken from a shard, not yet sealed
+	barrierMu sync.Mutex    // one Barrier or Close at a time
 	_         cacheline.Pad
 
 	retired   atomic.Uint64
@@ -176,7 +172,7 @@ func (d *Domain) push(b *retire.Batch) int64 {
 	n := int64(len(b.Entries))
 	d.retired.Add(uint64(n))
 	b.Epoch = d.seq.Add(1)
-	d.sealed.Push(b)
+	d.sealed.push(b)
 	p := d.pending.Add(n)
 	for old := d.peak.Load(); p > old && !d.peak.CompareAndSwap(old, p); old = d.peak.Load() {
 	}
@@ -220,13 +216,10 @@ func (d *Domain) flushShards() {
 // fails and the reader retries; if it came before, the publication also
 // came before our load of that slot, and we see it.
 func (d *Domain) scan() {
-	d.inflight.Add(1)
-	defer d.inflight.Add(-1)
-	if d.barring.Load() {
-		return // the Barrier or Close takes the list
-	}
-	kept := d.sweep(d.sealed.TakeAll())
-	kept.PushTo(&d.sealed)
+	l := d.sealed.enter()
+	defer l.leave() // also when a free function panics
+	kept := d.sweep(l.TakeAll())
+	kept.PushTo(&l.Stack)
 }
 
 // sweep reclaims the objects of list that no hazard pointer protects and
@@ -278,4 +271,4 @@ func (s *sweeper) Reclaimed(n int) {
 	s.d.pending.Add(-int64(n))
 }
 
-func (s *sweeper) Requeue(kept retire.List) { kept.PushTo(&s.d.sealed) }
+func (s *sweeper) Requeue(kept retire.List) { s.d.sealed.pushList(kept) }
