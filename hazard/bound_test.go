@@ -31,7 +31,6 @@ func boundRetires() int {
 	return 1_000_000
 }
 
-
 const boundWriters = 4
 
 // documentedBound is doc.go's bound on Pending for w goroutines inside

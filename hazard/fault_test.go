@@ -457,7 +457,6 @@ func TestCloseReclaimsWhatFreeFunctionsRetire(t *testing.T) {
 	requireStats(t, d, 66, 66)
 }
 
-
 // TestRetireOnFreshDomainsConcurrently is a regression test for a bug that crashed
 // the process ("fatal error: schedule: holding locks"): retire (domain.go)
 // calls newBatch, hence sync.Pool.Get on the domain's spare pool, while it
