@@ -1,7 +1,6 @@
 package stack
 
 import (
-	"sync"
 	"sync/atomic"
 
 	"github.com/go-reclaim/reclaim/hazard"
@@ -9,30 +8,21 @@ import (
 )
 
 // Hazard is a Treiber stack whose popped nodes are retired through a
-// hazard.Domain and, once no hazard pointer protects them, recycled for
-// later pushes. It is safe for concurrent use; create it with NewHazard.
+// hazard.Pool and, once no hazard pointer protects them, recycled for later
+// pushes. It is safe for concurrent use; create it with NewHazard.
 type Hazard[T any] struct {
 	head atomic.Pointer[node[T]]
-	d    *hazard.Domain
-	free sync.Pool      // nodes whose reclamation is done
-	put  func(*node[T]) // s.recycle, bound once so Retire does not allocate
+	pool *hazard.Pool[node[T]]
 }
 
 // NewHazard returns an empty stack whose nodes are reclaimed through d.
 func NewHazard[T any](d *hazard.Domain) *Hazard[T] {
-	s := &Hazard[T]{d: d}
-	s.put = s.recycle
-	return s
+	return &Hazard[T]{pool: hazard.NewPool[node[T]](d)}
 }
-
-func (s *Hazard[T]) recycle(n *node[T]) { s.free.Put(n) }
 
 // Push adds v on top. It reads no shared node, so it needs no protection.
 func (s *Hazard[T]) Push(v T) {
-	n, _ := s.free.Get().(*node[T])
-	if n == nil {
-		n = new(node[T])
-	}
+	n := s.pool.Get()
 	n.value = v
 	link(&s.head, n)
 }
@@ -52,7 +42,7 @@ func (s *Hazard[T]) Pop(hp *hazard.Pointer) (v T, ok bool) {
 		if s.head.CompareAndSwap(h, h.next) {
 			v = h.value
 			hp.Reset()
-			hazard.Retire(s.d, h, s.put)
+			s.pool.Retire(h)
 			return v, true
 		}
 		b.Pause()

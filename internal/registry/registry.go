@@ -3,7 +3,6 @@ package registry
 import (
 	"iter"
 	"math/bits"
-	"runtime"
 	"sync/atomic"
 	"unsafe"
 
@@ -47,7 +46,7 @@ type Registry[T any] struct {
 // GOMAXPROCS.
 func New[T any]() *Registry[T] {
 	r := &Registry[T]{}
-	r.cache.init(runtime.GOMAXPROCS(0))
+	r.cache.init()
 	return r
 }
 

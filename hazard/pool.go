@@ -1,0 +1,132 @@
+package hazard
+
+import (
+	"sync"
+
+	"github.com/go-reclaim/reclaim/internal/perp"
+	"github.com/go-reclaim/reclaim/internal/pin"
+)
+
+// Pool recycles objects of type T through a Domain: an object given to
+// Retire comes back out of Get once no hazard pointer protects it, so a
+// lock-free structure can reuse its nodes without ABA and without a
+// protected reader ever seeing a node change under it.
+//
+// Reclaimed objects are zeroed and kept in a per-processor free list of up
+// to 64; full and empty lists move between processors through sync.Pools,
+// so a processor that retires more than it gets does not hoard objects and
+// the garbage collector may drop idle ones (Get then allocates). In steady
+// state neither Get nor Retire allocates, and Get executes no atomic
+// instruction.
+//
+// Pool objects count in the Domain's Stats like other retired objects, and
+// Barrier and Close treat them alike. A Pool is safe for concurrent use.
+// The zero value is not usable; call NewPool.
+type Pool[T any] struct {
+	d       *Domain
+	local   perp.Shards[freeList[T]]
+	full    sync.Pool // *freeList[T] holding objects, moving between processors
+	empty   sync.Pool // *freeList[T] holding none
+	recycle func(*T)  // p.put, bound once so that Retire does not allocate
+}
+
+// freeList is a stack of reclaimed, zeroed objects.
+type freeList[T any] struct{ objs []*T }
+
+const freeListSize = 64
+
+// NewPool returns a Pool of T on d.
+func NewPool[T any](d *Domain) *Pool[T] {
+	p := &Pool[T]{d: d, local: perp.New[freeList[T]]()}
+	p.recycle = p.put
+	return p
+}
+
+// Get returns a zeroed object, as new(T) would: a recycled one that no
+// hazard pointer protects, or a new one. The object is the caller's until
+// it publishes it.
+func (p *Pool[T]) Get() *T {
+	l := p.local.Pin(pin.Pin())
+	if l != nil && len(l.objs) > 0 {
+		x := l.pop()
+		p.local.Unpin(l)
+		return x
+	}
+	p.local.Unpin(l)
+	return p.getSlow()
+}
+
+// getSlow installs a full list from another processor, or allocates.
+func (p *Pool[T]) getSlow() *T {
+	f, _ := p.full.Get().(*freeList[T])
+	if f == nil {
+		return new(T)
+	}
+	x := f.pop()
+	l := p.local.Pin(pin.Pin())
+	if l != nil && len(l.objs) == 0 {
+		f.objs, l.objs = l.objs, f.objs // l takes the rest, f the empty list
+	}
+	p.local.Unpin(l)
+	p.putList(f)
+	return x
+}
+
+// Retire retires x through the Pool's Domain: once no hazard pointer
+// protects x it is zeroed and kept for Get. The caller must have unlinked
+// x. Retire panics as the package's Retire does: if x is nil or the Domain
+// is closed.
+func (p *Pool[T]) Retire(x *T) { Retire(p.d, x, p.recycle) }
+
+// Domain returns the Domain p retires through.
+func (p *Pool[T]) Domain() *Domain { return p.d }
+
+// put is the free function: it keeps x on the processor's free list, or
+// moves a full list out to make room.
+func (p *Pool[T]) put(x *T) {
+	var zero T
+	*x = zero
+	l := p.local.Pin(pin.Pin())
+	if l != nil && len(l.objs) < cap(l.objs) {
+		l.objs = append(l.objs, x) // within capacity: no allocation while pinned
+		p.local.Unpin(l)
+		return
+	}
+	p.local.Unpin(l)
+	f, _ := p.empty.Get().(*freeList[T])
+	if f == nil {
+		f = &freeList[T]{objs: make([]*T, 0, freeListSize)}
+	}
+	f.push(x)
+	l = p.local.Pin(pin.Pin())
+	if l != nil && len(l.objs) == cap(l.objs) {
+		f.objs, l.objs = l.objs, f.objs // l keeps x, f takes the full (or nil) list
+	}
+	p.local.Unpin(l)
+	p.putList(f)
+}
+
+// putList shares f with other processors.
+func (p *Pool[T]) putList(f *freeList[T]) {
+	if len(f.objs) > 0 {
+		p.full.Put(f)
+	} else {
+		p.empty.Put(f)
+	}
+}
+
+// push adds x, allocating the list on first use: never call it pinned.
+func (f *freeList[T]) push(x *T) {
+	if f.objs == nil {
+		f.objs = make([]*T, 0, freeListSize)
+	}
+	f.objs = append(f.objs, x)
+}
+
+func (f *freeList[T]) pop() *T {
+	n := len(f.objs) - 1
+	x := f.objs[n]
+	f.objs[n] = nil
+	f.objs = f.objs[:n]
+	return x
+}

@@ -1,0 +1,163 @@
+package hazard_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-reclaim/reclaim/hazard"
+)
+
+type poolNode struct {
+	id   uint64 // 0 once reclaimed: Pool zeroes what it recycles
+	next *poolNode
+}
+
+func TestPoolGetReturnsZeroedObjects(t *testing.T) {
+	d := hazard.New(hazard.WithThreshold(1))
+	p := hazard.NewPool[poolNode](d)
+	require.Same(t, d, p.Domain())
+	seen := map[*poolNode]bool{}
+	for i := range 1000 {
+		n := p.Get()
+		require.Zero(t, *n, "Get %d returned a dirty object", i)
+		seen[n] = true
+		n.id, n.next = uint64(i+1), n
+		p.Retire(n)
+	}
+	require.NoError(t, d.Barrier(waitCtx(t)))
+	reused := 0
+	for range 1000 {
+		n := p.Get()
+		require.Zero(t, *n)
+		if seen[n] {
+			reused++
+		}
+	}
+	require.Positive(t, reused, "no object came back from the pool")
+	require.NoError(t, d.Close())
+}
+
+// An object that a hazard pointer protects is not handed out again, however
+// many others are recycled meanwhile.
+func TestPoolDoesNotRecycleProtected(t *testing.T) {
+	d := hazard.New(hazard.WithThreshold(1))
+	p := hazard.NewPool[poolNode](d)
+	var src atomic.Pointer[poolNode]
+	n := p.Get()
+	n.id = 42
+	src.Store(n)
+	hp := d.Acquire()
+	require.Same(t, n, hazard.Protect(hp, &src))
+	src.Store(nil)
+	p.Retire(n)
+	for range 10_000 {
+		m := p.Get()
+		require.NotSame(t, n, m, "a protected object came out of Get")
+		p.Retire(m)
+	}
+	ctx, cancel := shortCtx(t)
+	defer cancel()
+	require.ErrorIs(t, d.Barrier(ctx), context.DeadlineExceeded, "Barrier waits for the protected object")
+	require.EqualValues(t, 1, d.Stats().Pending, "all but the protected object reclaimed")
+	require.EqualValues(t, 42, n.id, "the protected object was zeroed")
+	hp.Release()
+	require.NoError(t, d.Barrier(waitCtx(t)))
+	require.Zero(t, n.id, "reclaimed object not zeroed")
+	require.NoError(t, d.Close())
+}
+
+// Many goroutines push and pop a Treiber stack whose nodes come from a
+// Pool, while every pop checks, with the node protected, that its id does
+// not change: a node recycled while protected would be zeroed and reused
+// under the reader (and under -race the zeroing races with the read).
+// Every id pushed is popped exactly once.
+func TestStressPoolStack(t *testing.T) {
+	d := hazard.New(hazard.WithThreshold(8))
+	p := hazard.NewPool[poolNode](d)
+	var head atomic.Pointer[poolNode]
+	var nextID atomic.Uint64
+	workers := stressWorkers()
+	popped := make([][]uint64, workers)
+	pushed := make([]uint64, workers)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			hp := d.Acquire()
+			defer hp.Release()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if i%2 == 0 {
+					n := p.Get()
+					if n.id != 0 || n.next != nil {
+						t.Errorf("Get returned a dirty node %+v", *n)
+						return
+					}
+					n.id = nextID.Add(1)
+					pushed[w]++
+					for {
+						n.next = head.Load()
+						if head.CompareAndSwap(n.next, n) {
+							break
+						}
+					}
+					continue
+				}
+				for {
+					n := hazard.Protect(hp, &head)
+					if n == nil {
+						break
+					}
+					id := n.id
+					next := n.next
+					if head.CompareAndSwap(n, next) {
+						if n.id != id || id == 0 {
+							t.Errorf("node changed under its hazard pointer: id %d, then %d", id, n.id)
+						}
+						hp.Reset()
+						popped[w] = append(popped[w], id)
+						p.Retire(n)
+						break
+					}
+				}
+				hp.Reset()
+			}
+		})
+	}
+	time.Sleep(stressDuration())
+	close(stop)
+	wg.Wait()
+	// Drain what is left.
+	hp := d.Acquire()
+	for n := hazard.Protect(hp, &head); n != nil; n = hazard.Protect(hp, &head) {
+		head.Store(n.next)
+		popped[0] = append(popped[0], n.id)
+		hp.Reset()
+		p.Retire(n)
+	}
+	hp.Release()
+	seen := map[uint64]bool{}
+	var total uint64
+	for w := range workers {
+		total += pushed[w]
+		for _, id := range popped[w] {
+			require.False(t, seen[id], "id %d popped twice", id)
+			seen[id] = true
+		}
+	}
+	require.EqualValues(t, total, len(seen), "pushed vs popped")
+	require.NoError(t, d.Barrier(waitCtx(t)))
+	st := d.Stats()
+	require.Equal(t, st.Retired, st.Reclaimed)
+	require.EqualValues(t, total, st.Retired)
+	require.NoError(t, d.Close())
+}
