@@ -21,6 +21,14 @@
 // is on the read path: each protection is a sequentially consistent store
 // and a re-load, per object rather than per critical section.
 //
+// # Recycling
+//
+// Pool[T] recycles objects through a Domain: Retire hands an object to the
+// domain and Get returns it, zeroed, once no hazard pointer protects it. A
+// lock-free structure that takes its nodes from a Pool allocates nothing in
+// steady state and is immune to ABA, since a node cannot come back while a
+// reader that might compare against it still protects it.
+//
 // # The bound
 //
 // Objects are retired into per-processor batches of 64; a full batch is

@@ -72,3 +72,58 @@ func ExampleArray() {
 	// [1 2 3]
 	// <nil>
 }
+
+type stackNode struct {
+	value int
+	next  *stackNode
+}
+
+// A Treiber stack that recycles its nodes through a Pool: a popped node is
+// retired, and Get hands it out again only once no hazard pointer protects
+// it, so the pop's compare-and-swap cannot suffer ABA.
+func ExamplePool() {
+	d := hazard.New()
+	pool := hazard.NewPool[stackNode](d)
+	var head atomic.Pointer[stackNode]
+
+	push := func(v int) {
+		n := pool.Get() // zeroed, recycled or new
+		n.value = v
+		for {
+			n.next = head.Load()
+			if head.CompareAndSwap(n.next, n) {
+				return
+			}
+		}
+	}
+	pop := func(hp *hazard.Pointer) (int, bool) {
+		defer hp.Reset()
+		for {
+			n := hazard.Protect(hp, &head)
+			if n == nil {
+				return 0, false
+			}
+			if head.CompareAndSwap(n, n.next) { // n.next is safe to read: n is protected
+				v := n.value
+				pool.Retire(n)
+				return v, true
+			}
+		}
+	}
+
+	hp := d.Acquire()
+	for i := range 3 {
+		push(i)
+	}
+	for v, ok := pop(hp); ok; v, ok = pop(hp) {
+		fmt.Println(v)
+	}
+	hp.Release()
+	if err := d.Close(); err != nil {
+		panic(err)
+	}
+	// Output:
+	// 2
+	// 1
+	// 0
+}
