@@ -1,0 +1,80 @@
+package stress
+
+import (
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// The flags are registered on the default command line, as rapid does, so
+// that go test passes them to the test binary: go test -stress.seed=N.
+var (
+	seedFlag  = flag.String("stress.seed", "", "stress: replay this seed (or set STRESS_SEED)")
+	scaleFlag = flag.String("stress.scale", "", "stress: multiply every run's operations and duration, for soak runs (or set STRESS_SCALE)")
+)
+
+// Environment variables read by New, for replay and soak runs.
+const (
+	SeedEnv  = "STRESS_SEED"
+	ScaleEnv = "STRESS_SCALE"
+)
+
+// setting returns the flag's value if set, else the environment
+// variable's, and where it came from.
+func setting(f *string, flagName, env string) (value, from string) {
+	if *f != "" {
+		return *f, "-" + flagName
+	}
+	return os.Getenv(env), env
+}
+
+// chooseSeed picks the replay seed, else the configured one, else a random one.
+func chooseSeed(c *config) uint64 {
+	if s, from := setting(seedFlag, "stress.seed", SeedEnv); s != "" {
+		seed, err := strconv.ParseUint(s, 0, 64)
+		if err != nil {
+			c.errorf("%s=%q: not a seed (an unsigned integer)", from, s)
+		}
+		return seed
+	}
+	if c.seedSet {
+		return c.seed
+	}
+	return rand.Uint64()
+}
+
+// chooseScale reads STRESS_SCALE / -stress.scale; 1 when unset.
+func chooseScale(c *config) float64 {
+	s, from := setting(scaleFlag, "stress.scale", ScaleEnv)
+	if s == "" {
+		return 1
+	}
+	k, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(k > 0) {
+		c.errorf("%s=%q: not a positive number", from, s)
+		return 1
+	}
+	return k
+}
+
+// rerun is the line every failure ends with.
+func rerun(testName string, seed uint64) string {
+	race := ""
+	if raceEnabled {
+		race = "-race "
+	}
+	return fmt.Sprintf("seed=%d; rerun with %s=%d go test %s-run '%s'", seed, SeedEnv, seed, race, runPattern(testName))
+}
+
+// runPattern is a -run pattern that selects exactly the named (sub)test.
+func runPattern(name string) string {
+	parts := strings.Split(name, "/")
+	for i, p := range parts {
+		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
+	}
+	return strings.Join(parts, "/")
+}
