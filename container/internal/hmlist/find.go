@@ -1,0 +1,52 @@
+package hmlist
+
+import (
+	"cmp"
+
+	"github.com/go-reclaim/reclaim/container/internal/yield"
+	"github.com/go-reclaim/reclaim/container/marked"
+)
+
+// find is Michael's Find: it returns the link prev and the node cur it holds,
+// unmarked, where cur is the first node whose key is not less than key (nil
+// at the end); found reports cur.Key == key. It unlinks and retires the
+// marked nodes it passes. Under hazard pointers, cur and the node that owns
+// prev (if any) are protected when it returns.
+func (l *List[K, V]) find(o *Op[K, V], key K) (prev *marked.Pointer[Node[K, V]], cur *Node[K, V], found bool) {
+retry:
+	prev = &l.head
+	cur, _ = prev.Load()
+	yield.Point()
+	if !o.protect(prev, cur) {
+		o.backoff.Pause()
+		goto retry
+	}
+	for cur != nil {
+		next, deleted := cur.next.Load()
+		yield.Point() // next is not protected yet
+		if deleted {
+			// Unlink cur. next needs no protection for the CAS: while cur
+			// is linked its frozen link keeps next linked.
+			if !prev.CompareAndSwap(cur, false, next, false) {
+				o.backoff.Pause()
+				goto retry
+			}
+			o.retire(cur)
+			cur = next
+			if !o.protect(prev, cur) {
+				goto retry
+			}
+			continue
+		}
+		if c := cmp.Compare(cur.Key, key); c >= 0 {
+			return prev, cur, c == 0
+		}
+		prev = &cur.next
+		o.advance()
+		cur = next
+		if !o.protect(prev, cur) {
+			goto retry
+		}
+	}
+	return prev, nil, false
+}

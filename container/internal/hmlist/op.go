@@ -1,0 +1,101 @@
+package hmlist
+
+import (
+	"cmp"
+
+	"github.com/go-reclaim/reclaim/container/marked"
+	"github.com/go-reclaim/reclaim/epoch"
+	"github.com/go-reclaim/reclaim/hazard"
+	"github.com/go-reclaim/reclaim/internal/spin"
+)
+
+// HazardPointers is the number of hazard pointers an operation holds (see
+// the package documentation for why two are enough).
+const HazardPointers = 2
+
+// Nodes is where a list's new nodes come from and its unlinked ones go: an
+// epoch.Pool or a hazard.Pool. Lists that leave nodes to the garbage
+// collector need none.
+type Nodes[K cmp.Ordered, V any] struct {
+	epoch  *epoch.Pool[Node[K, V]]
+	hazard *hazard.Pool[Node[K, V]]
+}
+
+// NewEpochNodes recycles nodes through an epoch.Pool of c.
+func NewEpochNodes[K cmp.Ordered, V any](c *epoch.Collector) *Nodes[K, V] {
+	return &Nodes[K, V]{epoch: epoch.NewPool[Node[K, V]](c)}
+}
+
+// NewHazardNodes recycles nodes through a hazard.Pool of d.
+func NewHazardNodes[K cmp.Ordered, V any](d *hazard.Domain) *Nodes[K, V] {
+	return &Nodes[K, V]{hazard: hazard.NewPool[Node[K, V]](d)}
+}
+
+// Op is the protection one operation runs under. The zero value is the
+// garbage collector's: no protection, nodes allocated and dropped.
+type Op[K cmp.Ordered, V any] struct {
+	ns *Nodes[K, V]
+	g  *epoch.Guard
+	hp [HazardPointers]*hazard.Pointer // hp[cur] protects cur, the other prev's node
+	// cur indexes hp. Advancing swaps the roles: cur becomes prev's node,
+	// keeping its slot, and the other slot takes the new cur.
+	cur     int
+	backoff spin.Backoff
+}
+
+// Epoch returns an Op under g, an open guard of the pool's collector.
+func (ns *Nodes[K, V]) Epoch(g *epoch.Guard) Op[K, V] { return Op[K, V]{ns: ns, g: g} }
+
+// Hazard returns an Op that protects with the first HazardPointers pointers
+// of a, which must belong to the domain of ns. It panics if a is too short.
+func (ns *Nodes[K, V]) Hazard(a *hazard.Array) Op[K, V] {
+	return Op[K, V]{ns: ns, hp: [HazardPointers]*hazard.Pointer{a.At(0), a.At(1)}}
+}
+
+// protect makes p, just loaded from src, safe to dereference, and reports
+// false if it cannot (under hazard pointers: src changed or was marked).
+// The guard or the garbage collector needs nothing done; this test stays
+// inline in find's loop.
+func (o *Op[K, V]) protect(src *marked.Pointer[Node[K, V]], p *Node[K, V]) bool {
+	return o.hp[0] == nil || src.TryProtect(o.hp[o.cur], p)
+}
+
+// advance makes cur's node the new prev's node; the next protect goes to
+// the slot that protected the old one.
+func (o *Op[K, V]) advance() { o.cur ^= 1 }
+
+// done ends the operation: hazard pointers are left reset.
+func (o *Op[K, V]) done() {
+	if o.hp[0] != nil {
+		o.hp[0].Reset()
+		o.hp[1].Reset()
+	}
+}
+
+// alloc returns an unpublished node holding key and val. If the operation
+// ends up not publishing it (an insert that lost the race for its key), it
+// is left to the garbage collector: the pools take back only retired nodes,
+// and this is rare.
+func (o *Op[K, V]) alloc(key K, val V) *Node[K, V] {
+	var n *Node[K, V]
+	switch {
+	case o.g != nil:
+		n = o.ns.epoch.Get(o.g)
+	case o.ns != nil:
+		n = o.ns.hazard.Get()
+	default:
+		n = new(Node[K, V])
+	}
+	n.Key, n.Val = key, val
+	return n
+}
+
+// retire hands over n, which the caller has just unlinked.
+func (o *Op[K, V]) retire(n *Node[K, V]) {
+	switch {
+	case o.g != nil:
+		o.ns.epoch.Retire(o.g, n)
+	case o.ns != nil:
+		o.ns.hazard.Retire(n)
+	}
+}

@@ -1,0 +1,11 @@
+// Package yield marks the windows in the containers' algorithms where a
+// goroutine holds a pointer it has loaded but not yet validated or used in
+// a compare-and-swap: the places where another goroutine's interleaving
+// exposes a reclamation bug (a node retired, reclaimed and reused between
+// the load and the step that relies on it).
+//
+// Under the race detector, Point yields the processor now and then, so
+// that the containers' own -race tests (and package stress) explore those
+// interleavings in seconds instead of by luck; otherwise it is an empty
+// function that the compiler removes, so benchmarks and users pay nothing.
+package yield

@@ -1,0 +1,6 @@
+//go:build !race
+
+package yield
+
+// Point does nothing without the race detector.
+func Point() {}

@@ -1,0 +1,84 @@
+package marked
+
+import (
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/go-reclaim/reclaim/hazard"
+)
+
+// Pointer is an atomic (*T, mark) pair. The zero value is (nil, false). A
+// Pointer must not be copied after first use.
+//
+// All operations are atomic and sequentially consistent, like those of
+// sync/atomic: Load, Store, CompareAndSwap and TryMark on the same Pointer
+// are totally ordered and synchronize as atomic.Pointer's do.
+//
+// T must be at least 2 bytes in size and 2-byte aligned (any struct with a
+// pointer or an int16 field is); marking a non-nil pointer to a smaller T
+// panics.
+type Pointer[T any] struct {
+	_ [0]*T // Pointer[A] and Pointer[B] are not convertible
+	// v is &x (unmarked), &x + 1 (marked), nil, or markedNil. Its type is
+	// *byte so that hazard.TryProtect can validate an unmarked address.
+	v atomic.Pointer[byte]
+}
+
+// markedNil encodes (nil, true). It is an odd address inside nilMark, so an
+// unmarked (even) address never equals it.
+var markedNil = (*byte)(unsafe.Add(unsafe.Pointer(&nilMark), 1))
+
+var nilMark uint16
+
+// Load returns the pointer and the mark.
+func (m *Pointer[T]) Load() (p *T, mark bool) { return decode[T](m.v.Load()) }
+
+// Store sets the pointer and the mark.
+func (m *Pointer[T]) Store(p *T, mark bool) { m.v.Store(encode(p, mark)) }
+
+// CompareAndSwap sets (newP, newMark) if m holds (oldP, oldMark), and reports
+// whether it did.
+func (m *Pointer[T]) CompareAndSwap(oldP *T, oldMark bool, newP *T, newMark bool) bool {
+	return m.v.CompareAndSwap(encode(oldP, oldMark), encode(newP, newMark))
+}
+
+// TryMark sets the mark if m holds (p, false), keeping the pointer, and
+// reports whether it did: Harris's logical deletion.
+func (m *Pointer[T]) TryMark(p *T) bool {
+	return m.v.CompareAndSwap(encode(p, false), encode(p, true))
+}
+
+// TryProtect publishes p in hp and reports whether m still holds (p, false)
+// after the publication. If it does, p is protected as by hazard.Protect;
+// if not (m changed or was marked), p may already be retired and must not be
+// dereferenced. A nil p publishes nothing and validates like any other.
+//
+// Validating against an unmarked field is what makes this safe in a
+// Harris-Michael list: a node whose next field is unmarked has not been
+// unlinked, so its successor is reachable and not yet retired.
+func (m *Pointer[T]) TryProtect(hp *hazard.Pointer, p *T) bool {
+	return hazard.TryProtect(hp, (*byte)(unsafe.Pointer(p)), &m.v)
+}
+
+func encode[T any](p *T, mark bool) *byte {
+	if !mark {
+		return (*byte)(unsafe.Pointer(p))
+	}
+	if p == nil {
+		return markedNil
+	}
+	if unsafe.Sizeof(*p) < 2 || unsafe.Alignof(*p) < 2 {
+		panic("marked: Pointer[T] needs T of at least 2 bytes, 2-byte aligned, to mark a non-nil pointer")
+	}
+	return (*byte)(unsafe.Add(unsafe.Pointer(p), 1))
+}
+
+func decode[T any](v *byte) (*T, bool) {
+	if uintptr(unsafe.Pointer(v))&1 == 0 {
+		return (*T)(unsafe.Pointer(v)), false
+	}
+	if v == markedNil {
+		return nil, true
+	}
+	return (*T)(unsafe.Add(unsafe.Pointer(v), -1)), true
+}

@@ -1,0 +1,20 @@
+//go:build !race
+
+// The race detector's sync.Pool drops items at random, so allocation counts
+// are only meaningful without it; .ci/run runs these tests separately.
+
+package queue_test
+
+import (
+	"testing"
+
+	"github.com/go-reclaim/reclaim/container/internal/ctest"
+)
+
+// Once nodes circulate, the pool variants allocate nothing.
+func TestAllocsSteadyState(t *testing.T) {
+	ctest.Allocs(t, open, func(q fifo, i int) {
+		q.Enqueue(i)
+		q.Dequeue()
+	})
+}

@@ -1,0 +1,47 @@
+package queue
+
+import "github.com/go-reclaim/reclaim/hazard"
+
+// HazardPointers is how many hazard pointers Hazard's operations need:
+// Dequeue protects the head and its successor; Enqueue uses the first.
+const HazardPointers = 2
+
+// Hazard is a Michael-Scott queue whose dequeued nodes are retired through a
+// hazard.Pool and recycled once no hazard pointer protects them. It is safe
+// for concurrent use; create it with NewHazard.
+//
+// Operations take hp, an Array of at least HazardPointers hazard pointers
+// of the queue's domain held by the calling goroutine, and leave them reset:
+// a goroutine acquires them once for many operations.
+type Hazard[T any] struct {
+	q    core[T]
+	pool *hazard.Pool[node[T]]
+}
+
+// NewHazard returns an empty queue whose nodes are reclaimed through d.
+func NewHazard[T any](d *hazard.Domain) *Hazard[T] {
+	return &Hazard[T]{pool: hazard.NewPool[node[T]](d)}
+}
+
+// Enqueue appends v. hp's first pointer protects the tail node while v's
+// node is linked after it.
+func (q *Hazard[T]) Enqueue(hp *hazard.Array, v T) {
+	n := q.pool.Get()
+	n.value = v
+	p := hp.At(0)
+	q.q.enqueue(n, p)
+	p.Reset()
+}
+
+// Dequeue removes the first value; ok is false if the queue is empty. The
+// old dummy node is retired to the pool.
+func (q *Hazard[T]) Dequeue(hp *hazard.Array) (v T, ok bool) {
+	ps := [HazardPointers]*hazard.Pointer{hp.At(0), hp.At(1)}
+	v, old, ok := q.q.dequeue(&ps)
+	ps[0].Reset()
+	ps[1].Reset()
+	if ok {
+		q.pool.Retire(old)
+	}
+	return v, ok
+}
