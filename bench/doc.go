@@ -1,6 +1,8 @@
-// Package bench is the benchmark suite. Each benchmark is an exported
-// function of a *testing.B so that the same code runs under `go test -bench`
-// (bench_test.go wraps them) and inside cmd/reclaimbench (testing.Benchmark).
+// Package bench holds the microbenchmarks of the benchmark suite. Each is
+// an exported function of a *testing.B so that the same code runs under
+// `go test -bench` (the *_bench_test.go files wrap them) and inside
+// cmd/reclaimbench (testing.Benchmark). The workloads (structures x schemes
+// x read/update mixes x goroutines) are in package bench/workload.
 //
 // Every measurement comes with a floor measured in the same run: the raw
 // atomic operations the measured code cannot avoid, or the structure with

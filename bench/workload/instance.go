@@ -1,0 +1,55 @@
+package workload
+
+import (
+	"github.com/go-reclaim/reclaim/epoch"
+	"github.com/go-reclaim/reclaim/hazard"
+)
+
+// The constructors below build the Instances of the variants. An epoch
+// variant's operations must enter their guard in code that calls the
+// container directly: a guard passed through a function value escapes to
+// the heap (24 bytes per operation, measured), which is why the adapters
+// of similar structures repeat the same few lines rather than share them.
+
+// shared is an Instance whose goroutines hold nothing of their own: every
+// Worker is w.
+func shared(w Worker) *Instance {
+	return &Instance{NewWorker: func() Worker { return w }}
+}
+
+// perGoroutine is an Instance whose Workers each hold something (an epoch
+// Handle, hazard pointers) that acquire gets and release gives back.
+func perGoroutine[H any](acquire func() H, release func(H), worker func(H) Worker) *Instance {
+	return &Instance{NewWorker: func() Worker {
+		h := acquire()
+		w := worker(h)
+		w.Close = func() { release(h) }
+		return w
+	}}
+}
+
+// epochInstance is an epoch variant: each Worker enters its guards through
+// a Handle of c.
+func epochInstance(c *epoch.Collector, worker func(*epoch.Handle) Worker) *Instance {
+	inst := perGoroutine(c.Register, (*epoch.Handle).Unregister, worker)
+	inst.Pending = func() uint64 { return c.Stats().Pending }
+	inst.Close, inst.Collector = c.Close, c
+	return inst
+}
+
+// hazardInstance is a hazard variant: each Worker protects with n hazard
+// pointers of d, acquired once.
+func hazardInstance(d *hazard.Domain, n int, worker func(*hazard.Array) Worker) *Instance {
+	inst := perGoroutine(func() *hazard.Array { return d.AcquireArray(n) }, (*hazard.Array).Release, worker)
+	inst.Pending = func() uint64 { return d.Stats().Pending }
+	inst.Close, inst.Domain = d.Close, d
+	return inst
+}
+
+// newCollector returns the collector of an epoch variant.
+func newCollector(o Options) *epoch.Collector {
+	if o.TrackGuards {
+		return epoch.New(epoch.WithGuardTracking())
+	}
+	return epoch.New()
+}

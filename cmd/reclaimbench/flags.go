@@ -1,0 +1,244 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-reclaim/reclaim/bench/workload"
+)
+
+// options is the parsed command line.
+type options struct {
+	structures []*workload.Structure
+	schemes    []workload.Scheme
+	mixes      []workload.Mix
+	keys       []string // key range names
+	goroutines []int
+	duration   time.Duration
+	reps       int
+	robust     time.Duration
+	micro      bool
+	microRun   *regexp.Regexp
+	count      int
+	benchtime  time.Duration
+	out        string
+	cpuprofile string
+	quick      bool
+	args       []string // as given, for the report
+}
+
+// errUsage marks a command-line error: the usage has been printed.
+var errUsage = errors.New("usage error")
+
+// quickDefaults are the settings -quick changes, unless given explicitly:
+// every scheme still runs, on the small key range, at one goroutine and at
+// 2 x GOMAXPROCS, with short runs.
+func quickDefaults() map[string]string {
+	return map[string]string{
+		"keys":       "small",
+		"goroutines": fmt.Sprintf("1,%d", 2*runtime.GOMAXPROCS(0)),
+		"duration":   "40ms",
+		"robust":     "1s",
+		"count":      "1",
+		"benchtime":  "30ms",
+	}
+}
+
+// defaultGoroutines is 1, 2, 4, ... up to 2 x GOMAXPROCS, with GOMAXPROCS
+// and 2 x GOMAXPROCS always included.
+func defaultGoroutines() string {
+	p := runtime.GOMAXPROCS(0)
+	var gs []int
+	for g := 1; g < 2*p; g *= 2 {
+		gs = append(gs, g)
+	}
+	gs = append(gs, p, 2*p)
+	slices.Sort(gs)
+	return joinInts(slices.Compact(gs))
+}
+
+func joinInts(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, ",")
+}
+
+func names[T any](xs []T, name func(T) string) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = name(x)
+	}
+	return strings.Join(s, ",")
+}
+
+const usageHead = `Usage: reclaimbench [flags]
+
+Runs the reclaim benchmark suite in this process: the library's lock-free
+containers under each reclamation scheme, beside the Go alternatives, for
+read/update mixes, key ranges and goroutine counts; a robustness run with a
+stalled reader; and the microbenchmarks with their floors. Prints tables and
+writes CSV, a markdown report, plots and benchstat-compatible lines to -out.
+
+Flags:
+`
+
+// parseFlags parses args. On a usage error it prints the error and the
+// usage to stderr and returns errUsage.
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	fs := flag.NewFlagSet("reclaimbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usageHead)
+		fs.PrintDefaults()
+	}
+	structures := fs.String("structures", names(workload.Structures(), func(s *workload.Structure) string { return s.Name }), "comma-separated `structures` to measure, or none (only the microbenchmarks and no robustness run)")
+	schemes := fs.String("schemes", names(workload.Schemes(), func(s workload.Scheme) string { return string(s) }), "comma-separated `schemes` (a structure runs those it has)")
+	mixes := fs.String("workloads", names(workload.Mixes(), workload.Mix.String), "comma-separated read/update `mixes` for the set and map (stack and queue run 0/100)")
+	keys := fs.String("keys", "small,large", "comma-separated key `ranges` (small, large; sizes per structure)")
+	goroutines := fs.String("goroutines", defaultGoroutines(), "comma-separated goroutine `counts`")
+	duration := fs.Duration("duration", time.Second, "length of each measured run")
+	reps := fs.Int("reps", 5, "measured runs of each point; tables show the median and the spread")
+	robust := fs.Duration("robust", 5*time.Second, "length of each robustness run (stalled reader); 0 skips it")
+	micro := fs.Bool("micro", true, "run the microbenchmarks with their floors")
+	microRun := fs.String("run", "", "only microbenchmarks matching this `regexp` (their floors always run)")
+	count := fs.Int("count", 5, "runs of each microbenchmark; tables show the median")
+	benchtime := fs.Duration("benchtime", 300*time.Millisecond, "target length of each microbenchmark run")
+	out := fs.String("out", "out/reclaimbench", "output `folder` for CSV, report.md, plots and benchstat.txt")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole invocation to this `file` (narrow it to one cell with the other flags)")
+	quick := fs.Bool("quick", false, "a run of under a minute with every scheme side by side: keys small, goroutines 1 and 2xGOMAXPROCS,\nduration 40ms, robust 1s, count 1, benchtime 30ms (flags given explicitly win)")
+
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, flag.ErrHelp
+		}
+		return nil, errUsage // the flag package printed the error and the usage
+	}
+	usage := func(format string, a ...any) (*options, error) {
+		fmt.Fprintf(stderr, "reclaimbench: "+format+"\n", a...)
+		fs.Usage()
+		return nil, errUsage
+	}
+	if fs.NArg() > 0 {
+		return usage("unexpected argument %q", fs.Arg(0))
+	}
+	if *quick {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		for name, v := range quickDefaults() {
+			if !set[name] {
+				if err := fs.Set(name, v); err != nil {
+					panic(err)
+				}
+			}
+		}
+	}
+
+	o := &options{duration: *duration, reps: *reps, robust: *robust, micro: *micro,
+		count: *count, benchtime: *benchtime, out: *out, cpuprofile: *cpuprofile, quick: *quick, args: args}
+	var err error
+	if *structures != "none" {
+		if o.structures, err = parseList(*structures, lookupStructure); err != nil {
+			return usage("-structures: %v", err)
+		}
+	}
+	if o.schemes, err = parseList(*schemes, lookupScheme); err != nil {
+		return usage("-schemes: %v", err)
+	}
+	if o.mixes, err = parseList(*mixes, workload.ParseMix); err != nil {
+		return usage("-workloads: %v", err)
+	}
+	if o.keys, err = parseList(*keys, lookupKeys); err != nil {
+		return usage("-keys: %v", err)
+	}
+	if o.goroutines, err = parseList(*goroutines, parseCount); err != nil {
+		return usage("-goroutines: %v", err)
+	}
+	if o.microRun, err = regexp.Compile(*microRun); err != nil {
+		return usage("-run: %v", err)
+	}
+	switch {
+	case o.duration <= 0:
+		return usage("-duration must be positive")
+	case o.reps < 1:
+		return usage("-reps must be at least 1")
+	case o.robust < 0:
+		return usage("-robust must not be negative")
+	case o.count < 1:
+		return usage("-count must be at least 1")
+	case o.benchtime <= 0:
+		return usage("-benchtime must be positive")
+	case o.out == "":
+		return usage("-out must name a folder")
+	}
+	if len(plan(o)) == 0 && len(robustPlan(o)) == 0 && !o.micro {
+		return usage("nothing to run: no selected structure has a selected scheme")
+	}
+	return o, nil
+}
+
+// parseList splits a comma-separated list and parses each item, refusing
+// empty lists and duplicates.
+func parseList[T comparable](s string, parse func(string) (T, error)) ([]T, error) {
+	var out []T
+	for item := range strings.SplitSeq(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		v, err := parse(item)
+		if err != nil {
+			return nil, err
+		}
+		if slices.Contains(out, v) {
+			return nil, fmt.Errorf("%q given twice", item)
+		}
+		out = append(out, v)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("empty list")
+	}
+	return out, nil
+}
+
+func lookupStructure(name string) (*workload.Structure, error) {
+	for _, s := range workload.Structures() {
+		if s.Name == name {
+			return s, nil
+		}
+	}
+	return nil, fmt.Errorf("unknown structure %q (have %s)", name,
+		names(workload.Structures(), func(s *workload.Structure) string { return s.Name }))
+}
+
+func lookupScheme(name string) (workload.Scheme, error) {
+	if slices.Contains(workload.Schemes(), workload.Scheme(name)) {
+		return workload.Scheme(name), nil
+	}
+	return "", fmt.Errorf("unknown scheme %q (have %s)", name,
+		names(workload.Schemes(), func(s workload.Scheme) string { return string(s) }))
+}
+
+func lookupKeys(name string) (string, error) {
+	if name != "small" && name != "large" {
+		return "", fmt.Errorf("unknown key range %q (have small, large)", name)
+	}
+	return name, nil
+}
+
+func parseCount(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("%q is not a positive count", s)
+	}
+	return n, nil
+}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"regexp"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/go-reclaim/reclaim/bench"
+)
+
+// microResult is one microbenchmark: the median of its runs.
+type microResult struct {
+	c           bench.Case
+	nsPerOp     float64
+	allocsPerOp int64
+	runs        []testing.BenchmarkResult
+	floor       *microResult // nil for a floor, or when the floor did not run
+}
+
+// ratio is ns/op over the floor's, or 0 without a floor.
+func (r *microResult) ratio() float64 {
+	if r.floor == nil {
+		return 0
+	}
+	return r.nsPerOp / r.floor.nsPerOp
+}
+
+// microCases lists the cases to run: those matching filter, and every
+// floor (floors are always measured, in the same run as what they bound).
+func microCases(filter *regexp.Regexp) []bench.Case {
+	var cs []bench.Case
+	for _, c := range bench.Suite {
+		if c.Floor == "" || filter.MatchString(c.Name) {
+			cs = append(cs, c)
+		}
+	}
+	return cs
+}
+
+// runMicro runs each case count times with testing.Benchmark, calling
+// step after each run.
+func runMicro(cases []bench.Case, count int, benchtime time.Duration, step func(name string)) ([]*microResult, error) {
+	// testing.Benchmark reads its benchtime from the testing flags, which
+	// testing.Init registered in main (or the test binary did).
+	if err := flag.Set("test.benchtime", benchtime.String()); err != nil {
+		return nil, err
+	}
+	byName := map[string]*microResult{}
+	var out []*microResult
+	for _, c := range cases {
+		r := &microResult{c: c}
+		ns := make([]float64, 0, count)
+		for range count {
+			br := testing.Benchmark(c.Run)
+			if br.N == 0 {
+				return nil, fmt.Errorf("microbenchmark %s failed", c.Name)
+			}
+			r.runs = append(r.runs, br)
+			ns = append(ns, float64(br.T.Nanoseconds())/float64(br.N))
+			r.allocsPerOp = br.AllocsPerOp()
+			step(c.Name)
+		}
+		r.nsPerOp = median(ns)
+		r.floor = byName[c.Floor]
+		byName[c.Name] = r
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// median returns the median of xs (the mean of the middle two for an even
+// count). It sorts xs.
+func median(xs []float64) float64 {
+	slices.Sort(xs)
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-reclaim/reclaim/bench/workload"
+)
+
+// writeReport writes report.md: how the numbers were taken, the targets,
+// a table and a plot per group, the robustness run and the
+// microbenchmarks.
+func writeReport(dir string, res *results, plots map[string]string, pending string) error {
+	return writeFile(dir, "report.md", func(w io.Writer) { writeMarkdown(w, res, plots, pending) })
+}
+
+func writeMarkdown(w io.Writer, res *results, plots map[string]string, pending string) {
+	o := res.opts
+	fmt.Fprintf(w, "# reclaimbench report\n\n")
+	fmt.Fprintf(w, "- Machine: %s\n", res.machine)
+	fmt.Fprintf(w, "- Command: `reclaimbench %s`\n", strings.Join(o.args, " "))
+	fmt.Fprintf(w, "- Started %s, took %v\n", res.started.Format(time.RFC3339), res.took.Round(time.Second))
+	if len(res.points) > 0 {
+		fmt.Fprintf(w, "- Each point: the median of %d runs of %v at each goroutine count (%s), after a warm-up run, on a structure prefilled to steady state\n\n",
+			o.reps, o.duration, joinInts(o.goroutines))
+		fmt.Fprint(w, `How to read the tables: ± is the largest deviation of one run's throughput
+from the median. ns/op is wall time per operation (all goroutines together).
+allocs/op and B/op count the whole process's heap allocations during the run
+(runtime/metrics). Pending objects (retired, not yet reclaimed) are sampled
+about 200 times a run from the scheme's Stats. GCs/run is garbage
+collections per run; GC CPU is the collector's share of the CPU available
+(GOMAXPROCS x wall time), the runtime's estimate as of the last collection
+in the run. Latency: one operation in 64 is timed, the cost of reading the
+clock subtracted; quantiles have 1/16 resolution.
+
+`)
+	}
+
+	fmt.Fprintf(w, "## Schemes\n\n")
+	writeMarkdownTable(w, schemeTable(o))
+	fmt.Fprintf(w, "## Structures\n\n")
+	writeMarkdownTable(w, structureTable(o))
+
+	if ts := evaluateTargets(res); len(ts) > 0 {
+		fmt.Fprintf(w, "## Targets\n\nWhere a structure has no pool-less epoch variant, \"epoch\" is its epoch.Pool variant. g is the number of goroutines.\n\n")
+		writeMarkdownTable(w, targetTable(ts))
+	}
+
+	if gs := groups(res.points); len(gs) > 0 {
+		fmt.Fprintf(w, "## Results\n\n")
+		for _, g := range gs {
+			fmt.Fprintf(w, "### %s\n\n![throughput of %s](%s)\n\n", g.title(), g.title(), filepath.ToSlash(plots[g.slug()]))
+			writeMarkdownTable(w, g.table())
+		}
+	}
+
+	if len(res.robust) > 0 {
+		fmt.Fprintf(w, "## Robustness\n\n")
+		fmt.Fprintf(w, "One goroutine enters an epoch guard (or protects one object with a hazard pointer, which is then retired) and sleeps for %v while %d goroutines run 0/100 updates on the %s (%d keys). The epoch collector tracks guards (WithGuardTracking), which slows its churn: every Enter records a stack. Runs stop early past %d pending objects.\n\n",
+			o.robust, res.machine.gomaxprocs, res.robust[0].Variant.Structure.Name, res.robust[0].Variant.Structure.KeyRanges[0].N, robustMaxPending)
+		fmt.Fprintf(w, "![pending objects over time](%s)\n\n", filepath.ToSlash(pending))
+		writeMarkdownTable(w, robustTable(res))
+		for _, r := range res.robust {
+			if r.Epoch != nil && r.Epoch.OldestGuardStack != "" {
+				fmt.Fprintf(w, "%s: Stats reports %d open guard(s), the oldest open for %v, entered at:\n\n```\n%s```\n\n",
+					r.Variant.Name(), r.Epoch.Guards, r.Epoch.OldestGuardAge.Round(time.Millisecond), r.Epoch.OldestGuardStack)
+			}
+		}
+	}
+
+	if len(res.micro) > 0 {
+		fmt.Fprintf(w, "## Microbenchmarks\n\nMedian of %d runs of about %v each (testing.Benchmark); each ratio is to a floor measured in the same run.\n\n", o.count, o.benchtime)
+		writeMarkdownTable(w, microTable(res.micro))
+	}
+
+	fmt.Fprint(w, "## Files\n\n- results.csv: every measured run\n- summary.csv: one row per point (medians)\n- robustness.csv: pending objects over time\n- micro.csv: microbenchmarks\n- benchstat.txt: every run in the Go benchmark format; compare two invocations with `benchstat old/benchstat.txt new/benchstat.txt`, or schemes with `benchstat -col /scheme benchstat.txt`\n- plots/: the plots above\n")
+}
+
+func writeMarkdownTable(w io.Writer, t table) {
+	fmt.Fprintf(w, "| %s |\n", strings.Join(t.header, " | "))
+	fmt.Fprintf(w, "|%s\n", strings.Repeat("---|", len(t.header)))
+	for _, r := range t.rows {
+		fmt.Fprintf(w, "| %s |\n", strings.Join(r, " | "))
+	}
+	fmt.Fprintln(w)
+}
+
+func schemeTable(o *options) table {
+	t := table{header: []string{"scheme", "what is measured"}}
+	for _, sc := range o.schemes {
+		doc := sc.Doc()
+		if !slices.ContainsFunc(o.structures, func(s *workload.Structure) bool { return s.Has(sc) }) {
+			doc += " (not measured: no selected structure has this variant)"
+		}
+		t.rows = append(t.rows, []string{string(sc), doc})
+	}
+	return t
+}
+
+func structureTable(o *options) table {
+	t := table{header: []string{"structure", "what", "key ranges", "schemes"}}
+	for _, s := range o.structures {
+		var krs, scs []string
+		for _, kr := range s.KeyRanges {
+			krs = append(krs, fmt.Sprintf("%s %d", kr.Name, kr.N))
+		}
+		for _, sc := range workload.Schemes() {
+			if s.Has(sc) {
+				scs = append(scs, string(sc))
+			}
+		}
+		t.rows = append(t.rows, []string{s.Name, s.Doc, strings.Join(krs, ", "), strings.Join(scs, ", ")})
+	}
+	return t
+}

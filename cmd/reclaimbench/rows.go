@@ -1,0 +1,115 @@
+package main
+
+import (
+	"fmt"
+	"path"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/go-reclaim/reclaim/epoch"
+)
+
+// table is a header and rows of cells, rendered by the terminal printer
+// and the markdown writer alike.
+type table struct {
+	header []string
+	rows   [][]string
+}
+
+var pointHeader = []string{"scheme", "goroutines", "Mops/s", "±", "ns/op", "allocs/op", "B/op",
+	"peak pending", "mean pending", "GCs/run", "GC CPU", "p50", "p99", "p99.9"}
+
+func (p *point) row() []string {
+	s := p.sum
+	peak, mean := s.pendingText()
+	return []string{
+		string(p.variant.Scheme), fmt.Sprint(p.goroutines),
+		fmt.Sprintf("%.3g", s.mops), fmt.Sprintf("±%.0f%%", 100*s.spread()),
+		fmt.Sprintf("%.1f", s.nsPerOp), fmt.Sprintf("%.3f", s.allocsPerOp), fmt.Sprintf("%.1f", s.bytesPerOp),
+		peak, mean, fmt.Sprintf("%.1f", s.gcCycles), fmt.Sprintf("%.1f%%", 100*s.gcCPU),
+		latency(s.p50), latency(s.p99), latency(s.p999),
+	}
+}
+
+func (g *group) table() table {
+	t := table{header: pointHeader}
+	for _, p := range g.points {
+		t.rows = append(t.rows, p.row())
+	}
+	return t
+}
+
+// latency formats a duration with three significant digits.
+func latency(d time.Duration) string {
+	switch {
+	case d < time.Microsecond:
+		return fmt.Sprintf("%dns", d.Nanoseconds())
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.3gµs", float64(d)/float64(time.Microsecond))
+	default:
+		return fmt.Sprintf("%.3gms", float64(d)/float64(time.Millisecond))
+	}
+}
+
+func microTable(rs []*microResult) table {
+	t := table{header: []string{"benchmark", "ns/op", "allocs/op", "floor", "ratio", "goal"}}
+	for _, r := range rs {
+		floor, ratio := "-", "-"
+		if r.floor != nil {
+			floor, ratio = r.floor.c.Name, fmt.Sprintf("%.2fx", r.ratio())
+		}
+		goal := r.c.Goal
+		if goal == "" && r.c.Floor == "" {
+			goal = "(floor)"
+		}
+		t.rows = append(t.rows, []string{r.c.Name, fmt.Sprintf("%.2f", r.nsPerOp), fmt.Sprint(r.allocsPerOp), floor, ratio, goal})
+	}
+	return t
+}
+
+func robustTable(res *results) table {
+	t := table{header: []string{"scheme", "churn Mops/s", "pending at end", "peak pending", "bound", "within bound", "oldest guard", "entered at"}}
+	for _, r := range res.robust {
+		peak, bound, within, age, site := fmt.Sprint(r.Result.Pending.Peak), "-", "-", "-", "-"
+		if r.Hazard != nil {
+			peak = fmt.Sprint(max(r.Hazard.PeakPending, r.Result.Pending.Peak))
+			bound, within = fmt.Sprint(r.Bound), yesNo(r.Within())
+		}
+		if r.Epoch != nil {
+			age = r.Epoch.OldestGuardAge.Round(time.Millisecond).String()
+			site = guardSite(r.Epoch.OldestGuardStack)
+		}
+		end := fmt.Sprint(r.Result.Pending.Last)
+		if r.Result.Cut {
+			end += " (cut: limit)"
+		}
+		t.rows = append(t.rows, []string{string(r.Variant.Scheme), fmt.Sprintf("%.3g", r.Result.OpsPerSec()/1e6),
+			end, peak, bound, within, age, site})
+	}
+	return t
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// guardSite is the first frame outside package epoch in an epoch
+// guard-tracking stack: the function that entered the guard and where, as
+// "pkg.fn (file.go:12)".
+func guardSite(stack string) string {
+	lines := strings.Split(stack, "\n")
+	for i := 0; i+1 < len(lines); i += 2 {
+		fn, loc := lines[i], strings.TrimSpace(lines[i+1])
+		if fn != "" && !strings.HasPrefix(fn, epochPkg+".") {
+			return fmt.Sprintf("%s (%s)", path.Base(fn), path.Base(loc))
+		}
+	}
+	return "-"
+}
+
+// epochPkg is package epoch's import path, whose frames guardSite skips.
+var epochPkg = reflect.TypeFor[epoch.Stats]().PkgPath()

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"time"
+
+	"github.com/go-reclaim/reclaim/bench/workload"
+)
+
+// results is everything one invocation measured.
+type results struct {
+	opts    *options
+	machine machine
+	started time.Time
+	took    time.Duration
+	micro   []*microResult
+	points  []*point
+	robust  []workload.Robust
+}
+
+// robustMaxPending ends a robustness run early before a stalled epoch
+// guard lets pending objects exhaust memory (4M list nodes: about 200 MB).
+const robustMaxPending = 1 << 22
+
+// runSuite runs the microbenchmarks, the workload cells and the robustness
+// runs, in that order, showing progress on stderr.
+func runSuite(o *options, stdout, stderr io.Writer) (*results, error) {
+	res := &results{opts: o, machine: describeMachine(), started: time.Now()}
+	cells, robust := plan(o), robustPlan(o)
+	micro := microCases(o.microRun)
+	if !o.micro {
+		micro = nil
+	}
+	steps := len(micro)*o.count + len(cells)*(1+len(o.goroutines)*o.reps) + len(robust)
+	fmt.Fprintf(stdout, "reclaimbench: %s\n%d microbenchmarks, %d workload cells x %d goroutine counts x %d runs of %v, %d robustness runs of %v: about %v\n\n",
+		res.machine, len(micro), len(cells), len(o.goroutines), o.reps, o.duration, len(robust), o.robust,
+		estimate(o, cells, robust, len(micro)).Round(time.Second))
+	bar := newProgress(stderr, steps)
+	defer bar.finish()
+
+	if len(micro) > 0 {
+		var err error
+		if res.micro, err = runMicro(micro, o.count, o.benchtime, func(name string) { bar.step("micro " + name) }); err != nil {
+			return nil, err
+		}
+	}
+	for i, c := range cells {
+		ps, err := runCell(c, o, uint64(i), bar)
+		if err != nil {
+			return nil, err
+		}
+		res.points = append(res.points, ps...)
+	}
+	for _, v := range robust {
+		r, err := workload.Robustness(v, workload.Config{
+			Keys:       v.Structure.KeyRanges[0].N,
+			Goroutines: runtime.GOMAXPROCS(0),
+			Duration:   o.robust,
+			MaxPending: robustMaxPending,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("robustness %s: %w", v.Name(), err)
+		}
+		res.robust = append(res.robust, r)
+		bar.step("robustness " + v.Name())
+	}
+	res.took = time.Since(res.started)
+	return res, nil
+}
+
+// runCell prefills one instance, warms it up for one run at the largest
+// goroutine count, and measures it o.reps times at each goroutine count.
+func runCell(c cell, o *options, index uint64, bar *progress) (ps []*point, err error) {
+	s := c.variant.Structure
+	maxG := 0
+	for _, g := range o.goroutines {
+		maxG = max(maxG, g)
+	}
+	inst := c.variant.New(workload.Options{Capacity: s.Capacity(c.keys.N, maxG)})
+	if inst.Close != nil {
+		defer func() {
+			if cerr := inst.Close(); err == nil && cerr != nil {
+				err = fmt.Errorf("%s: close: %w", c.variant.Name(), cerr)
+			}
+		}()
+	}
+	cfg := workload.Config{Structure: s, Keys: c.keys.N, Mix: c.mix, Duration: o.duration, Seed: index << 32}
+	name := fmt.Sprintf("%s %s %s", c.variant.Name(), c.mix, c.keys.Name)
+	workload.Prefill(inst, cfg)
+	cfg.Goroutines = maxG
+	if _, err := workload.Run(inst, cfg); err != nil {
+		return nil, err
+	}
+	bar.step(name + " warm-up")
+	for _, g := range o.goroutines {
+		p := &point{cell: c, goroutines: g}
+		cfg.Goroutines = g
+		for rep := range o.reps {
+			cfg.Seed = index<<32 | uint64(g)<<16 | uint64(rep+1)
+			r, err := workload.Run(inst, cfg)
+			if err != nil {
+				return nil, err
+			}
+			p.runs = append(p.runs, r)
+			bar.step(fmt.Sprintf("%s g=%d", name, g))
+		}
+		p.sum = summarize(p.runs)
+		ps = append(ps, p)
+	}
+	return ps, nil
+}
