@@ -14,16 +14,12 @@ import (
 // Shards is one S per P, sized for GOMAXPROCS at New. The zero value has
 // no shards: Pin always returns nil.
 type Shards[S any] struct {
-	cells []*cell[S] // pointers: indexing them needs no size from the generic dictionary
+	cells []cell[S]
 }
 
 // New returns shards for the current GOMAXPROCS.
 func New[S any]() Shards[S] {
-	cells := make([]*cell[S], runtime.GOMAXPROCS(0))
-	for i := range cells {
-		cells[i] = new(cell[S])
-	}
-	return Shards[S]{cells: cells}
+	return Shards[S]{cells: make([]cell[S], runtime.GOMAXPROCS(0))}
 }
 
 // Pin disables preemption and returns the current P's shard, or nil if the
@@ -40,7 +36,7 @@ func New[S any]() Shards[S] {
 // is never contended (lock_race.go).
 func (s *Shards[S]) Pin(pid int) *S {
 	if uint(pid) < uint(len(s.cells)) {
-		c := s.cells[pid]
+		c := &s.cells[pid]
 		c.lock()
 		return &c.v
 	}
