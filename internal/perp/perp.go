@@ -35,8 +35,8 @@ func New[S any]() Shards[S] {
 // detector cannot see that argument, so race builds also take a lock that
 // is never contended (lock_race.go).
 func (s *Shards[S]) Pin(pid int) *S {
-	if uint(pid) < uint(len(s.cells)) {
-		c := &s.cells[pid]
+	if i := uint(pid); i < uint(len(s.cells)) {
+		c := &s.cells[i]
 		c.lock()
 		return &c.v
 	}
