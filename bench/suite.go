@@ -11,7 +11,7 @@ type Case struct {
 }
 
 // Suite is every benchmark, floors first.
-var Suite = append(append([]Case{}, Epoch...), Hazard...)
+var Suite = append(append(append([]Case{}, Epoch...), Hazard...), Refcount...)
 
 // Epoch lists the epoch benchmarks, floors first.
 var Epoch = []Case{
@@ -40,4 +40,28 @@ var Hazard = []Case{
 	{Name: "HazardRetire", Run: HazardRetire, Goal: "0 allocs"},
 	{Name: "StackHazard", Run: StackHazard, Floor: "StackGC", Goal: "<= 1.0x"},
 	{Name: "StackHazardParallel", Run: StackHazardParallel, Floor: "StackGCParallel", Goal: "(none)"},
+}
+
+// Refcount lists the refcount benchmarks, floors first. RefcountEpochLoad
+// is the alternative protection scheme, measured for the choice that
+// refcount/doc.go explains.
+var Refcount = []Case{
+	{Name: "RefcountAddPair", Run: RefcountAddPair},
+	{Name: "RefcountPointerLoad", Run: RefcountPointerLoad},
+	{Name: "RefcountLoadAddPair", Run: RefcountLoadAddPair},
+	{Name: "RefcountHazardLoad", Run: RefcountHazardLoad},
+	{Name: "RefcountPointerLoadParallel", Run: RefcountPointerLoadParallel},
+	{Name: "RefcountPointerWithWriter", Run: RefcountPointerWithWriter},
+	{Name: "ArcCloneRelease", Run: ArcCloneRelease, Floor: "RefcountAddPair", Goal: "<= 1.2x"},
+	{Name: "ArcUpgradeRelease", Run: ArcUpgradeRelease, Floor: "RefcountAddPair", Goal: "(none)"},
+	{Name: "RefcountRcCloneRelease", Run: RefcountRcCloneRelease, Floor: "RefcountAddPair", Goal: "(none)"},
+	{Name: "ArcLoadRelease", Run: ArcLoadRelease, Floor: "RefcountLoadAddPair", Goal: "<= 3x"},
+	{Name: "RefcountEpochLoad", Run: RefcountEpochLoad, Floor: "RefcountLoadAddPair", Goal: "(alternative scheme)"},
+	{Name: "ArcBorrowRelease", Run: ArcBorrowRelease, Floor: "RefcountHazardLoad", Goal: "<= 2x"},
+	{Name: "ArcStore", Run: ArcStore, Floor: "RefcountAddPair", Goal: "0 allocs"},
+	{Name: "ArcLoadParallel", Run: ArcLoadParallel, Floor: "RefcountPointerLoadParallel", Goal: "(none)"},
+	{Name: "ArcBorrowParallel", Run: ArcBorrowParallel, Floor: "RefcountPointerLoadParallel", Goal: "(none)"},
+	{Name: "RefcountRWMutexWithWriter", Run: RefcountRWMutexWithWriter, Floor: "RefcountPointerWithWriter", Goal: "(comparison)"},
+	{Name: "ArcLoadWithWriter", Run: ArcLoadWithWriter, Floor: "RefcountPointerWithWriter", Goal: "(comparison)"},
+	{Name: "ArcBorrowWithWriter", Run: ArcBorrowWithWriter, Floor: "RefcountPointerWithWriter", Goal: "(comparison)"},
 }

@@ -1,0 +1,122 @@
+// Package refcount is reference counting with deterministic release, in the
+// style of Rust's Arc, Weak and Rc and of arc-swap: a value's destructor
+// runs exactly once, when the last strong handle is released, on the
+// goroutine that released it. Use it for what the garbage collector cannot
+// release at the right moment: file descriptors, cgo and off-heap memory,
+// pooled buffers, snapshots whose old versions must be closed.
+//
+//	a := refcount.NewArc(Buffer{data: mem}, (*Buffer).Free) // strong count 1
+//	b := a.Clone()    // 2: hand b to another goroutine
+//	a.Release()       // 1
+//	b.Release()       // 0: (*Buffer).Free runs here, on this goroutine
+//
+// # Handles
+//
+//   - Arc[T]: a strong handle with an atomic count. Clone, Release, Value,
+//     StrongCount, WeakCount, Downgrade.
+//   - Weak[T]: does not keep the value alive. Upgrade returns a strong
+//     handle while one exists and never resurrects a destroyed value, even
+//     racing with the last Release.
+//   - Rc[T], RcWeak[T]: the same for values used by one goroutine at a
+//     time, with plain counts. Sharing them between goroutines without
+//     synchronization is a data race that the race detector reports.
+//   - AtomicArc[T]: a slot holding an Arc that goroutines Load (a new
+//     strong handle), Borrow (a Guard: no count update), Store, Swap and
+//     CompareAndSwap concurrently. The zero AtomicArc is empty.
+//
+// Handles are small values. Copying one does not add a reference: Clone
+// does, and each handle is released once, by Release or by moving it into
+// an AtomicArc (Store, Swap and CompareAndSwap take ownership of the Arc
+// they are given). Release zeroes the variable it is called on, so calling
+// it twice on one variable is harmless; releasing two copies of one handle
+// is a release past zero.
+//
+// # Guarantees (Go memory model)
+//
+// Everything a goroutine does through a strong handle (or a Guard) before
+// releasing it is synchronized before the destructor runs, and the
+// destructor runs exactly once. NewArc, Clone and a successful Upgrade are
+// synchronized before the operations on the handles they return. A Store
+// (Swap, successful CompareAndSwap) into an AtomicArc is synchronized
+// before every Load and Borrow that returns the stored value. A Load or
+// Borrow racing with a Store never yields a value whose destructor has
+// started.
+//
+// Arc, Weak and AtomicArc are safe for concurrent use through different
+// handles; one handle variable (and a Guard) belongs to one goroutine at a
+// time.
+//
+// # Zero values and misuse
+//
+// Zero handles mean "nothing": Release does nothing, Clone and Downgrade
+// return zero handles, Value returns nil, Upgrade fails, counts are 0. A nil
+// destructor means there is nothing to run. Misuse panics with a message
+// that starts with "refcount: " and names the mistake:
+//
+//   - a release past zero (a copy of a released handle released again),
+//     with the stack of that release and of the release that reached zero;
+//   - a Clone through a copy of a released handle (the value is already
+//     destroyed).
+//
+// Without tracking, a copy released while another copy is still in use is
+// caught only when the count goes below zero, and the panic says that
+// tracking gives the missing stack. With tracking, every use of a handle
+// that was already given up (released, or moved into an AtomicArc) panics
+// at once, with where it was given up and where it was made. A destructor
+// that panics propagates to the caller of the final Release; the value
+// counts as destroyed. The value is zeroed after its destructor returns.
+//
+// # Leak tracking
+//
+// Tracking is an option, switched on at run time by SetTracking(true) (or
+// by using VerifyTestMain as a package's TestMain), not a build tag: the
+// same binary runs tracked in tests and untracked in production, and the
+// default test run exercises both paths. It applies to values made while it
+// is on. Find lists every tracked handle still live, including references
+// held by AtomicArcs, with the stack where each was made; VerifyNone fails a
+// test with that list, in the style of goleak.VerifyNone. An untracked
+// value costs one nil check per operation (the handle carries a nil record
+// pointer): Clone+Release of an untracked Arc measured 11.1 ns against 9.9
+// ns for the two bare atomic adds it needs (1.1x). A tracked handle
+// captures a stack and takes a global lock per operation.
+//
+// # AtomicArc: hazard pointers, not epochs
+//
+// The slot owns one strong reference. A Load reads the slot and increments
+// the count; if a writer replaced the value and released the slot's
+// reference in between, the increment would resurrect a destroyed value.
+// So Load first protects the value with a hazard pointer (package hazard:
+// publish, re-read, retry until stable), increments, and clears the hazard
+// pointer; Store, Swap and CompareAndSwap retire the slot's old reference
+// to a hazard domain, which releases it once no hazard pointer protects the
+// value. This is arc-swap's design: its "debts" are hazard pointers. Load
+// uses a hazard pointer of the processor it runs on, pinned to it for
+// those few instructions, so it needs no hazard pointer hand-off; Borrow
+// acquires one for the Guard's lifetime.
+//
+// Epoch-based reclamation (package epoch) would also be correct. Both were
+// measured (package bench, 2-core AMD EPYC, linux/amd64, Go 1.26, medians
+// of 10 runs; RefcountEpochLoad is Load+Release built on epoch.Enter,
+// load, increment, Exit):
+//
+//	floor: atomic.Pointer load + two atomic adds    9.7 ns
+//	Load+Release, hazard pointer per processor     19.9 ns  (2.0x the floor)
+//	Load+Release, epoch guard                      31.3 ns  (3.2x the floor)
+//	Borrow+Release (Guard)                         15.7 ns  (1.3x a raw hazard
+//	                                                         acquire+protect+release)
+//
+// Hazard pointers win on three counts: the read path is a third cheaper
+// (one protection and a plain store, where a pooled epoch guard costs a
+// slot hand-off and two locked instructions); a Guard held for a long time
+// holds back only the value it borrows, where an epoch guard would hold
+// back every value retired from every AtomicArc; and the given-up
+// references waiting for release stay bounded (about 64 per processor plus
+// two per hazard pointer in use), which matters because each one may keep
+// a large value or an open resource alive.
+//
+// The price of deferring: a slot's old reference is released only when a
+// later Store (of any AtomicArc) fills a batch of retired references, or
+// at Barrier. A value whose last reference was the slot's is destroyed
+// then, on that goroutine. Call Barrier where the release must have
+// happened (at shutdown, in tests).
+package refcount

@@ -1,0 +1,82 @@
+package refcount
+
+import "github.com/go-reclaim/reclaim/hazard"
+
+// Guard is a borrowed load from an AtomicArc, like arc-swap's Guard: it
+// keeps the value it loaded from being destroyed without touching the
+// value's count, so readers on different processors do not contend on
+// one cache line. It holds a hazard pointer, so keep it for short reads:
+// while it is held, the reference its AtomicArc gave up to that value (if
+// any) stays pending, and Barrier waits for it.
+//
+// Everything done through a Guard before its Release is synchronized
+// before the value's destructor runs.
+//
+// A Guard belongs to the goroutine that borrowed it until Release; to hand
+// it to another, use a synchronizing operation in between. It must not be
+// copied (go vet reports copies): pass a *Guard. Release it exactly once;
+// releasing it again, or releasing a zero Guard, does nothing. A Guard
+// that is never released holds its hazard pointer for good (reported by
+// Find when tracking is on).
+type Guard[T any] struct {
+	_   noCopy
+	hp  hazard.Pointer
+	in  *arcInner[T]
+	rec *record
+}
+
+// Borrow returns a Guard on the value s holds; its Value is nil if s is
+// empty. Borrow does not allocate.
+func (s *AtomicArc[T]) Borrow() Guard[T] {
+	hp := *domain.Acquire()
+	in := protect(&hp, &s.p)
+	if in == nil {
+		hp.Release()
+		return Guard[T]{}
+	}
+	return Guard[T]{hp: hp, in: in, rec: track(in.track, "Guard", "AtomicArc.Borrow")}
+}
+
+// Value returns a pointer to the borrowed value, valid until Release; nil
+// if the AtomicArc was empty. Like Arc.Value, it does not synchronize
+// access to the value.
+func (g *Guard[T]) Value() *T {
+	if g.in == nil {
+		return nil
+	}
+	g.rec.use("Value")
+	return &g.in.value
+}
+
+// Clone returns a new strong handle to the borrowed value (the zero Arc if
+// the AtomicArc was empty), which outlives the Guard and must be released.
+func (g *Guard[T]) Clone() Arc[T] {
+	in := g.in
+	if in == nil {
+		return Arc[T]{}
+	}
+	g.rec.use("Clone")
+	in.strong.Add(1) // protected: at least the slot's reference is still counted
+	return Arc[T]{in: in, rec: track(in.track, "Arc", "Guard.Clone")}
+}
+
+// Release ends the borrow; the Guard becomes zero.
+func (g *Guard[T]) Release() {
+	if g.in == nil {
+		return
+	}
+	g.rec.end("Release")
+	g.in, g.rec = nil, nil
+	g.hp.Release()
+}
+
+// IsZero reports whether g borrows nothing: the AtomicArc was empty, or g
+// was released.
+func (g *Guard[T]) IsZero() bool { return g.in == nil }
+
+// noCopy makes go vet's copylocks check report copies of a Guard, whose
+// hazard pointer must be released exactly once.
+type noCopy struct{}
+
+func (*noCopy) Lock()   {}
+func (*noCopy) Unlock() {}
