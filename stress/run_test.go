@@ -1,6 +1,7 @@
 package stress_test
 
 import (
+	"flag"
 	"fmt"
 	"math"
 	"runtime"
@@ -348,4 +349,19 @@ func TestMixErrorsAreTestErrors(t *testing.T) {
 			require.Contains(t, got.Messages()[0], tc.want)
 		})
 	}
+}
+
+func TestScale(t *testing.T) {
+	f := flag.Lookup("stress.scale")
+	old := f.Value.String()
+	defer f.Value.Set(old)
+	require.NoError(t, f.Value.Set(""))
+	t.Setenv(stress.ScaleEnv, "")
+	require.Equal(t, 1.0, stress.Scale())
+	t.Setenv(stress.ScaleEnv, "2.5")
+	require.Equal(t, 2.5, stress.Scale())
+	require.NoError(t, f.Value.Set("4"))
+	require.Equal(t, 4.0, stress.Scale(), "the flag wins")
+	require.NoError(t, f.Value.Set("-1"))
+	require.Equal(t, 1.0, stress.Scale(), "invalid: New reports it")
 }

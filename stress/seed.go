@@ -47,18 +47,34 @@ func chooseSeed(c *config) uint64 {
 	return rand.Uint64()
 }
 
-// chooseScale reads STRESS_SCALE / -stress.scale; 1 when unset.
+// Scale is the soak factor: -stress.scale, else STRESS_SCALE, else 1. New
+// multiplies every Run's Ops and Duration by it; a test that sizes its own
+// rounds (more rounds in a soak) reads it here. An invalid value counts as
+// 1 here, and New reports it as a test error.
+func Scale() float64 {
+	k, _ := parseScale()
+	return k
+}
+
+// chooseScale is Scale for New, which reports an invalid value.
 func chooseScale(c *config) float64 {
+	k, err := parseScale()
+	if err != nil {
+		c.errorf("%v", err)
+	}
+	return k
+}
+
+func parseScale() (float64, error) {
 	s, from := setting(scaleFlag, "stress.scale", ScaleEnv)
 	if s == "" {
-		return 1
+		return 1, nil
 	}
 	k, err := strconv.ParseFloat(s, 64)
 	if err != nil || !(k > 0) {
-		c.errorf("%s=%q: not a positive number", from, s)
-		return 1
+		return 1, fmt.Errorf("%s=%q: not a positive number", from, s)
 	}
-	return k
+	return k, nil
 }
 
 // rerun is the line every failure ends with.

@@ -2,9 +2,6 @@ package ctest
 
 import (
 	"cmp"
-	"flag"
-	"os"
-	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -125,7 +122,7 @@ func stressRounds[V any](tb testing.TB, mk func() Scheme, c StressCase[V], linea
 		rounds = max(1, LinearizableOps/ops)
 	}
 	opts := []stress.Option{stress.Ops(ops), stress.HistorySize(ops), stress.CheckTimeout(checkFor),
-		stress.Timeout(time.Duration(float64(Timeout) * max(1, scale())))} // a corrupt list may cycle
+		stress.Timeout(time.Duration(float64(Timeout) * max(1, stress.Scale())))} // a corrupt list may cycle
 	if linearizable && c.Goroutines > 0 {
 		opts = append(opts, stress.Goroutines(c.Goroutines))
 	}
@@ -141,7 +138,7 @@ func stressRounds[V any](tb testing.TB, mk func() Scheme, c StressCase[V], linea
 	defer func() {
 		h.Logf("%d rounds on %s: %v; replay with %s=%d", done, tb.Name(), total, stress.SeedEnv, h.Seed())
 	}()
-	for range max(1, int(float64(rounds)*scale())) {
+	for range max(1, int(float64(rounds)*stress.Scale())) {
 		r := newRound(h, mk(), c)
 		res := h.Run(r.mix(c.Mix(r, hist)))
 		done++
@@ -156,19 +153,6 @@ func stressRounds[V any](tb testing.TB, mk func() Scheme, c StressCase[V], linea
 			return
 		}
 	}
-}
-
-// scale is STRESS_SCALE or -stress.scale, as package stress reads it for
-// its Runs; 1 if unset or invalid (stress.New reports an invalid one).
-func scale() float64 {
-	s := os.Getenv(stress.ScaleEnv)
-	if f := flag.Lookup("stress.scale"); f != nil && f.Value.String() != "" {
-		s = f.Value.String()
-	}
-	if k, err := strconv.ParseFloat(s, 64); err == nil && k > 0 {
-		return k
-	}
-	return 1
 }
 
 // Round is one structure on one scheme, stressed by one Run.

@@ -1,7 +1,6 @@
 package ctest
 
 import (
-	"flag"
 	"sync"
 	"testing"
 
@@ -107,19 +106,4 @@ func TestStressCountsRetired(t *testing.T) {
 		require.True(t, got.Contains(Names[i]+": after Close the scheme retired"), got.String())
 		require.True(t, got.Contains("seed="), got.String())
 	}
-}
-
-func TestScale(t *testing.T) {
-	f := flag.Lookup("stress.scale")
-	old := f.Value.String()
-	defer f.Value.Set(old)
-	require.NoError(t, f.Value.Set(""))
-	t.Setenv(stress.ScaleEnv, "")
-	require.Equal(t, 1.0, scale())
-	t.Setenv(stress.ScaleEnv, "2.5")
-	require.Equal(t, 2.5, scale())
-	require.NoError(t, f.Value.Set("4"))
-	require.Equal(t, 4.0, scale(), "the flag wins")
-	require.NoError(t, f.Value.Set("-1"))
-	require.Equal(t, 1.0, scale(), "invalid: stress.New reports it")
 }
