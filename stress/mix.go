@@ -2,6 +2,7 @@ package stress
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sort"
 )
@@ -13,7 +14,7 @@ type Op struct {
 	// empty names become "op0", "op1", ... by position.
 	Name string
 	// Weight is the relative frequency; 0 keeps the operation out of the
-	// draw. It must not be negative.
+	// draw. It must not be negative, nor more than 1<<20.
 	Weight int
 	// Do performs one operation on the calling worker.
 	Do func(w *Worker)
@@ -35,8 +36,9 @@ func Finally(name string, do func(w *Worker)) Op {
 	return Op{Name: name, Do: do, final: true}
 }
 
-// maxWeight bounds the sum of weights, so that it cannot overflow.
-const maxWeight = 1 << 40
+// maxWeight bounds each weight so that their sum cannot overflow an int,
+// even a 32-bit one, for any mix of up to a thousand operations.
+const maxWeight = 1 << 20
 
 // plan is a validated Mix: what the workers draw and what runs at the end.
 type plan struct {
@@ -67,6 +69,8 @@ func (m Mix) compile() (*plan, error) {
 			return nil, fmt.Errorf("op %q has negative Weight %d", op.Name, op.Weight)
 		case op.Weight > maxWeight:
 			return nil, fmt.Errorf("op %q: Weight %d is too large (at most %d)", op.Name, op.Weight, maxWeight)
+		case total > math.MaxInt32-op.Weight:
+			return nil, fmt.Errorf("op %q: the weights add up to more than %d", op.Name, math.MaxInt32)
 		case seen[op.Name]:
 			return nil, fmt.Errorf("two ops are named %q", op.Name)
 		}

@@ -24,7 +24,7 @@ type Slot[T any] struct {
 	// Value is the record's payload.
 	Value T
 
-	index    uint32        // position in the registry, fixed at creation
+	index    uint32        // position in the registry, written before its bucket is published
 	nextFree atomic.Uint32 // free-list link: index+1 of the next free slot
 }
 
@@ -92,16 +92,25 @@ func (r *Registry[T]) grow() *Slot[T] {
 	}
 	first := r.buckets[b].Load()
 	if first == nil {
-		fresh := &make([]Slot[T], bucketLen(b))[0]
-		if r.buckets[b].CompareAndSwap(nil, fresh) {
-			first = fresh
-		} else {
-			first = r.buckets[b].Load()
-		}
+		first = r.install(b)
 	}
-	s := &unsafe.Slice(first, bucketLen(b))[off]
-	s.index = i
-	return s
+	return &unsafe.Slice(first, bucketLen(b))[off]
+}
+
+// install allocates bucket b unless another goroutine got there first. Every
+// slot's index is written before the bucket pointer is published, so a scan
+// (All) that reaches a slot through that pointer reads its index without a
+// race, even before the slot has an owner.
+func (r *Registry[T]) install(b int) *Slot[T] {
+	fresh := make([]Slot[T], bucketLen(b))
+	start := firstBucket * (uint32(1)<<b - 1)
+	for i := range fresh {
+		fresh[i].index = start + uint32(i)
+	}
+	if r.buckets[b].CompareAndSwap(nil, &fresh[0]) {
+		return &fresh[0]
+	}
+	return r.buckets[b].Load()
 }
 
 func (r *Registry[T]) at(i uint32) *Slot[T] {

@@ -77,3 +77,36 @@ func TestExclusiveOwnership(t *testing.T) {
 	wg.Wait()
 	require.LessOrEqual(t, r.Len(), 8*4)
 }
+
+// A scan may reach a slot before its first owner has it; its index must
+// already be readable then (a race the detector reported when grow wrote
+// the index after publishing the slot).
+func TestIndexReadableDuringGrowth(t *testing.T) {
+	r := New[int]()
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer close(done)
+		for range 5000 {
+			r.Get()
+		}
+	})
+	wg.Go(func() {
+		for {
+			i := 0
+			for s := range r.All() {
+				if s.Index() != i {
+					t.Errorf("slot at position %d has index %d", i, s.Index())
+					return
+				}
+				i++
+			}
+			select {
+			case <-done:
+				return
+			default:
+			}
+		}
+	})
+	wg.Wait()
+}
