@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"runtime"
 
 	"github.com/go-reclaim/reclaim/internal/backoff"
@@ -17,40 +16,42 @@ var ErrGuardsOpen = errors.New("guards still open")
 // Barrier returns once every object retired through c before the call has
 // been reclaimed: each of their free functions has returned, and is
 // synchronized before Barrier returns. It waits for the guards that could
-// still see them to exit, so calling it from inside a guard of c waits on
-// itself until ctx ends. It returns ctx.Err() if ctx ends first; the objects
-// not yet reclaimed then stay pending, and nothing is lost.
+// still see them to exit. It returns ctx.Err() if ctx ends first; the
+// objects not yet reclaimed then stay pending, and nothing is lost. Every
+// wait in Barrier (for a guard to exit, for the epoch to advance, for
+// another goroutine's sweep to finish) ends when ctx does.
+//
+// Barrier must not be called inside a guard of c on the same goroutine, nor
+// from a free function: it would wait for itself until ctx ends. With
+// WithGuardTracking, Barrier detects the first case and panics.
 //
 // A panic from a free function propagates out of Barrier; the objects not
-// yet reclaimed stay pending. Barrier must not be called from a free
-// function.
+// yet reclaimed stay pending.
 func (c *Collector) Barrier(ctx context.Context) error {
+	c.ager.Rethrow()
+	if c.tracking {
+		c.checkNotInGuard()
+	}
 	if err := c.flushAll(ctx); err != nil {
 		return err
 	}
+	// Every object retired before the call is now in a sealed or orphaned
+	// batch tagged at most the epoch read here; two advances later all of
+	// them have expired.
+	target := c.epoch.Load() + 2
 	var w backoff.Backoff
-	for !c.reclaiming.CompareAndSwap(false, true) {
+	for {
+		if c.epoch.Load() >= target {
+			if c.reclaiming.CompareAndSwap(false, true) {
+				c.sweepAll()
+				return nil
+			}
+		} else if c.tryAdvance() {
+			continue
+		}
 		if err := w.Wait(ctx); err != nil {
 			return err
 		}
-	}
-	defer c.reclaiming.Store(false)
-	list := c.sealed.TakeAll()
-	for w = (backoff.Backoff{}); ; {
-		e := c.epoch.Load()
-		kept := c.reclaimList(list, e)
-		if kept.Head() == nil && c.reclaimOrphans(e) == 0 {
-			return nil
-		}
-		err := ctx.Err()
-		if err == nil && !c.tryAdvance() {
-			err = w.Wait(ctx)
-		}
-		if err != nil {
-			kept.PushTo(&c.sealed)
-			return err
-		}
-		list = kept.Head()
 	}
 }
 
@@ -72,7 +73,8 @@ func (c *Collector) flushAll(ctx context.Context) error {
 
 // flushIdle makes sure p has honoured flush request req. If p has not, and
 // no guard holds it, it takes the slot (state collecting) and flushes it. It
-// reports false if p is pinned and has not flushed yet.
+// reports false if p is pinned (or held by another flush) and has not
+// flushed yet.
 func (c *Collector) flushIdle(s *slot, req uint64) bool {
 	p := &s.Value
 	if p.flushed.Load() >= req {
@@ -88,23 +90,34 @@ func (c *Collector) flushIdle(s *slot, req uint64) bool {
 	return true
 }
 
-// Close shuts c down: Enter and Register panic from now on, and every
-// pending object is reclaimed. Free functions that Close runs may still
-// Enter and Retire; Close reclaims what they retire too.
+// Close shuts c down: every pending object is reclaimed, and Enter and
+// Register panic once Close has returned. While Close runs free functions,
+// those free functions may Enter and Retire, and Close reclaims what they
+// retire too; an Enter on another goroutine may then succeed as well
+// (entering concurrently with Close is a race in the caller's program), and
+// is safe: Close reclaims only objects whose grace period is over, exactly
+// as Barrier does, so no guard ever loses an object it can still reach.
 //
-// If guards are still open, Close reclaims only what is safe (objects whose
-// grace period is over) and returns an error wrapping ErrGuardsOpen that
-// says how many guards are open and how many objects stay pending. Close may
-// be called again once those guards have exited; it then reclaims the rest.
-// Every retired object is thus reclaimed exactly once, by Close at the
-// latest. Closing a closed, drained Collector returns nil.
+// Close returns nil when nothing is pending and no guard is open. If guards
+// are still open, Close reclaims only what is safe and returns an error
+// wrapping ErrGuardsOpen that says how many guards are open and how many
+// objects stay pending. Those guards may still retire (and their free
+// functions, run later, may Enter and Retire); call Close again once they
+// have exited: it reclaims the rest. Every retired object is thus reclaimed
+// exactly once, by Close at the latest. Closing a closed, drained Collector
+// returns nil.
 //
-// A panic from a free function propagates out of Close; call Close again to
-// reclaim the rest.
+// Close does not wait for open guards. It waits only for a sweep that
+// another goroutine is running, and so must not be called from a free
+// function. Closing the Default collector panics. A panic from a free
+// function propagates out of Close; call Close again to reclaim the rest.
 func (c *Collector) Close() error {
+	if c.isDefault {
+		panic("epoch: Close of the Default Collector: it is shared by the whole process")
+	}
+	c.ager.Stop()
 	c.state.Or(closedBit)
-	c.state.Add(drainUnit)
-	defer c.state.Add(^uint64(drainUnit - 1))
+	c.ager.Rethrow()
 	for !c.reclaiming.CompareAndSwap(false, true) {
 		runtime.Gosched()
 	}
@@ -114,30 +127,33 @@ func (c *Collector) Close() error {
 		for s := range c.slots.All() {
 			c.flushIdle(s, req)
 		}
-		list := c.sealed.TakeAll()
-		// Every object in list was retired before this scan. A guard that
-		// could hold one and is still open is pinned now.
+		for range 2 {
+			if !c.tryAdvance() {
+				break
+			}
+		}
+		e := c.epoch.Load()
+		kept := c.reclaimList(c.sealed.TakeAll(), e)
+		kept.PushTo(&c.sealed)
+		c.reclaimOrphans(e)
+		// The scan for open guards comes after the last free function has
+		// returned, with the state exactly closedBit: an Enter that this
+		// scan misses sees closedBit and panics (see pin).
 		if open := c.openGuards(); open > 0 {
-			e := c.epoch.Load()
-			kept := c.reclaimList(list, e)
-			kept.PushTo(&c.sealed)
-			c.reclaimOrphans(e)
 			return fmt.Errorf("epoch: Close: %w: %d guard(s) open; %d retired object(s) stay pending until they exit and Close is called again",
 				ErrGuardsOpen, open, c.pending())
 		}
-		c.reclaimOrphans(math.MaxUint64)
-		if list == nil {
+		if c.pending() == 0 {
 			return nil
 		}
-		kept := c.reclaimList(list, math.MaxUint64)
-		kept.PushTo(&c.sealed) // empty: every batch has expired
+		runtime.Gosched() // a flush that another Barrier holds, or objects retired by free functions
 	}
 }
 
 func (c *Collector) openGuards() int {
 	n := 0
 	for s := range c.slots.All() {
-		if pinnedEpoch(s.Value.word.Load()) != 0 {
+		if w := s.Value.word.Load(); w != 0 && w != collecting {
 			n++
 		}
 	}
@@ -145,8 +161,17 @@ func (c *Collector) openGuards() int {
 }
 
 // pending is retired minus reclaimed, read in the order that keeps it from
-// going negative.
+// going negative: every reclaimed object was counted as retired first.
 func (c *Collector) pending() uint64 {
 	reclaimed := c.reclaimed.Load()
-	return c.retired.Load() - reclaimed
+	return c.retired() - reclaimed
+}
+
+// retired sums the slots' counts of retired objects.
+func (c *Collector) retired() uint64 {
+	var n uint64
+	for s := range c.slots.All() {
+		n += s.Value.retired.Load()
+	}
+	return n
 }

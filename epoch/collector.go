@@ -5,8 +5,10 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/go-reclaim/reclaim/internal/ager"
 	"github.com/go-reclaim/reclaim/internal/cacheline"
 	"github.com/go-reclaim/reclaim/internal/registry"
+	"github.com/go-reclaim/reclaim/internal/release"
 	"github.com/go-reclaim/reclaim/internal/retire"
 )
 
@@ -21,28 +23,31 @@ import (
 type Collector struct {
 	epoch atomic.Uint64 // global epoch, starts at 1
 	// state is closedBit once Close has begun, plus drainUnit for each
-	// Close that is running free functions (which may Enter to retire).
+	// goroutine running free functions (which may Enter and Retire).
 	state    atomic.Uint64
-	flushReq atomic.Uint64 // bumped by Barrier and Close
+	flushReq atomic.Uint64 // bumped by Barrier, Close and Flush
 	_        cacheline.Pad
 
 	slots  *registry.Registry[participant]
 	sealed retire.Stack // full batches waiting for their grace period
-	// reclaiming is a try-lock: one goroutine reclaims at a time, others
-	// leave their batches and go on.
+	// reclaiming is a try-lock: one goroutine sweeps sealed at a time,
+	// others leave their batches and go on. No holder ever waits for a
+	// guard, so Barrier and Close wait for it only while a sweep runs.
 	reclaiming atomic.Bool
 	sweepEpoch uint64 // the epoch a sweep reclaims at; owned by the reclaiming holder
 	_          cacheline.Pad
 
-	retired   atomic.Uint64
 	reclaimed atomic.Uint64
-	spare     sync.Pool // empty *retire.Batch for reuse
+	openBags  atomic.Int64 // slots whose open batch holds objects
+	spare     sync.Pool    // empty *retire.Batch for reuse
+	ager      ager.Ager    // hands open batches over once they are old
 
 	poolsMu sync.Mutex
 	pools   atomic.Pointer[[]slotFlusher] // copy on write
 
 	batchSize int
 	tracking  bool
+	isDefault bool
 }
 
 const (
@@ -52,7 +57,7 @@ const (
 
 // New returns a Collector.
 func New(opts ...Option) *Collector {
-	cfg := config{batchSize: DefaultBatchSize}
+	cfg := config{batchSize: DefaultBatchSize, maxAge: DefaultMaxBatchAge}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -63,6 +68,7 @@ func New(opts ...Option) *Collector {
 	}
 	c.epoch.Store(1)
 	c.pools.Store(new([]slotFlusher))
+	c.ager.Init(cfg.maxAge, c.tick)
 	return c
 }
 
@@ -85,43 +91,61 @@ func (c *Collector) addPool(p slotFlusher) {
 // compiler keeps it on the stack. For a hot loop that enters and exits
 // repeatedly, a Handle (Register) skips the slot hand-off.
 //
-// Enter panics if c has been closed.
+// Enter panics if c has been closed (see Close for Enter while Close runs).
 func (c *Collector) Enter() *Guard {
 	return &Guard{c: c, s: c.enterPooled(), pooled: true}
 }
 
 func (c *Collector) enterPooled() *slot {
-	c.checkOpen()
 	s := c.slots.Get()
-	c.pin(s)
+	if !c.pin(s) {
+		c.slots.Put(s)
+		enterClosed()
+	}
 	return s
 }
 
-func (c *Collector) checkOpen() {
+func (c *Collector) checkOpen(op string) {
 	if c.state.Load() == closedBit {
-		panic("epoch: Enter on a closed Collector")
+		panic("epoch: " + op + " on a closed Collector")
 	}
 }
 
-// pin announces the current epoch in s. The announcement is a sequentially
-// consistent CAS, so every load the guard makes afterwards is ordered after
-// it; a scan that misses the announcement ran before it, and any object that
-// scan let the epoch move past was unlinked before this guard's first load.
-func (c *Collector) pin(s *slot) {
+func enterClosed() { panic("epoch: Enter on a closed Collector") }
+
+// pin announces the current epoch in s and reports whether c is still open.
+//
+// The announcement is a sequentially consistent CAS, so every load the
+// guard makes afterwards is ordered after it; a scan that misses the
+// announcement ran before it, and any object that scan let the epoch move
+// past was unlinked before this guard's first load.
+//
+// The state is read after the announcement: Close's last scan for open
+// guards runs while the state is exactly closedBit, so either that scan
+// sees this guard or this load sees closedBit, and the guard is withdrawn.
+// A guard entered while free functions run (state above closedBit) is
+// safe: Close reclaims only by grace periods, never past an open guard.
+func (c *Collector) pin(s *slot) bool {
 	p := &s.Value
-	p.pins++
+	release.StoreUint64(&p.pin, p.pin.Load()+1)
 	e := c.epoch.Load()
-	if !p.word.CompareAndSwap(0, e|uint64(p.pins&seqMask)<<seqShift) {
+	if !p.word.CompareAndSwap(0, e) {
 		e = c.pinSlow(p)
+	}
+	if c.state.Load() == closedBit {
+		p.word.Store(0)
+		return false
 	}
 	p.pinned = e
 	p.nest = 1
 	if c.tracking {
 		p.site.Store(newEnterSite())
 	}
+	return true
 }
 
-// pinSlow waits while a Barrier or Close holds the idle slot to flush it.
+// pinSlow waits while a Barrier, Close or Flush holds the idle slot to
+// flush it.
 func (c *Collector) pinSlow(p *participant) uint64 {
 	for {
 		if w := p.word.Load(); w != collecting && w != 0 {
@@ -129,7 +153,7 @@ func (c *Collector) pinSlow(p *participant) uint64 {
 		}
 		runtime.Gosched()
 		e := c.epoch.Load()
-		if p.word.CompareAndSwap(0, e|uint64(p.pins&seqMask)<<seqShift) {
+		if p.word.CompareAndSwap(0, e) {
 			return e
 		}
 	}
@@ -151,10 +175,13 @@ func (c *Collector) unpin(s *slot) {
 // hands it to the collector and collects.
 func (c *Collector) retire(s *slot, e retire.Entry) {
 	p := &s.Value
+	countRetired(p)
 	b := p.bag
 	if b == nil {
 		b = c.newBatch()
 		p.bag = b
+		c.openBags.Add(1)
+		c.ager.Arm() // after openBags: the tick that is armed sees it
 	}
 	b.Entries = append(b.Entries, e)
 	if len(b.Entries) >= c.batchSize {
@@ -180,7 +207,7 @@ func (c *Collector) seal(p *participant) {
 		return
 	}
 	p.bag = nil
-	c.retired.Add(uint64(len(b.Entries)))
+	c.openBags.Add(-1)
 	b.Epoch = c.epoch.Load()
 	c.sealed.Push(b)
 }
@@ -209,6 +236,7 @@ func (c *Collector) reclaimOrphans(e uint64) int {
 // collect tries to advance the epoch, then reclaims the batches whose grace
 // period has passed, unless another goroutine is already reclaiming.
 func (c *Collector) collect() {
+	c.ager.Rethrow()
 	c.tryAdvance()
 	if !c.reclaiming.CompareAndSwap(false, true) {
 		return
@@ -224,12 +252,70 @@ func (c *Collector) collect() {
 func (c *Collector) tryAdvance() bool {
 	e := c.epoch.Load()
 	for s := range c.slots.All() {
-		w := s.Value.word.Load()
-		if pe := pinnedEpoch(w); pe != 0 && pe != e {
-			observe(&s.Value, w)
+		if w := s.Value.word.Load(); w != 0 && w != collecting && w != e {
+			observe(&s.Value)
 			return false
 		}
 	}
 	c.epoch.CompareAndSwap(e, e+1)
 	return true
 }
+
+// Flush pushes reclamation forward without waiting for anything: idle
+// slots hand their open batches to the collector (a slot with a guard open
+// hands its batch over when the guard exits or refreshes), the epoch
+// advances as far as open guards allow, and every batch whose grace period
+// is over is reclaimed, unless another goroutine is reclaiming at that
+// moment (it then reclaims them). So an object retired before Flush, that
+// no guard open at Flush can hold, has been reclaimed when Flush returns,
+// or is being reclaimed by a concurrent Retire, Barrier or Flush.
+//
+// Without Flush, the collector does the same on its own once an open batch
+// is older than the maximum batch age (WithMaxBatchAge). Flush is safe to
+// call from any goroutine, inside or outside a guard, and from a free
+// function. A panic from a free function propagates out of Flush.
+func (c *Collector) Flush() {
+	c.ager.Rethrow()
+	c.flushNow()
+}
+
+// tick is the aging timer's work: a Flush while c is open. It reports
+// whether work is still pending, so that the timer comes back.
+func (c *Collector) tick() (more bool) {
+	if c.state.Load()&closedBit != 0 {
+		return false // Close reclaims the rest
+	}
+	return c.flushNow()
+}
+
+func (c *Collector) flushNow() (more bool) {
+	if c.openBags.Load() > 0 {
+		req := c.flushReq.Add(1)
+		for s := range c.slots.All() {
+			c.flushIdle(s, req)
+		}
+	}
+	for range 2 { // two advances end the grace period of what was just sealed
+		if !c.tryAdvance() {
+			break
+		}
+	}
+	if c.reclaiming.CompareAndSwap(false, true) {
+		c.sweepAll()
+	}
+	return c.openBags.Load() > 0 || !c.sealed.Empty()
+}
+
+// sweepAll reclaims every sealed and orphaned batch whose grace period is
+// over, and releases the reclaiming lock, which the caller holds.
+func (c *Collector) sweepAll() {
+	defer c.reclaiming.Store(false)
+	e := c.epoch.Load()
+	kept := c.reclaimList(c.sealed.TakeAll(), e)
+	kept.PushTo(&c.sealed)
+	c.reclaimOrphans(e)
+}
+
+// countRetired counts one more object retired through p, for Stats. Only
+// p's holder calls it, so a load and a release store suffice.
+func countRetired(p *participant) { release.StoreUint64(&p.retired, p.retired.Load()+1) }

@@ -38,12 +38,29 @@
 // # Misuse
 //
 // Misuse panics with a message naming it: a nil pointer or free function,
-// Exit twice, any use of an exited guard, Enter after Close, Refresh on a
-// nested Handle guard, Unregister with a guard open. Conditions a caller
-// must handle are errors: Barrier returns ctx.Err() when its context ends,
-// Close returns an error wrapping ErrGuardsOpen when guards are open. A free
-// function may panic: the panic reaches the caller that ran it (Retire,
-// Barrier or Close), and every other pending object is still reclaimed.
+// Exit twice, any use of an exited guard, Enter or Register after Close,
+// Refresh on a nested Handle guard, Unregister with a guard open, Close of
+// the Default collector, and (with WithGuardTracking) Barrier inside one's
+// own guard. Conditions a caller must handle are errors: Barrier returns
+// ctx.Err() when its context ends, Close returns an error wrapping
+// ErrGuardsOpen when guards are open. A free function may panic: the panic
+// reaches the caller that ran it (Retire, Flush, Barrier or Close; a panic
+// on the aging timer's goroutine is re-raised by the next of these), and
+// every other pending object is still reclaimed. Barrier and Close must not
+// be called from a free function, and Barrier not inside a guard of the
+// same Collector on the same goroutine: each would wait for itself.
+//
+// # Prompt release
+//
+// Retire collects objects in a per-slot batch; a batch is handed to the
+// collector when it is full (WithBatchSize), when it is older than the
+// maximum batch age (WithMaxBatchAge, 10 ms by default: a timer, armed only
+// while objects are pending, flushes old batches and advances the epoch),
+// at Guard.Flush or Collector.Flush, and at Barrier and Close. So an object
+// retired with no further activity is reclaimed a few batch ages after the
+// last guard that could hold it exits; call Collector.Flush after the
+// writer's guard exits to reclaim at once. Stats counts an object as
+// retired, and pending, from the moment Retire is called.
 //
 // # Algorithm
 //
@@ -81,9 +98,16 @@
 // # Barrier and Close
 //
 // Barrier flushes every slot's open batch (idle slots directly; a slot
-// with a guard open flushes itself when the guard exits or refreshes) and
-// waits until everything retired before it is reclaimed. Close stops new
-// guards and reclaims everything; with guards still open it reclaims only
-// what is safe and says how many are open. Free functions run by Close may
-// themselves Enter and Retire.
+// with a guard open flushes itself when the guard exits or refreshes),
+// advances the epoch twice past what it flushed, and then reclaims: it never
+// holds the reclaiming lock while it waits, so Retire, Flush and Close go
+// on meanwhile. Close stops new guards and reclaims everything; with guards
+// still open it reclaims only what is safe and says how many are open.
+// Close reclaims only by grace periods, exactly as Retire does, never by
+// counting guards and assuming none will come: so an Enter that races with
+// Close (a free function run by Close may Enter and Retire, and so, while
+// free functions run, may another goroutine) can never lose an object it
+// loaded. Enter reads the Collector's state after its announcement and
+// withdraws it once Close is done, which is what lets Close return nil only
+// when no guard is open.
 package epoch

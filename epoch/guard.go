@@ -1,5 +1,7 @@
 package epoch
 
+import "github.com/go-reclaim/reclaim/internal/release"
+
 // Guard is an open critical section of one goroutine on a Collector. While
 // it is open, objects retired through the Collector after the guard's loads
 // are not reclaimed.
@@ -55,12 +57,24 @@ func (g *Guard) refreshSlow() {
 	if req := c.flushReq.Load(); req != p.flushed.Load() {
 		c.flush(s, req)
 	}
-	p.pins++
+	release.StoreUint64(&p.pin, p.pin.Load()+1)
 	p.pinned = c.epoch.Load()
-	p.word.Store(p.pinned | uint64(p.pins&seqMask)<<seqShift)
+	p.word.Store(p.pinned)
 	if c.tracking {
 		p.site.Store(newEnterSite())
 	}
+}
+
+// Flush hands the objects retired through g so far to the collector at
+// once, instead of when g's batch is full or old, and then tries to advance
+// the epoch and reclaim what has expired, without waiting (see
+// Collector.Flush). Objects that g itself could still hold are not
+// reclaimed before g exits: for prompt release, retire, exit, then call
+// Collector.Flush. Flush panics if g has exited.
+func (g *Guard) Flush() {
+	s := g.active("Flush")
+	g.c.seal(&s.Value)
+	g.c.collect()
 }
 
 // Collector returns the collector the guard belongs to.

@@ -19,7 +19,7 @@ type Handle struct {
 // its slot (and any garbage in its open batch stays pending until a Barrier
 // or Close collects it).
 func (c *Collector) Register() *Handle {
-	c.checkOpen()
+	c.checkOpen("Register")
 	return &Handle{c: c, s: c.slots.Get()}
 }
 
@@ -39,8 +39,9 @@ func (h *Handle) enter() *slot {
 		p.nest++
 		return s
 	}
-	h.c.checkOpen()
-	h.c.pin(s)
+	if !h.c.pin(s) {
+		enterClosed()
+	}
 	return s
 }
 

@@ -61,7 +61,7 @@ func TestMisusePanicsNameTheMistake(t *testing.T) {
 			require.NoError(t, c.Close())
 			c.Enter()
 		}},
-		{"register after close", "epoch: Enter on a closed Collector", func(c *epoch.Collector) {
+		{"register after close", "epoch: Register on a closed Collector", func(c *epoch.Collector) {
 			require.NoError(t, c.Close())
 			c.Register()
 		}},

@@ -1,6 +1,9 @@
 package epoch
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Option configures a Collector.
 type Option func(*config)
@@ -8,6 +11,7 @@ type Option func(*config)
 type config struct {
 	batchSize int
 	tracking  bool
+	maxAge    time.Duration
 }
 
 // DefaultBatchSize is the batch size used without WithBatchSize.
@@ -30,4 +34,29 @@ func WithBatchSize(n int) Option {
 // allocates and reads the clock on every Enter.
 func WithGuardTracking() Option {
 	return func(c *config) { c.tracking = true }
+}
+
+// DefaultMaxBatchAge is the maximum batch age used without WithMaxBatchAge.
+const DefaultMaxBatchAge = 10 * time.Millisecond
+
+// WithMaxBatchAge bounds how long a retired object can wait in a partially
+// filled batch: once a slot's open batch is older than about d (between d
+// and 2d), a timer hands it to the collector, advances the epoch as far as
+// open guards allow and reclaims what has expired (Collector.Flush), and it
+// comes back every d while retired objects are pending. So an object
+// retired with no further activity is reclaimed within a few d after the
+// last guard that could hold it exits, without a Barrier: what RCU-style
+// snapshots and resources (files, cgo handles) need.
+//
+// The timer runs only while objects are pending, on a goroutine of its
+// own, and stops at Close. Free functions may then run on that goroutine;
+// a panic there is caught and re-raised by the next Retire that fills a
+// batch, Flush, Barrier or Close on the Collector. d = 0 turns aging off:
+// batches are then handed over only when full, at Flush, Barrier or Close.
+// WithMaxBatchAge panics if d is negative.
+func WithMaxBatchAge(d time.Duration) Option {
+	if d < 0 {
+		panic(fmt.Sprintf("epoch: WithMaxBatchAge(%v): the age must not be negative", d))
+	}
+	return func(c *config) { c.maxAge = d }
 }

@@ -18,8 +18,8 @@ import (
 // slot does not need go to a shared sync.Pool for other slots, so the garbage
 // collector may drop idle ones; Get then allocates a new node.
 //
-// Pool nodes count in the Collector's Stats: retired when their batch is
-// sealed, reclaimed when it is handed back for reuse. Barrier and Close
+// Pool nodes count in the Collector's Stats: retired when Retire is
+// called, reclaimed when their batch is handed back for reuse. Barrier and Close
 // treat them like other retired objects: Close leaves none pending.
 //
 // A Pool is safe for concurrent use. The zero value is not usable; call
@@ -105,6 +105,7 @@ func (p *Pool[T]) refilled(g *Guard) *poolLocal[T] {
 func (p *Pool[T]) Retire(g *Guard, x *T) {
 	if l := p.cached(g); l != nil && x != nil && l.limbo != nil && len(l.limbo.nodes) < p.c.batchSize-1 {
 		l.limbo.nodes = append(l.limbo.nodes, x)
+		countRetired(&g.s.Value)
 		return
 	}
 	p.retireSlow(g, x)
@@ -115,6 +116,7 @@ func (p *Pool[T]) retireSlow(g *Guard, x *T) {
 		panic("epoch: Pool.Retire of a nil pointer")
 	}
 	l := p.local(g, "Pool.Retire")
+	countRetired(&g.s.Value)
 	b := l.limbo
 	if b == nil {
 		b = p.newBatch(l)
@@ -183,7 +185,6 @@ func (p *Pool[T]) newBatch(l *poolLocal[T]) *nodeBatch[T] {
 func (p *Pool[T]) seal(l *poolLocal[T]) {
 	b := l.limbo
 	l.limbo = nil
-	p.c.retired.Add(uint64(len(b.nodes)))
 	b.epoch = p.c.epoch.Load()
 	l.sealed = append(l.sealed, b)
 	p.c.tryAdvance()

@@ -11,7 +11,15 @@ func expiredAt(tag, e uint64) bool { return tag+2 <= e }
 // returns the others. The caller holds c.reclaiming. If a free function
 // panics, what is still pending goes back onto c.sealed and the panic
 // continues (see retire.Sweep).
+//
+// While free functions run, the state counts one more drain, so that they
+// may Enter (to retire more) even after Close has begun or returned.
 func (c *Collector) reclaimList(list *retire.Batch, e uint64) retire.List {
+	if list == nil {
+		return retire.List{}
+	}
+	c.state.Add(drainUnit)
+	defer c.state.Add(^uint64(drainUnit - 1))
 	c.sweepEpoch = e
 	return retire.Sweep(list, (*sweeper)(c))
 }

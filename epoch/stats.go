@@ -13,10 +13,8 @@ import (
 type Stats struct {
 	// Epoch is the global epoch.
 	Epoch uint64
-	// Retired counts objects handed to the collector. Retire buffers
-	// objects in a per-slot batch and counts them when the batch is handed
-	// over (when it is full, or at a Barrier or Close), so up to batch size
-	// minus one objects per slot may be retired but not yet counted.
+	// Retired counts objects retired (Retire, Defer, Pool.Retire), from
+	// the moment Retire is called.
 	Retired uint64
 	// Reclaimed counts objects whose free function has run.
 	Reclaimed uint64
@@ -44,7 +42,7 @@ type Stats struct {
 func (c *Collector) Stats() Stats {
 	reclaimed := c.reclaimed.Load()
 	st := Stats{
-		Retired:   c.retired.Load(),
+		Retired:   c.retired(),
 		Reclaimed: reclaimed,
 		Epoch:     c.epoch.Load(),
 		Slots:     c.slots.Len(),
@@ -53,8 +51,7 @@ func (c *Collector) Stats() Stats {
 	now := monotonic()
 	for s := range c.slots.All() {
 		p := &s.Value
-		w := p.word.Load()
-		if pinnedEpoch(w) == 0 {
+		if w := p.word.Load(); w == 0 || w == collecting {
 			continue
 		}
 		st.Guards++
@@ -63,7 +60,7 @@ func (c *Collector) Stats() Stats {
 		if site != nil {
 			since = site.at
 		} else {
-			since = observe(p, w)
+			since = observe(p)
 		}
 		if age := time.Duration(now - since); age >= st.OldestGuardAge {
 			st.OldestGuardAge = age
@@ -78,29 +75,35 @@ var start = time.Now()
 // monotonic is a monotonic clock reading in nanoseconds.
 func monotonic() int64 { return int64(time.Since(start)) }
 
-// observe returns when a scan first saw p pinned with word w, recording now
-// if this is the first time.
-func observe(p *participant, w uint64) int64 {
-	if p.seenWord.Load() == w {
+// observe returns when a scan first saw p's current guard open, recording
+// now if this is the first time. The caller has just seen p pinned; the
+// guard is told apart from earlier ones by its pin count, which never
+// repeats. If the guard exits before the count is read, the next guard's
+// count is recorded, which errs towards a younger age.
+func observe(p *participant) int64 {
+	pin := p.pin.Load()
+	if p.seenPin.Load() == pin {
 		return p.seenAt.Load()
 	}
 	now := monotonic()
 	p.seenAt.Store(now)
-	p.seenWord.Store(w)
+	p.seenPin.Store(pin)
 	return now
 }
 
-// enterSite is where and when a guard was entered (WithGuardTracking).
+// enterSite is where, when and on which goroutine a guard was entered
+// (WithGuardTracking).
 type enterSite struct {
-	at  int64
-	pcs []uintptr
+	at   int64
+	goid uint64
+	pcs  []uintptr
 }
 
 func newEnterSite() *enterSite {
 	pcs := make([]uintptr, 32)
 	// Skip runtime.Callers, newEnterSite, pin and the Enter that called it.
 	n := runtime.Callers(4, pcs)
-	return &enterSite{at: monotonic(), pcs: pcs[:n]}
+	return &enterSite{at: monotonic(), goid: goid(), pcs: pcs[:n]}
 }
 
 func (s *enterSite) String() string {

@@ -5,6 +5,6 @@
 // amd64 and arm64 a plain MOV or an STLR gives exactly that at a fraction of
 // the cost.
 //
-// Under the race detector, and on other architectures, StoreUintptr is
-// atomic.Uintptr.Store, so the detector sees the synchronization.
+// Under the race detector, and on other architectures, StoreUintptr and
+// StoreUint64 are the atomic types' Store, so the detector sees the synchronization.
 package release

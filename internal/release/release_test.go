@@ -32,3 +32,11 @@ func TestReleaseOrdersEarlierWrites(t *testing.T) {
 		wg.Wait()
 	}
 }
+
+func TestStoreUint64(t *testing.T) {
+	var w atomic.Uint64
+	StoreUint64(&w, 1<<40+3)
+	if got := w.Load(); got != 1<<40+3 {
+		t.Fatalf("Load after StoreUint64 = %d, want %d", got, uint64(1<<40+3))
+	}
+}

@@ -10,3 +10,10 @@ TEXT ·storeRelease(SB), NOSPLIT, $0-16
 	MOVQ v+8(FP), BX
 	MOVQ BX, 0(AX)
 	RET
+
+// func storeRelease64(addr *uint64, v uint64)
+TEXT ·storeRelease64(SB), NOSPLIT, $0-16
+	MOVQ addr+0(FP), AX
+	MOVQ v+8(FP), BX
+	MOVQ BX, 0(AX)
+	RET

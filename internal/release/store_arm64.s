@@ -8,3 +8,10 @@ TEXT ·storeRelease(SB), NOSPLIT, $0-16
 	MOVD v+8(FP), R1
 	STLR R1, (R0)
 	RET
+
+// func storeRelease64(addr *uint64, v uint64)
+TEXT ·storeRelease64(SB), NOSPLIT, $0-16
+	MOVD addr+0(FP), R0
+	MOVD v+8(FP), R1
+	STLR R1, (R0)
+	RET

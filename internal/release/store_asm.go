@@ -15,3 +15,11 @@ func StoreUintptr(p *atomic.Uintptr, v uintptr) {
 
 //go:noescape
 func storeRelease(addr *uintptr, v uintptr)
+
+// StoreUint64 stores v into *p with release ordering, like StoreUintptr.
+func StoreUint64(p *atomic.Uint64, v uint64) {
+	storeRelease64((*uint64)(unsafe.Pointer(p)), v)
+}
+
+//go:noescape
+func storeRelease64(addr *uint64, v uint64)

@@ -1,0 +1,109 @@
+// Package ager hands partially filled batches of retired objects over, and
+// pushes reclamation forward, within a bounded time, without a goroutine of
+// its own: a timer is armed when work becomes pending and re-armed by each
+// tick for as long as work stays pending.
+//
+// A tick runs on the timer's goroutine, where no caller can receive a panic
+// from a free function. The Ager recovers it and Rethrow re-panics it on
+// the next goroutine that calls into the scheme (a Retire, Barrier or
+// Close), so a panicking free function still reaches a caller.
+package ager
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Ager is a lazily armed periodic tick. The zero value is disabled: Arm does
+// nothing.
+type Ager struct {
+	armed  atomic.Bool
+	period time.Duration
+	tick   func() (more bool)
+
+	mu      sync.Mutex
+	timer   *time.Timer
+	stopped bool
+
+	panicked atomic.Pointer[tickPanic]
+}
+
+type tickPanic struct{ v any }
+
+// Init makes a tick every period while work is pending: tick runs once the
+// period after Arm and again each period for as long as it reports more.
+// A period of 0 disables the Ager. Init must be called before any other
+// method, once.
+func (a *Ager) Init(period time.Duration, tick func() (more bool)) {
+	a.period, a.tick = period, tick
+}
+
+// Arm makes sure a tick will run, after at most one period. Call it after
+// the work it must handle has been published (an atomic store): either the
+// tick that is armed now sees it, or this Arm re-arms. It costs one atomic
+// load while the Ager is armed.
+func (a *Ager) Arm() {
+	if a.period == 0 || a.armed.Load() || !a.armed.CompareAndSwap(false, true) {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.stopped {
+		return
+	}
+	if a.timer == nil {
+		a.timer = time.AfterFunc(a.period, a.fire)
+	} else {
+		a.timer.Reset(a.period)
+	}
+}
+
+// fire is the timer's function. armed is cleared before the tick looks for
+// work, so work published after the tick's look re-arms through Arm.
+func (a *Ager) fire() {
+	a.armed.Store(false)
+	a.mu.Lock()
+	stopped := a.stopped
+	a.mu.Unlock()
+	if stopped {
+		return
+	}
+	more := true
+	defer func() {
+		if v := recover(); v != nil {
+			a.panicked.CompareAndSwap(nil, &tickPanic{v})
+		}
+		if more {
+			a.Arm()
+		}
+	}()
+	more = a.tick()
+}
+
+// Stop ends the ticks: none starts after Stop returns. A tick already
+// running finishes (Stop does not wait for it, since a free function that
+// the tick runs may itself call Stop, through Close).
+func (a *Ager) Stop() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.stopped = true
+	if a.timer != nil {
+		a.timer.Stop()
+	}
+}
+
+// Rethrow re-panics, once, a panic that a tick recovered, on the calling
+// goroutine. It costs one atomic load when there is none.
+func (a *Ager) Rethrow() {
+	if a.panicked.Load() != nil {
+		a.rethrow()
+	}
+}
+
+func (a *Ager) rethrow() {
+	if p := a.panicked.Swap(nil); p != nil {
+		panic(fmt.Sprintf("a free function run by the aging timer panicked: %v", p.v))
+	}
+}
