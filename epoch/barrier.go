@@ -22,13 +22,16 @@ var ErrGuardsOpen = errors.New("guards still open")
 // another goroutine's sweep to finish) ends when ctx does.
 //
 // Barrier must not be called inside a guard of c on the same goroutine, nor
-// from a free function: it would wait for itself until ctx ends. With
-// WithGuardTracking, Barrier detects the first case and panics.
+// from a free function: it would wait for itself. From a free function it
+// panics (on amd64 and arm64, where goroutines can be told apart cheaply);
+// inside one's own guard it waits until ctx ends, or, with
+// WithGuardTracking, panics.
 //
 // A panic from a free function propagates out of Barrier; the objects not
 // yet reclaimed stay pending.
 func (c *Collector) Barrier(ctx context.Context) error {
 	c.ager.Rethrow()
+	c.checkNotSweeping("Barrier")
 	if c.tracking {
 		c.checkNotInGuard()
 	}
@@ -109,12 +112,14 @@ func (c *Collector) flushIdle(s *slot, req uint64) bool {
 //
 // Close does not wait for open guards. It waits only for a sweep that
 // another goroutine is running, and so must not be called from a free
-// function. Closing the Default collector panics. A panic from a free
+// function: it panics there (on amd64 and arm64; elsewhere it would wait
+// for itself). Closing the Default collector panics. A panic from a free
 // function propagates out of Close; call Close again to reclaim the rest.
 func (c *Collector) Close() error {
 	if c.isDefault {
 		panic("epoch: Close of the Default Collector: it is shared by the whole process")
 	}
+	c.checkNotSweeping("Close")
 	c.ager.Stop()
 	c.state.Or(closedBit)
 	c.ager.Rethrow()

@@ -361,3 +361,39 @@ func ExampleCollector_Close_guardsOpen() {
 	// true true
 	// <nil>
 }
+
+// Close and Barrier called from a free function panic instead of waiting
+// for the sweep that runs them; the Collector stays usable.
+func TestCloseAndBarrierFromAFreeFunctionPanic(t *testing.T) {
+	if runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64" {
+		t.Skip("goroutine identity is only known on amd64 and arm64")
+	}
+	for _, op := range []string{"Close", "Barrier"} {
+		t.Run(op, func(t *testing.T) {
+			c := epoch.New(epoch.WithMaxBatchAge(0))
+			var got any
+			g := c.Enter()
+			epoch.Retire(g, new(int), func(*int) {
+				defer func() { got = recover() }()
+				if op == "Close" {
+					_ = c.Close()
+				} else {
+					_ = c.Barrier(context.Background())
+				}
+			})
+			g.Exit()
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				c.Flush()
+			}()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%s from a free function waits for itself", op)
+			}
+			require.Equal(t, "epoch: "+op+" called from a free function: it would wait for the reclamation that runs it", got)
+			require.NoError(t, c.Close())
+		})
+	}
+}

@@ -35,7 +35,11 @@ type Collector struct {
 	// guard, so Barrier and Close wait for it only while a sweep runs.
 	reclaiming atomic.Bool
 	sweepEpoch uint64 // the epoch a sweep reclaims at; owned by the reclaiming holder
-	_          cacheline.Pad
+	// sweeper is the goroutine running free functions, so that Close and
+	// Barrier called from one of them panic instead of waiting for
+	// themselves (0: none, or IDs unknown on this platform).
+	sweeper atomic.Uintptr
+	_       cacheline.Pad
 
 	reclaimed atomic.Uint64
 	openBags  atomic.Int64 // slots whose open batch holds objects

@@ -1,6 +1,10 @@
 package epoch
 
-import "github.com/go-reclaim/reclaim/internal/retire"
+import (
+	"github.com/go-reclaim/reclaim/internal/goroutine"
+	"github.com/go-reclaim/reclaim/internal/release"
+	"github.com/go-reclaim/reclaim/internal/retire"
+)
 
 // expiredAt reports whether the grace period of a batch sealed at epoch tag
 // is over at global epoch e: the epoch has advanced twice since, so every
@@ -19,7 +23,11 @@ func (c *Collector) reclaimList(list *retire.Batch, e uint64) retire.List {
 		return retire.List{}
 	}
 	c.state.Add(drainUnit)
-	defer c.state.Add(^uint64(drainUnit - 1))
+	release.StoreUintptr(&c.sweeper, uintptr(goroutine.Current()))
+	defer func() {
+		release.StoreUintptr(&c.sweeper, 0)
+		c.state.Add(^uint64(drainUnit - 1))
+	}()
 	c.sweepEpoch = e
 	return retire.Sweep(list, (*sweeper)(c))
 }
@@ -33,3 +41,12 @@ func (s *sweeper) KeepEntry(retire.Entry) bool    { return false }
 func (s *sweeper) Recycle(b *retire.Batch)        { b.Reset(); s.spare.Put(b) }
 func (s *sweeper) Reclaimed(n int)                { s.reclaimed.Add(uint64(n)) }
 func (s *sweeper) Requeue(kept retire.List)       { kept.PushTo(&s.sealed) }
+
+// checkNotSweeping panics if the calling goroutine is running free
+// functions of c: op (Close or Barrier) would wait for the sweep that
+// called it.
+func (c *Collector) checkNotSweeping(op string) {
+	if id := goroutine.Current(); id != 0 && c.sweeper.Load() == uintptr(id) {
+		panic("epoch: " + op + " called from a free function: it would wait for the reclamation that runs it")
+	}
+}
