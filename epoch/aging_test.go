@@ -123,3 +123,67 @@ func TestWithMaxBatchAgeRejectsNegative(t *testing.T) {
 	require.PanicsWithValue(t, "epoch: WithMaxBatchAge(-1s): the age must not be negative",
 		func() { epoch.WithMaxBatchAge(-time.Second) })
 }
+
+// Pool nodes age out like other retired objects: OnReclaim runs without a
+// Barrier, and Collector.Flush reclaims them at once.
+func TestPoolNodesAgeOut(t *testing.T) {
+	c := epoch.New(epoch.WithMaxBatchAge(time.Millisecond))
+	var ran atomic.Int32
+	pool := epoch.NewPool(c, epoch.OnReclaim(func(*closeNode) { ran.Add(1) }))
+	g := c.Enter()
+	pool.Retire(g, pool.Get(g))
+	g.Exit()
+	waitUntil(t, "the aged Pool node is reclaimed", func() bool { return ran.Load() == 1 })
+	require.Zero(t, c.Stats().Pending)
+
+	c2 := epoch.New(epoch.WithMaxBatchAge(0))
+	pool2 := epoch.NewPool(c2, epoch.OnReclaim(func(*closeNode) { ran.Add(1) }))
+	g = c2.Enter()
+	pool2.Retire(g, pool2.Get(g))
+	g.Exit()
+	c2.Flush()
+	require.Equal(t, int32(2), ran.Load(), "Collector.Flush reclaims Pool nodes")
+	require.NoError(t, c.Close())
+	require.NoError(t, c2.Close())
+}
+
+// An OnReclaim that panics reaches a caller (the Retire or Flush that ran
+// it, or, from the aging timer, the next Flush) and leaves the Collector
+// consistent: nothing pending, no slot stuck, Close returns nil.
+func TestPanickingOnReclaimLeavesCollectorConsistent(t *testing.T) {
+	c := epoch.New(epoch.WithMaxBatchAge(time.Millisecond), epoch.WithBatchSize(2))
+	var calls atomic.Int32
+	pool := epoch.NewPool(c, epoch.OnReclaim(func(*closeNode) {
+		if calls.Add(1) == 1 {
+			panic("poison failed")
+		}
+	}))
+	raised := false
+	catch := func(op func()) {
+		defer func() {
+			switch r := recover(); r {
+			case nil:
+			case "poison failed", "a free function run by the aging timer panicked: poison failed":
+				raised = true
+			default:
+				panic(r)
+			}
+		}()
+		op()
+	}
+	for range 3 {
+		g := c.Enter()
+		for range 3 {
+			catch(func() { pool.Retire(g, pool.Get(g)) })
+		}
+		g.Exit()
+	}
+	waitUntil(t, "a caller receives the OnReclaim panic", func() bool {
+		catch(c.Flush)
+		return raised
+	})
+	g := c.Enter() // no slot stuck in a flush
+	g.Exit()
+	require.NoError(t, c.Close())
+	require.Zero(t, c.Stats().Pending)
+}

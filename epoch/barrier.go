@@ -86,20 +86,22 @@ func (c *Collector) flushIdle(s *slot, req uint64) bool {
 	if !p.word.CompareAndSwap(0, collecting) {
 		return false
 	}
+	defer p.word.Store(0) // also if an OnReclaim that the flush runs panics
 	if p.flushed.Load() < req {
 		c.flush(s, req)
 	}
-	p.word.Store(0)
 	return true
 }
 
 // Close shuts c down: every pending object is reclaimed, and Enter and
-// Register panic once Close has returned. While Close runs free functions,
-// those free functions may Enter and Retire, and Close reclaims what they
-// retire too; an Enter on another goroutine may then succeed as well
-// (entering concurrently with Close is a race in the caller's program), and
-// is safe: Close reclaims only objects whose grace period is over, exactly
-// as Barrier does, so no guard ever loses an object it can still reach.
+// Register panic from then on, except while free functions run: those may
+// Enter and Retire (Close reclaims what they retire too), and while they
+// run, an Enter or Register on another goroutine may succeed as well. That
+// happens during Close, or after a Close that returned ErrGuardsOpen when a
+// guard left open runs free functions; it is a race in the caller's
+// program, and it is safe: Close reclaims only objects whose grace period
+// is over, exactly as Barrier does, so no guard ever loses an object it
+// can still reach.
 //
 // Close returns nil when nothing is pending and no guard is open. If guards
 // are still open, Close reclaims only what is safe and returns an error

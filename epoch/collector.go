@@ -42,9 +42,12 @@ type Collector struct {
 	_       cacheline.Pad
 
 	reclaimed atomic.Uint64
-	openBags  atomic.Int64 // slots whose open batch holds objects
-	spare     sync.Pool    // empty *retire.Batch for reuse
-	ager      ager.Ager    // hands open batches over once they are old
+	// openBags counts the open batches (Retire's and Pools') that hold
+	// objects. Opening one adds to it before arming the aging timer, and a
+	// tick reads it after disarming, so one of the two sees the other.
+	openBags atomic.Int64
+	spare    sync.Pool // empty *retire.Batch for reuse
+	ager     ager.Ager // hands open batches over once they are old
 
 	poolsMu sync.Mutex
 	pools   atomic.Pointer[[]slotFlusher] // copy on write
@@ -167,12 +170,26 @@ func (c *Collector) pinSlow(p *participant) uint64 {
 func (c *Collector) unpin(s *slot) {
 	p := &s.Value
 	if req := c.flushReq.Load(); req != p.flushed.Load() {
-		c.flush(s, req)
+		c.flushAndUnpin(s, req)
+		return
 	}
 	if c.tracking {
 		p.site.Store(nil)
 	}
 	p.word.Store(0)
+}
+
+// flushAndUnpin honours flush request req and closes the guard, even if an
+// OnReclaim that the flush runs panics.
+func (c *Collector) flushAndUnpin(s *slot, req uint64) {
+	p := &s.Value
+	defer func() {
+		if c.tracking {
+			p.site.Store(nil)
+		}
+		p.word.Store(0)
+	}()
+	c.flush(s, req)
 }
 
 // retire appends e to the slot's open batch and, when the batch is full,
@@ -216,15 +233,21 @@ func (c *Collector) seal(p *participant) {
 	c.sealed.Push(b)
 }
 
-// flush seals the open batch of s, which the caller holds (pinned or
-// collecting), moves its Pool batches where Barrier and Close can reach
-// them, and records that flush request req has been honoured.
+// flush hands over the batches of s and records that flush request req
+// has been honoured.
 func (c *Collector) flush(s *slot, req uint64) {
+	c.handOver(s)
+	s.Value.flushed.Store(req)
+}
+
+// handOver seals the open batch of s, which the caller holds (pinned or
+// collecting), and moves its Pool batches where Flush, Barrier and Close
+// can reach them.
+func (c *Collector) handOver(s *slot) {
 	c.seal(&s.Value)
 	for _, pl := range *c.pools.Load() {
 		pl.flushSlot(s.Index())
 	}
-	s.Value.flushed.Store(req)
 }
 
 // reclaimOrphans reclaims the expired Pool batches that Barrier and Close
@@ -266,18 +289,21 @@ func (c *Collector) tryAdvance() bool {
 }
 
 // Flush pushes reclamation forward without waiting for anything: idle
-// slots hand their open batches to the collector (a slot with a guard open
-// hands its batch over when the guard exits or refreshes), the epoch
-// advances as far as open guards allow, and every batch whose grace period
-// is over is reclaimed, unless another goroutine is reclaiming at that
-// moment (it then reclaims them). So an object retired before Flush, that
-// no guard open at Flush can hold, has been reclaimed when Flush returns,
-// or is being reclaimed by a concurrent Retire, Barrier or Flush.
+// slots hand their open batches (Pool nodes included) to the collector (a
+// slot with a guard open hands its batches over when the guard exits or
+// refreshes), the epoch advances as far as open guards allow, and every
+// batch whose grace period is over is reclaimed, unless another goroutine
+// is reclaiming at that moment (it then reclaims them). So if no guard is
+// open during Flush, every object retired before it has been reclaimed
+// when Flush returns (or is being reclaimed by a concurrent Retire,
+// Barrier or Flush); objects that a guard open during Flush holds back are
+// reclaimed by the aging timer (WithMaxBatchAge) after every such guard has
+// exited, or by a later Flush, Barrier or Close.
 //
 // Without Flush, the collector does the same on its own once an open batch
-// is older than the maximum batch age (WithMaxBatchAge). Flush is safe to
-// call from any goroutine, inside or outside a guard, and from a free
-// function. A panic from a free function propagates out of Flush.
+// is older than the maximum batch age. Flush is safe to call from any
+// goroutine, inside or outside a guard, and from a free function. A panic
+// from a free function propagates out of Flush.
 func (c *Collector) Flush() {
 	c.ager.Rethrow()
 	c.flushNow()
@@ -293,11 +319,9 @@ func (c *Collector) tick() (more bool) {
 }
 
 func (c *Collector) flushNow() (more bool) {
-	if c.openBags.Load() > 0 {
-		req := c.flushReq.Add(1)
-		for s := range c.slots.All() {
-			c.flushIdle(s, req)
-		}
+	req := c.flushReq.Add(1)
+	for s := range c.slots.All() {
+		c.flushIdle(s, req)
 	}
 	for range 2 { // two advances end the grace period of what was just sealed
 		if !c.tryAdvance() {
@@ -307,7 +331,7 @@ func (c *Collector) flushNow() (more bool) {
 	if c.reclaiming.CompareAndSwap(false, true) {
 		c.sweepAll()
 	}
-	return c.openBags.Load() > 0 || !c.sealed.Empty()
+	return c.openBags.Load() > 0 || c.pending() > 0
 }
 
 // sweepAll reclaims every sealed and orphaned batch whose grace period is

@@ -65,15 +65,15 @@ func (g *Guard) refreshSlow() {
 	}
 }
 
-// Flush hands the objects retired through g so far to the collector at
-// once, instead of when g's batch is full or old, and then tries to advance
-// the epoch and reclaim what has expired, without waiting (see
-// Collector.Flush). Objects that g itself could still hold are not
-// reclaimed before g exits: for prompt release, retire, exit, then call
-// Collector.Flush. Flush panics if g has exited.
+// Flush hands the objects retired through g's slot so far (Pool nodes
+// included) to the collector at once, instead of when the batch is full or
+// old, and then tries to advance the epoch and reclaim what has expired,
+// without waiting (see Collector.Flush). Objects that g itself could still
+// hold are not reclaimed before g exits: for prompt release, retire, exit,
+// then call Collector.Flush. Flush panics if g has exited.
 func (g *Guard) Flush() {
 	s := g.active("Flush")
-	g.c.seal(&s.Value)
+	g.c.handOver(s)
 	g.c.collect()
 }
 

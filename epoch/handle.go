@@ -24,8 +24,9 @@ func (c *Collector) Register() *Handle {
 }
 
 // Enter opens a guard on the Handle's slot, with the same guarantee as
-// Collector.Enter. It panics if the Handle has been unregistered or the
-// Collector closed.
+// Collector.Enter. It panics if the Handle has been unregistered or, for an
+// outermost guard, if the Collector is closed (a guard nested in an open
+// one is always allowed).
 func (h *Handle) Enter() *Guard {
 	return &Guard{c: h.c, s: h.enter()}
 }

@@ -56,7 +56,14 @@ type PoolOption[T any] func(*Pool[T])
 // OnReclaim sets a function that runs on each node when its grace period is
 // over, before the node becomes available to Get: to release what the node
 // holds, or to poison it in tests so that a late reader is caught. It runs
-// on whichever goroutine finds the node's batch expired and must not panic.
+// on whichever goroutine finds the node's batch expired (a Get, a Retire, an
+// Exit that honours a flush, Flush, Barrier, Close or the aging timer),
+// possibly while the Pool's lock is held, so it must not call the Pool or
+// its Collector. It should not panic: if it does, the panic propagates to
+// that caller (from the aging timer: to the next Flush, Barrier or Close),
+// the nodes of that batch count as reclaimed and are left to the garbage
+// collector instead of coming back from Get, and the Collector stays
+// consistent.
 func OnReclaim[T any](fn func(*T)) PoolOption[T] {
 	return func(p *Pool[T]) { p.onReclaim = fn }
 }
@@ -121,6 +128,8 @@ func (p *Pool[T]) retireSlow(g *Guard, x *T) {
 	if b == nil {
 		b = p.newBatch(l)
 		l.limbo = b
+		p.c.openBags.Add(1)
+		p.c.ager.Arm() // after openBags: the tick that is armed sees it
 	}
 	b.nodes = append(b.nodes, x)
 	if len(b.nodes) >= p.c.batchSize {
@@ -185,6 +194,7 @@ func (p *Pool[T]) newBatch(l *poolLocal[T]) *nodeBatch[T] {
 func (p *Pool[T]) seal(l *poolLocal[T]) {
 	b := l.limbo
 	l.limbo = nil
+	p.c.openBags.Add(-1)
 	b.epoch = p.c.epoch.Load()
 	l.sealed = append(l.sealed, b)
 	p.c.tryAdvance()
@@ -222,14 +232,16 @@ func (l *poolLocal[T]) popSealed() *nodeBatch[T] {
 	return b
 }
 
-// reclaim counts b's nodes as reclaimed and runs OnReclaim on them.
+// reclaim counts b's nodes as reclaimed and runs OnReclaim on them. The
+// caller has already taken b out of every list, so if OnReclaim panics, b
+// is simply dropped.
 func (p *Pool[T]) reclaim(b *nodeBatch[T]) *nodeBatch[T] {
+	p.c.reclaimed.Add(uint64(len(b.nodes)))
 	if p.onReclaim != nil {
 		for _, x := range b.nodes {
 			p.onReclaim(x)
 		}
 	}
-	p.c.reclaimed.Add(uint64(len(b.nodes)))
 	return b
 }
 
@@ -272,19 +284,24 @@ func (p *Pool[T]) flushSlot(i int) {
 
 // reclaimOrphans reclaims the orphans that have expired at epoch e and
 // reports how many remain.
-func (p *Pool[T]) reclaimOrphans(e uint64) int {
+func (p *Pool[T]) reclaimOrphans(e uint64) (left int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	kept := p.orphans[:0]
-	for _, b := range p.orphans {
+	kept, next := p.orphans[:0], 0
+	defer func() { // also if OnReclaim panics: keep what was not looked at
+		kept = append(kept, p.orphans[next:]...)
+		clear(p.orphans[len(kept):])
+		p.orphans = kept
+	}()
+	for next < len(p.orphans) {
+		b := p.orphans[next]
+		next++
 		if expiredAt(b.epoch, e) {
 			p.share(p.reclaim(b))
 		} else {
 			kept = append(kept, b)
 		}
 	}
-	clear(p.orphans[len(kept):])
-	p.orphans = kept
 	return len(kept)
 }
 

@@ -1,7 +1,8 @@
 // Package ager hands partially filled batches of retired objects over, and
-// pushes reclamation forward, within a bounded time, without a goroutine of
-// its own: a timer is armed when work becomes pending and re-armed by each
-// tick for as long as work stays pending.
+// pushes reclamation forward, within a bounded time, with no goroutine
+// living between ticks: a timer is armed when work becomes pending and
+// re-armed by each tick for as long as work stays pending; each tick runs
+// on the timer's own short-lived goroutine.
 //
 // A tick runs on the timer's goroutine, where no caller can receive a panic
 // from a free function. The Ager recovers it and Rethrow re-panics it on
