@@ -176,8 +176,15 @@ func (c *Collector) unpin(s *slot) {
 	if c.tracking {
 		p.site.Store(nil)
 	}
-	p.word.Store(0)
+	clearWord(p)
 }
+
+// clearWord ends the pin with a release store, a plain store on amd64 and
+// arm64 instead of an XCHG: a scan that reads 0 needs only that the guard's
+// accesses came before, and the flush-request check above is a load, which
+// a later store never overtakes. Nothing pairs with this store the way the
+// announcement pairs with the scan (a stale "pinned" only delays a scan).
+func clearWord(p *participant) { release.StoreUint64(&p.word, 0) }
 
 // flushAndUnpin honours flush request req and closes the guard, even if an
 // OnReclaim that the flush runs panics.
@@ -187,7 +194,7 @@ func (c *Collector) flushAndUnpin(s *slot, req uint64) {
 		if c.tracking {
 			p.site.Store(nil)
 		}
-		p.word.Store(0)
+		clearWord(p)
 	}()
 	c.flush(s, req)
 }
