@@ -7,6 +7,7 @@ import (
 	"runtime"
 
 	"github.com/go-reclaim/reclaim/internal/backoff"
+	"github.com/go-reclaim/reclaim/internal/fence"
 )
 
 // ErrGuardsOpen is returned (wrapped, with the count) by Close when guards
@@ -63,30 +64,65 @@ func (c *Collector) Barrier(ctx context.Context) error {
 // refreshes.
 func (c *Collector) flushAll(ctx context.Context) error {
 	req := c.flushReq.Add(1)
-	for s := range c.slots.All() {
-		var w backoff.Backoff
-		for !c.flushIdle(s, req) {
-			if err := w.Wait(ctx); err != nil {
-				return err
-			}
+	var w backoff.Backoff
+	for !c.takeIdle(req) {
+		if err := w.Wait(ctx); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// flushIdle makes sure p has honoured flush request req. If p has not, and
-// no guard holds it, it takes the slot (state collecting) and flushes it. It
-// reports false if p is pinned (or held by another flush) and has not
-// flushed yet.
-func (c *Collector) flushIdle(s *slot, req uint64) bool {
-	p := &s.Value
-	if p.flushed.Load() >= req {
-		return true
+// takeIdle flushes every idle slot that has not honoured flush request req
+// and reports whether every slot has honoured it (a pinned slot honours it
+// when its guard exits or refreshes).
+//
+// A slot's batches belong to its holder while a guard is open on it, so a
+// collector may take them only from an idle slot, and the holder may pin
+// again at any moment with a plain store. The protocol is Dekker's, with
+// the collector paying for both fences: it claims the slots that look idle
+// (a CAS, sequentially consistent), runs fence.Heavy, and reads their
+// words again. The holder announces and then loads the claim (pin). Either
+// the collector sees the announcement and releases its claim untouched, or
+// the holder sees the claim and withdraws until it is released; the
+// release is synchronized after the collector's flush. Claims carry a
+// token per pass, so concurrent collectors never take each other's.
+func (c *Collector) takeIdle(req uint64) (all bool) {
+	token := uint32(c.claimSeq.Add(1)) | 1 // never 0
+	all = true
+	claimed := false
+	for s := range c.slots.All() {
+		p := &s.Value
+		switch {
+		case p.flushed.Load() >= req:
+		case p.word.Load() != 0 || !p.claim.CompareAndSwap(0, token):
+			all = false
+		default:
+			claimed = true
+		}
 	}
-	if !p.word.CompareAndSwap(0, collecting) {
+	if !claimed {
+		return all
+	}
+	fence.Heavy()
+	for s := range c.slots.All() {
+		if p := &s.Value; p.claim.Load() == token && !c.flushClaimed(s, req) {
+			all = false
+		}
+	}
+	return all
+}
+
+// flushClaimed flushes the slot the caller has claimed unless its holder
+// announced a guard first, then releases the claim (also if an OnReclaim
+// that the flush runs panics). It reports whether the slot has honoured
+// req.
+func (c *Collector) flushClaimed(s *slot, req uint64) bool {
+	p := &s.Value
+	defer p.claim.Store(0)
+	if p.word.Load() != 0 {
 		return false
 	}
-	defer p.word.Store(0) // also if an OnReclaim that the flush runs panics
 	if p.flushed.Load() < req {
 		c.flush(s, req)
 	}
@@ -130,10 +166,7 @@ func (c *Collector) Close() error {
 	}
 	defer c.reclaiming.Store(false)
 	for {
-		req := c.flushReq.Add(1)
-		for s := range c.slots.All() {
-			c.flushIdle(s, req)
-		}
+		c.takeIdle(c.flushReq.Add(1))
 		for range 2 {
 			if !c.tryAdvance() {
 				break
@@ -157,10 +190,13 @@ func (c *Collector) Close() error {
 	}
 }
 
+// openGuards counts the slots with a guard open. The heavy fence first
+// makes every announcement made before the call visible.
 func (c *Collector) openGuards() int {
+	fence.Heavy()
 	n := 0
 	for s := range c.slots.All() {
-		if w := s.Value.word.Load(); w != 0 && w != collecting {
+		if s.Value.word.Load() != 0 {
 			n++
 		}
 	}

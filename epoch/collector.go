@@ -4,9 +4,11 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/go-reclaim/reclaim/internal/ager"
 	"github.com/go-reclaim/reclaim/internal/cacheline"
+	"github.com/go-reclaim/reclaim/internal/fence"
 	"github.com/go-reclaim/reclaim/internal/registry"
 	"github.com/go-reclaim/reclaim/internal/release"
 	"github.com/go-reclaim/reclaim/internal/retire"
@@ -42,6 +44,7 @@ type Collector struct {
 	_       cacheline.Pad
 
 	reclaimed atomic.Uint64
+	claimSeq  atomic.Uint64 // tokens for takeIdle's claims
 	// openBags counts the open batches (Retire's and Pools') that hold
 	// objects. Opening one adds to it before arming the aging timer, and a
 	// tick reads it after disarming, so one of the two sees the other.
@@ -122,21 +125,25 @@ func enterClosed() { panic("epoch: Enter on a closed Collector") }
 
 // pin announces the current epoch in s and reports whether c is still open.
 //
-// The announcement is a sequentially consistent CAS, so every load the
-// guard makes afterwards is ordered after it; a scan that misses the
-// announcement ran before it, and any object that scan let the epoch move
-// past was unlinked before this guard's first load.
-//
-// The state is read after the announcement: Close's last scan for open
-// guards runs while the state is exactly closedBit, so either that scan
-// sees this guard or this load sees closedBit, and the guard is withdrawn.
-// A guard entered while free functions run (state above closedBit) is
-// safe: Close reclaims only by grace periods, never past an open guard.
+// Every scan of the announcements (tryAdvance, Close) runs fence.Heavy
+// first, so either the scan sees this announcement, or every load the
+// guard makes after it sees what the scanner made visible before its scan:
+// the unlink of any object whose grace period that scan helps to end. (In
+// the sequentially consistent mode the announcement itself is the fence.)
+// The loads of claim and state below are such loads: a collector that
+// claimed the idle slot before its Heavy either sees this announcement and
+// leaves the slot alone, or this load sees its claim and the guard backs
+// off (pinSlow); Close's last scan for open guards runs while the state is
+// exactly closedBit, so either that scan sees this guard or this load sees
+// closedBit, and the guard is withdrawn. A guard entered while free
+// functions run (state above closedBit) is safe: Close reclaims only by
+// grace periods, never past an open guard.
 func (c *Collector) pin(s *slot) bool {
 	p := &s.Value
 	release.StoreUint64(&p.pin, p.pin.Load()+1)
 	e := c.epoch.Load()
-	if !p.word.CompareAndSwap(0, e) {
+	announce(&p.word, e)
+	if p.claim.Load() != 0 {
 		e = c.pinSlow(p)
 	}
 	if c.state.Load() == closedBit {
@@ -151,18 +158,31 @@ func (c *Collector) pin(s *slot) bool {
 	return true
 }
 
-// pinSlow waits while a Barrier, Close or Flush holds the idle slot to
-// flush it.
+// pinSlow withdraws the announcement while a collector has claimed the
+// slot to flush it, and announces again once the claim is released (which
+// is synchronized after the collector's flush).
 func (c *Collector) pinSlow(p *participant) uint64 {
 	for {
-		if w := p.word.Load(); w != collecting && w != 0 {
-			panic("epoch: internal error: pinning a slot that is already pinned")
+		p.word.Store(0)
+		for p.claim.Load() != 0 {
+			runtime.Gosched()
 		}
-		runtime.Gosched()
 		e := c.epoch.Load()
-		if p.word.CompareAndSwap(0, e) {
+		announce(&p.word, e)
+		if p.claim.Load() == 0 {
 			return e
 		}
+	}
+}
+
+// announce publishes a pin: a plain store in the asymmetric mode (the
+// scanners' fence.Heavy orders it), a sequentially consistent one
+// otherwise. Only the slot's holder writes the word.
+func announce(w *atomic.Uint64, e uint64) {
+	if fence.Asymmetric {
+		*(*uint64)(unsafe.Pointer(w)) = e
+	} else {
+		w.Store(e)
 	}
 }
 
@@ -247,8 +267,8 @@ func (c *Collector) flush(s *slot, req uint64) {
 	s.Value.flushed.Store(req)
 }
 
-// handOver seals the open batch of s, which the caller holds (pinned or
-// collecting), and moves its Pool batches where Flush, Barrier and Close
+// handOver seals the open batch of s, which the caller holds (pinned, or
+// claimed while idle), and moves its Pool batches where Flush, Barrier and Close
 // can reach them.
 func (c *Collector) handOver(s *slot) {
 	c.seal(&s.Value)
@@ -282,16 +302,32 @@ func (c *Collector) collect() {
 
 // tryAdvance moves the global epoch from e to e+1 if every open guard
 // entered at e. It reports whether the epoch is now past the value it read
-// (moved by this call or by a concurrent one).
+// (moved by this call or by a concurrent one). The first scan is cheap and
+// may miss announcements; only when it finds nothing holding the epoch
+// back does the heavy fence run, and a second scan decide.
 func (c *Collector) tryAdvance() bool {
 	e := c.epoch.Load()
-	for s := range c.slots.All() {
-		if w := s.Value.word.Load(); w != 0 && w != collecting && w != e {
-			observe(&s.Value)
+	if !c.allAt(e) {
+		return false
+	}
+	if fence.Asymmetric {
+		fence.Heavy()
+		if !c.allAt(e) {
 			return false
 		}
 	}
 	c.epoch.CompareAndSwap(e, e+1)
+	return true
+}
+
+// allAt reports whether every announcement it reads is idle or at e.
+func (c *Collector) allAt(e uint64) bool {
+	for s := range c.slots.All() {
+		if w := s.Value.word.Load(); w != 0 && w != e {
+			observe(&s.Value)
+			return false
+		}
+	}
 	return true
 }
 
@@ -326,10 +362,7 @@ func (c *Collector) tick() (more bool) {
 }
 
 func (c *Collector) flushNow() (more bool) {
-	req := c.flushReq.Add(1)
-	for s := range c.slots.All() {
-		c.flushIdle(s, req)
-	}
+	c.takeIdle(c.flushReq.Add(1))
 	for range 2 { // two advances end the grace period of what was just sealed
 		if !c.tryAdvance() {
 			break

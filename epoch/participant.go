@@ -7,15 +7,15 @@ import (
 	"github.com/go-reclaim/reclaim/internal/retire"
 )
 
-// A participant's word says what the slot is doing:
-//
-//	0           idle: no guard open, the collector may take the slot
-//	epoch       a guard is open; it entered at that epoch (epochs start at 1)
-//	collecting  a Barrier, Close or aging tick is flushing the slot's batch
-const collecting = 1 << 63
-
 type participant struct {
+	// word is 0 while no guard is open, else the epoch the open guard
+	// entered at (epochs start at 1). The holder writes it: an
+	// announcement (see announce), a clear with a release store.
 	word atomic.Uint64
+	// claim is nonzero while a collector (Barrier, Close, Flush or the
+	// aging tick) takes the idle slot to flush its batches: the token of
+	// that collector's pass. See takeIdle for the protocol.
+	claim atomic.Uint32
 	// flushed is the last flush request (Collector.flushReq) this slot has
 	// honoured by handing its open batch to the collector.
 	flushed atomic.Uint64
@@ -33,9 +33,8 @@ type participant struct {
 	seenAt  atomic.Int64
 	site    atomic.Pointer[enterSite] // WithGuardTracking only
 
-	// Owned by the goroutine that holds the slot (or, while the word is
-	// collecting, by the collector). The word's atomic transitions order
-	// these accesses between the two.
+	// Owned by the goroutine that holds the slot, or by a collector while
+	// it has claimed the idle slot; the claim protocol orders the two.
 	nest   int32  // open guards on this slot (nested Handle guards)
 	pinned uint64 // the epoch this slot is pinned at, owner's copy
 	bag    *retire.Batch

@@ -9,7 +9,7 @@ func (c *Collector) checkNotInGuard() {
 	me := goid()
 	for s := range c.slots.All() {
 		p := &s.Value
-		if w := p.word.Load(); w == 0 || w == collecting {
+		if p.word.Load() == 0 {
 			continue
 		}
 		if site := p.site.Load(); site != nil && site.goid == me {

@@ -51,7 +51,7 @@ func (c *Collector) Stats() Stats {
 	now := monotonic()
 	for s := range c.slots.All() {
 		p := &s.Value
-		if w := p.word.Load(); w == 0 || w == collecting {
+		if p.word.Load() == 0 {
 			continue
 		}
 		st.Guards++

@@ -1,0 +1,56 @@
+// Package fence chooses, once at start-up, how readers announce themselves
+// to reclaimers, and gives reclaimers the barrier that matches.
+//
+// Every sync/atomic store is sequentially consistent: an XCHG on amd64, the
+// one locked instruction a guard's entry or a hazard pointer's protection
+// would otherwise pay. An announcement needs that only to order it before
+// the reader's next loads, for the one reclaimer that will read it. An
+// asymmetric fence moves the whole cost to that rare reader: the announcer
+// uses a plain store (no fence), and the reclaimer, before it reads
+// announcements, runs a process-wide barrier (Linux membarrier with
+// MEMBARRIER_CMD_PRIVATE_EXPEDITED) that makes every thread of the process
+// execute a full fence. After Heavy returns, each reader's announcement
+// made before the barrier is visible, or that reader's loads after its
+// announcement see everything the reclaimer made visible before it: the
+// Dekker argument, with the reader's fence supplied remotely. A goroutine
+// that moves between threads passes through the scheduler's locked
+// instructions, which drain its stores, so migration does not break it.
+//
+// The asymmetric mode is used on linux/amd64 and linux/arm64 when
+// membarrier registration succeeds, and never under the race detector (it
+// cannot see the ordering and would report the plain stores). Everywhere
+// else, and when the environment variable RECLAIM_FENCE is "sc", announcers
+// use sequentially consistent stores and Heavy does nothing. RECLAIM_FENCE
+// "asymmetric" asks for the asymmetric mode; it is granted where it is
+// available.
+package fence
+
+import "os"
+
+// Asymmetric reports whether announcers may use plain stores, so that
+// reclaimers must call Heavy before reading announcements. It is fixed at
+// start-up.
+var Asymmetric = choose(os.Getenv("RECLAIM_FENCE"))
+
+func choose(env string) bool {
+	return env != "sc" && available()
+}
+
+// Heavy makes every announcement that any thread of the process made
+// before the call visible to the caller's later loads, or else orders that
+// thread's later loads after everything visible to the caller now. In the
+// sequentially consistent mode the announcements are already ordered, and
+// Heavy does nothing.
+func Heavy() {
+	if Asymmetric {
+		membarrier()
+	}
+}
+
+// Mode names the mode in effect, for reports and benchmarks.
+func Mode() string {
+	if Asymmetric {
+		return "asymmetric"
+	}
+	return "sc"
+}
