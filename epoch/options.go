@@ -49,9 +49,10 @@ const DefaultMaxBatchAge = 10 * time.Millisecond
 // snapshots and resources (files, cgo handles) need.
 //
 // The timer runs only while objects are pending, on a goroutine of its
-// own, and stops at Close. Free functions may then run on that goroutine;
-// a panic there is caught and re-raised by the next Retire that fills a
-// batch, Flush, Barrier or Close on the Collector. d = 0 turns aging off:
+// own, and stops at Close. Free functions may then run on that goroutine,
+// concurrently with the program; a panic there is caught and re-raised,
+// with its value, by the next Retire that fills a batch, Flush, Barrier or
+// Close on the Collector. d = 0 turns aging off:
 // batches are then handed over only when full, at Flush, Barrier or Close.
 // WithMaxBatchAge panics if d is negative.
 func WithMaxBatchAge(d time.Duration) Option {

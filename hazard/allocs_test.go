@@ -35,4 +35,8 @@ func TestAllocsSteadyState(t *testing.T) {
 	hp.Release()
 	require.Zero(t, warm(func() { hazard.Retire(d, obj, free) }), "Retire")
 	require.Zero(t, warm(func() { pool.Retire(pool.Get()) }), "Pool Get+Retire")
+	require.Zero(t, warm(d.Flush), "Flush with nothing pending")
+	require.Zero(t, warm(func() { hazard.Retire(d, obj, free); d.Flush() }), "Retire+Flush")
+	hooked := hazard.NewPool(d, hazard.OnReclaim(func(*poolNode) {}))
+	require.Zero(t, warm(func() { hooked.Retire(hooked.Get()); d.Flush() }), "Pool with OnReclaim: Get+Retire+Flush")
 }

@@ -21,43 +21,79 @@
 // is on the read path: each protection is a sequentially consistent store
 // and a re-load, per object rather than per critical section.
 //
+// # Prompt release
+//
+// Objects wait in per-processor batches, so without help an object might
+// wait for 63 more retires on its processor. Three things move it along:
+//
+//   - Flush hands every processor's open batch to the domain and scans
+//     once, without waiting for anything: what no hazard pointer protects
+//     is reclaimed before Flush returns. A writer that swaps a snapshot,
+//     a file or a cgo handle calls it after Retire (as arc-swap releases
+//     the old value on store).
+//   - A timer ages batches out: while anything is pending it runs a Flush
+//     every WithMaxBatchAge (DefaultMaxBatchAge, 10 ms), so an object
+//     retired with no further calls is reclaimed about one age after it
+//     was retired or after nothing protects it any more, whichever is
+//     later. Free functions may therefore run on
+//     the timer's goroutine, concurrently with the program's own: they
+//     must be safe to run on any goroutine. WithMaxBatchAge(0) turns the
+//     timer off; Close stops it.
+//   - Barrier reclaims everything retired before it, waiting for hazard
+//     pointers as long as its context allows.
+//
 // # Recycling
 //
 // Pool[T] recycles objects through a Domain: Retire hands an object to the
 // domain and Get returns it, zeroed, once no hazard pointer protects it. A
 // lock-free structure that takes its nodes from a Pool allocates nothing in
 // steady state and is immune to ABA, since a node cannot come back while a
-// reader that might compare against it still protects it.
+// reader that might compare against it still protects it. OnReclaim sees
+// each object before it is zeroed (to release what it holds, or to poison
+// it in tests).
+//
+// # The process-wide Domain
+//
+// Default returns one Domain for the whole process, made on first use, for
+// small programs and for libraries that share structures without passing a
+// Domain around. It is never closed: Close on it panics.
 //
 // # The bound
 //
-// Objects are retired into per-processor batches of 64; a full batch is
-// sealed and counted in Stats.Pending. When Pending reaches Threshold =
-// max(WithThreshold, WithThresholdPerSlot × Slots) (default max(1000,
-// 2 × Slots)), the goroutine that sealed the batch scans before Retire
-// returns: it takes every sealed batch, reclaims what no slot protects
-// (all but at most one object per slot), and puts the rest back. Scans run
-// concurrently, and a Barrier or Close takes its own list without stopping
-// them, so no reader can hold more back than the objects it protects:
+// An object counts in Stats.Pending from the moment Retire is called. It
+// goes into its processor's open batch of 64; a full batch is sealed
+// (handed to the domain). When the objects in sealed batches reach
+// Threshold = max(WithThreshold, WithThresholdPerSlot × Pointers held)
+// (default max(1000, 2 × Pointers)), the goroutine that sealed the batch
+// scans before Retire returns: it takes every sealed batch, reclaims what
+// no slot protects (all but at most one object per Pointer), and puts the
+// rest back. Flush, Barrier, Close and the aging timer seal open batches
+// too, one processor's at a time, and scan after each one while Threshold
+// is reached, as Retire does. Scans run concurrently, and a Barrier or
+// Close takes its own list without stopping them, so no reader can hold
+// more back than the objects it protects:
 //
-//	Pending <= Threshold + (S+1) × W × (64 + 2 × Slots)
+//	Pending <= Tmax + (S+1) × W × (64 + 2 × Slots) + 63 × P
 //
-// at every moment, where W is the number of goroutines inside Retire,
-// Barrier or Close at once (a free function that retires counts as one
-// more) and S <= W the number of scans in progress. The proof: objects
-// sealed while Pending < Threshold number fewer than Threshold in all (at
-// the latest such seal, all of them were pending and counted). Every other
-// batch is followed by its sealer's own scan, so between two scans' takes
-// each goroutine adds at most one such batch to the sealed list, and at
-// most W finished scans put back at most Slots protected objects each;
-// each scan in progress holds what the list held when it took it, and a
-// Barrier's list also gets back what the scans it waits for keep. None of
-// this depends on how long a reader holds a protection. In practice a scan
+// at every moment, where Tmax is the highest Threshold so far (at most
+// max(WithThreshold, WithThresholdPerSlot × Slots)), P the number of
+// processors when New ran (GOMAXPROCS), W the number of goroutines inside
+// Retire, Flush, Barrier or Close at once, the aging timer's counting
+// while it ticks (a free function that retires counts as one more), and
+// S <= W the number of scans in progress. The proof: open batches hold at
+// most 63 objects per processor. Objects sealed while fewer than
+// Threshold were in sealed batches number fewer than Tmax in all (at the
+// latest such seal, all of them were there and counted). Every other batch
+// is followed by its sealer's own scan, so between two scans' takes each
+// goroutine adds at most one such batch to the sealed list, and at most W
+// finished scans put back at most Slots protected objects each; each scan
+// in progress holds what the list held when it took it, and a Barrier's
+// list also gets back what the scans it waits for keep. None of this
+// depends on how long a reader holds a protection. In practice a scan
 // rarely overlaps another: the stalled-reader test (bound_test.go, four
 // goroutines retiring a million objects) sees PeakPending near Threshold +
-// 64 × 2W and asserts the bound above. At most 63 × GOMAXPROCS more
-// objects wait in unsealed batches, not counted. Stats.PeakPending records
-// the highest Pending.
+// 64 × 2W and asserts the bound above. Stats.PeakPending records the
+// highest Pending, sampled where it peaks: just before each sweep.
 //
 // # Guarantees (Go memory model)
 //
@@ -66,7 +102,11 @@
 // Reset, Release or protection is synchronized before the object's free
 // function runs. Everything written before Retire is synchronized before
 // the free function too. Each free function runs exactly once: at the
-// latest during Close.
+// latest during Close. The free function of an object retired before a
+// Barrier that returns nil, or before a Flush that reclaims it, is
+// synchronized before that call returns; so is every free function that
+// Close reports reclaimed (it returns nil, or an error counting only the
+// objects still pending).
 //
 // Domain and Stats are safe for concurrent use; a Pointer or Array belongs
 // to one goroutine at a time.
@@ -74,11 +114,20 @@
 // # Misuse
 //
 // Misuse panics with a message naming it: a nil pointer or free function,
-// any use of a released Pointer, Acquire or Retire after Close. Barrier
-// returns ctx.Err() when its context ends; Close returns an error wrapping
-// ErrProtected while objects are still protected. A free function may
-// panic: the panic reaches the caller that ran it (Retire, Barrier or
-// Close), and every other pending object is still reclaimed.
+// any use of a released Pointer, Acquire or Retire after Close, Close of
+// the Default domain, Barrier with a nil context, an option out of range.
+// Barrier returns ctx.Err() when its context ends; Close returns an error
+// wrapping ErrProtected while objects are still protected, or ErrBusy when
+// another goroutine's free function holds objects past the second or so
+// Close waits for it (Close never waits longer). A goroutine that calls
+// Barrier while one of its own Pointers protects a retired object waits for
+// itself until the context ends: a Pointer does not know its goroutine, so
+// this cannot be detected; reset the goroutine's Pointers first. Barrier
+// must not be called from a free function of its Domain (it would wait for
+// the scan that runs it); Close and Flush may be. A free function may
+// panic: the panic reaches the caller that ran it (Retire, Flush, Barrier
+// or Close; for the aging timer, the next of those calls), and every other
+// pending object is still reclaimed.
 //
 // # Implementation
 //
@@ -89,5 +138,8 @@
 // before the re-load. Reset needs only release order and is a plain store on
 // amd64 and arm64 (internal/release). A scan snapshots the published
 // addresses, sorts them, and sweeps the sealed batches with the same
-// panic-safe sweep as package epoch (internal/retire).
+// panic-safe sweep as package epoch (internal/retire). Retire counts an
+// object in its processor's shard, under the shard's lock, with a plain
+// store: no atomic read-modify-write is shared between processors. The
+// aging timer is internal/ager: it starts no goroutine while idle.
 package hazard

@@ -1,11 +1,13 @@
 package hazard
 
 import (
+	"context"
 	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
 
+	"github.com/go-reclaim/reclaim/internal/ager"
 	"github.com/go-reclaim/reclaim/internal/cacheline"
 	"github.com/go-reclaim/reclaim/internal/pin"
 	"github.com/go-reclaim/reclaim/internal/registry"
@@ -16,67 +18,98 @@ import (
 // Domain owns hazard slots and the objects retired through it. Objects
 // retired through a Domain are reclaimed once no slot of that Domain
 // protects them. All methods are safe for concurrent use. The zero value is
-// not usable; call New.
+// not usable; call New (or use Default).
 type Domain struct {
-	slots  *registry.Registry[hazardSlot]
-	shards []shard // per P: open batches of retired objects
-
-	sealed sealedLists // full batches waiting for a scan
-	// pending counts the objects in sealed batches, including those a scan
-	// has taken and not yet reclaimed or put back.
-	pending   atomic.Int64
-	seq       atomic.Uint64 // tags sealed batches, for Barrier
-	sealing   atomic.Int32  // full batches taken from a shard, not yet sealed
-	barrierMu sync.Mutex    // one Barrier or Close at a time
-	_         cacheline.Pad
-
-	retired   atomic.Uint64
-	reclaimed atomic.Uint64
-	peak      atomic.Int64
+	// Read by every Retire and Acquire, written rarely.
+	slots     *registry.Registry[hazardSlot]
+	shards    []shard // per P: open batches of retired objects
+	threshold int
+	perSlot   int
+	isDefault bool // Default's domain: Close panics
 	// state is closedBit once Close has begun, plus drainUnit for each
 	// Close that is running free functions (which may Retire).
 	state atomic.Uint64
+	aging ager.Ager // hands partial batches over and scans, after MaxBatchAge
+	_     cacheline.Pad
 
-	threshold int
-	perSlot   int
-	spare     sync.Pool // empty *retire.Batch
-	scratch   sync.Pool // *[]uintptr, hazard snapshots for scans
+	sealed sealedLists // sealed batches waiting for a scan
+	// pending counts the objects in sealed batches, including those a scan
+	// has taken and not yet reclaimed or put back. It is raised before a
+	// batch is pushed, so it never counts less than the lists hold.
+	pending atomic.Int64
+	seq     atomic.Uint64 // tags sealed batches, for Barrier
+	_       cacheline.Pad
+
+	// Written by scans.
+	reclaimed atomic.Uint64
+	peak      atomic.Uint64 // highest Pending seen
+	inUse     atomic.Int64  // Pointers held, as the latest scan or Stats counted them
+	_         cacheline.Pad
+
+	spare    sync.Pool // empty *retire.Batch
+	sweepers sync.Pool // *sweeper, with its hazard snapshot, for scans
 }
 
-// hazardSlot is one hazard pointer: the address it protects, or 0.
+// hazardSlot is one hazard pointer: the address it protects, or 0, and
+// whether a Pointer holds the slot (released slots wait in the registry's
+// caches and free list).
 type hazardSlot struct {
 	addr atomic.Uintptr
+	held atomic.Uintptr
 }
 
 type slot = registry.Slot[hazardSlot]
 
-// shard is one processor's open batch, behind a lock that only Barrier and
-// Close ever contend for: a goroutine takes its own P's shard while pinned.
+// shard is one processor's open batch, behind a lock that only Flush,
+// Barrier, Close and the aging timer contend for: a goroutine takes its own
+// P's shard while pinned. Every holder of the lock is pinned, so it holds
+// the lock for a few instructions and cannot be descheduled meanwhile.
+//
+// retired and handed count the objects retired into the shard and, of
+// those, the ones sealed (handed to the domain). Only the holder of the lock
+// writes them, with release stores (plain stores on amd64), so that Retire
+// pays no atomic read-modify-write for them; Stats and Flush read them.
 type shard struct {
-	lock atomic.Uintptr
-	bag  *retire.Batch
-	_    cacheline.Pad
+	lock    atomic.Uintptr
+	bag     *retire.Batch
+	retired atomic.Uint64
+	handed  atomic.Uint64
+	_       cacheline.Pad
 }
 
 // New returns a Domain.
 func New(opts ...Option) *Domain {
-	cfg := config{threshold: DefaultThreshold, perSlot: DefaultPerSlot}
+	cfg := config{threshold: DefaultThreshold, perSlot: DefaultPerSlot, maxAge: DefaultMaxBatchAge}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	return &Domain{
+	d := &Domain{
 		slots:     registry.New[hazardSlot](),
 		shards:    make([]shard, runtime.GOMAXPROCS(0)),
 		threshold: cfg.threshold,
 		perSlot:   cfg.perSlot,
 	}
+	d.sealed.init()
+	d.aging.Init(cfg.maxAge, d.tick)
+	return d
 }
 
-// Threshold is the number of pending objects at which a Retire scans the
-// hazard slots: max(WithThreshold, WithThresholdPerSlot × slots).
+// Threshold is the number of objects in sealed batches at which a Retire
+// scans the hazard slots: max(WithThreshold, WithThresholdPerSlot ×
+// Pointers held). Retire uses the count of Pointers that the latest scan,
+// Stats or Threshold call made; Threshold counts them anew (it reads every
+// slot) and returns the value Retire uses from then on.
 func (d *Domain) Threshold() int {
-	return max(d.threshold, d.perSlot*d.slots.Len())
+	held := 0
+	for s := range d.slots.All() {
+		held += int(s.Value.held.Load())
+	}
+	d.inUse.Store(int64(held))
+	return d.threshold0(held)
 }
+
+// threshold0 is the threshold for a count of Pointers held.
+func (d *Domain) threshold0(held int) int { return max(d.threshold, d.perSlot*held) }
 
 // Retire hands p to d: free(p) runs once no hazard pointer of d protects p.
 // The caller must already have unlinked p, so that a Protect that starts
@@ -85,8 +118,10 @@ func (d *Domain) Threshold() int {
 // Memory order: every write made before Retire, and every access made
 // through a hazard pointer that protected p until its Reset, Release or
 // re-protection, is synchronized before free(p) runs. free runs exactly
-// once, on a goroutine that calls Retire, Barrier or Close; it may itself
-// Retire.
+// once, on a goroutine that calls Retire, Flush, Barrier or Close, or on
+// the aging timer's goroutine (see WithMaxBatchAge); it may itself Retire.
+// p counts in Stats.Retired and Stats.Pending from the moment Retire is
+// called.
 //
 // Retire does not allocate in steady state. It panics if p or free is nil
 // or if d is closed.
@@ -118,8 +153,8 @@ func (d *Domain) retire(e retire.Entry) {
 		pid := pin.Pin()
 		sh := &d.shards[pid%len(d.shards)]
 		if !sh.lock.CompareAndSwap(0, 1) {
-			// A Barrier or Close is flushing this shard; it is not pinned,
-			// so wait for it unpinned.
+			// A Flush, Barrier or Close is handing this shard's batch
+			// over; it is pinned too, so it is done in a few instructions.
 			pin.Unpin()
 			runtime.Gosched()
 			continue
@@ -136,21 +171,28 @@ func (d *Domain) retire(e retire.Entry) {
 			sh.bag = b
 		}
 		b.Entries = append(b.Entries, e)
-		if len(b.Entries) < batchSize {
-			b = nil
-		} else {
-			sh.bag = nil
-			d.sealing.Add(1) // before the unlock, so a Barrier's flush waits for it
+		release.StoreUint64(&sh.retired, sh.retired.Load()+1)
+		first, full := len(b.Entries) == 1, len(b.Entries) == batchSize
+		var pending int64
+		if full {
+			pending = d.hand(sh)
 		}
 		release.StoreUintptr(&sh.lock, 0)
 		pin.Unpin()
 		if fresh != nil {
 			d.spare.Put(fresh)
 		}
-		if b != nil {
-			p := d.push(b)
-			d.sealing.Add(-1) // before the scan, whose free functions may panic
-			d.maybeScan(p)
+		if first {
+			// After the unlock has published e. A later object of the
+			// same batch needs no Arm: the tick armed now, or one it
+			// re-arms while anything is pending, hands the whole batch
+			// over, or has already taken it, and then that object starts
+			// a new batch and arms.
+			d.aging.Arm()
+		}
+		if full {
+			d.aging.Rethrow()
+			d.maybeScan(pending)
 		}
 		return
 	}
@@ -163,51 +205,111 @@ func (d *Domain) newBatch() *retire.Batch {
 	return &retire.Batch{Entries: make([]retire.Entry, 0, batchSize)}
 }
 
-// seal hands a full batch to the domain and scans once enough objects are
-// pending.
-func (d *Domain) seal(b *retire.Batch) { d.maybeScan(d.push(b)) }
-
-// push tags b, puts it on the sealed list and returns the new pending count.
-func (d *Domain) push(b *retire.Batch) int64 {
-	n := int64(len(b.Entries))
-	d.retired.Add(uint64(n))
+// hand seals sh's open batch: it tags it, puts it on the sealed list and
+// returns the new pending count. The caller holds sh's lock, so a batch
+// never leaves its shard without being on a list: a Barrier that has taken
+// and released every shard's lock (or seen handed catch up with retired)
+// finds every object retired before it in a batch tagged at most the seq
+// it reads then.
+func (d *Domain) hand(sh *shard) int64 {
+	b := sh.bag
+	sh.bag = nil
+	n := len(b.Entries)
+	p := d.pending.Add(int64(n)) // before the push: a scan may reclaim b at once
 	b.Epoch = d.seq.Add(1)
 	d.sealed.push(b)
-	p := d.pending.Add(n)
-	for old := d.peak.Load(); p > old && !d.peak.CompareAndSwap(old, p); old = d.peak.Load() {
-	}
+	release.StoreUint64(&sh.handed, sh.handed.Load()+uint64(n))
 	return p
 }
 
 func (d *Domain) maybeScan(pending int64) {
-	if pending >= int64(d.Threshold()) {
+	if pending >= int64(d.threshold0(int(d.inUse.Load()))) {
 		d.scan()
 	}
 }
 
-// flushShards seals every shard's open batch, and waits for the full
-// batches that Retire has taken from a shard to be sealed.
-func (d *Domain) flushShards() {
+// flushShards hands every shard's open batch to the domain, scanning after
+// each one while Threshold objects are pending, as Retire does. A shard
+// whose objects have all been handed over is skipped without taking its
+// lock. It waits for nothing but shard locks, each held for a few
+// instructions by a pinned goroutine, and gives up with ctx.Err() once ctx
+// ends.
+func (d *Domain) flushShards(ctx context.Context) error {
 	for i := range d.shards {
 		sh := &d.shards[i]
-		for !sh.lock.CompareAndSwap(0, 1) {
+		if r := sh.retired.Load(); sh.handed.Load() >= r {
+			continue // every object retired into sh before the call is on a list
+		}
+		for {
+			pin.Pin()
+			if sh.lock.CompareAndSwap(0, 1) {
+				break
+			}
+			pin.Unpin()
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			runtime.Gosched()
 		}
-		b := sh.bag
-		sh.bag = nil
-		sh.lock.Store(0)
-		if b != nil && len(b.Entries) > 0 {
-			d.seal(b)
+		full := sh.bag != nil && len(sh.bag.Entries) > 0
+		var pending int64
+		if full {
+			pending = d.hand(sh)
+		}
+		release.StoreUintptr(&sh.lock, 0)
+		pin.Unpin()
+		if full {
+			d.maybeScan(pending)
 		}
 	}
-	for d.sealing.Load() != 0 {
-		runtime.Gosched()
+	return nil
+}
+
+// Flush pushes reclamation forward without waiting for anything: it hands
+// every processor's open batch to d and scans once. Every object retired
+// before Flush is called that no hazard pointer protects when the scan
+// looks at the slots is reclaimed before Flush returns, unless a scan,
+// Barrier or Close running on another goroutine has taken it, which then
+// reclaims it; its free function is then synchronized before Flush returns.
+// Flush never waits for a hazard pointer to be reset, nor behind a Barrier
+// or Close; it spins only on a processor's batch, which another goroutine
+// holds for a few instructions at most.
+//
+// Flush is meant for objects that must be released promptly (files,
+// handles, large snapshots): after a writer swaps a shared pointer and
+// retires the old object, Flush reclaims it at once if no reader holds it.
+// With nothing to do it costs a few atomic loads per processor and does
+// not allocate. It may be called from any goroutine, at any time,
+// including from a free function and after Close (it then reclaims what
+// Close left because it was protected). A panic from a free function that
+// Flush runs, or that the aging timer ran earlier, propagates out of
+// Flush.
+func (d *Domain) Flush() {
+	d.aging.Rethrow()
+	d.flush()
+}
+
+func (d *Domain) flush() {
+	d.flushShards(context.Background())
+	if d.pending.Load() > 0 { // raised before each push: 0 means no list holds anything
+		d.scan()
+	}
+	if d.sealed.stale.Load() != 0 {
+		d.sweepStale()
 	}
 }
 
-// scan takes every sealed batch, reclaims what no hazard pointer protects,
-// and puts the rest back. Scans may run concurrently on disjoint lists; a
-// free function may itself Retire and so start a nested scan.
+// tick is the aging timer's work: a Flush. It asks for another tick while
+// anything is pending.
+func (d *Domain) tick() (more bool) {
+	d.flush()
+	return d.pendingNow() > 0
+}
+
+// scan takes every batch on the current sealed list, reclaims what no
+// hazard pointer protects, and puts the rest back on that list. Scans may
+// run concurrently on disjoint lists; a free function may itself Retire
+// and so start a nested scan.
 //
 // Correctness: an object in the list was unlinked before its Retire, which
 // happened before this scan's loads of the hazard slots. A reader that
@@ -218,49 +320,89 @@ func (d *Domain) flushShards() {
 func (d *Domain) scan() {
 	l := d.sealed.enter()
 	defer l.leave() // also when a free function panics
-	kept := d.sweep(l.TakeAll())
-	kept.PushTo(&l.Stack)
+	if list := l.TakeAll(); list != nil {
+		d.notePeakNow()
+		kept := d.sweep(list, l)
+		kept.PushTo(&l.Stack)
+	}
+}
+
+// sweepStale empties a stale list left by a Barrier or Close that stopped
+// waiting for its users, if nobody holds the right to take lists. It does
+// not wait.
+func (d *Domain) sweepStale() {
+	var p patience
+	if d.sealed.lockTaker(&p) != nil {
+		return // a Barrier or Close holds it: it takes the stale list first
+	}
+	defer d.sealed.unlockTaker()
+	list, _ := d.sealed.takeStale(&p)
+	d.sweepBack(list, 0)
+}
+
+// sweepBack sweeps a list that the caller took as a taker, puts what stays
+// pending on the current list, and reports whether that holds an object
+// tagged at or before tag. It reads the tags before the push: once pushed,
+// a scan may take, reclaim and recycle the batches.
+func (d *Domain) sweepBack(list *retire.Batch, tag uint64) (old bool) {
+	if list == nil {
+		return false
+	}
+	d.notePeakNow()
+	kept := d.sweep(list, nil)
+	for b := kept.Head(); b != nil; b = b.Next() {
+		old = old || b.Epoch <= tag
+	}
+	d.sealed.pushList(kept)
+	return old
 }
 
 // sweep reclaims the objects of list that no hazard pointer protects and
-// returns the rest.
-func (d *Domain) sweep(list *retire.Batch) retire.List {
-	if list == nil {
-		return retire.List{}
+// returns the rest. If a free function panics, what is not reclaimed goes
+// back on home, the list the caller uses, or (home nil) on the current
+// list. Close looks for this function's frame to tell that it runs inside
+// a free function.
+//
+//go:noinline
+func (d *Domain) sweep(list *retire.Batch, home *sealedList) retire.List {
+	sw, _ := d.sweepers.Get().(*sweeper) // pooled: a Sweeper in an interface escapes
+	if sw == nil {
+		sw = &sweeper{d: d}
 	}
-	sw := sweeper{d: d, hazards: d.snapshot()}
-	defer d.scratch.Put(sw.hazards)
-	return retire.Sweep(list, &sw)
+	sw.home = home
+	sw.snapshot()
+	defer d.sweepers.Put(sw)
+	return retire.Sweep(list, sw)
 }
 
-// snapshot returns the sorted addresses currently protected.
-func (d *Domain) snapshot() *[]uintptr {
-	h, _ := d.scratch.Get().(*[]uintptr)
-	if h == nil {
-		h = new([]uintptr)
-	}
-	hs := (*h)[:0]
-	for s := range d.slots.All() {
-		if a := s.Value.addr.Load(); a != 0 {
+// snapshot records the sorted addresses currently protected, and how many
+// Pointers are held, for Threshold.
+func (s *sweeper) snapshot() {
+	hs := s.hazards[:0]
+	held := 0
+	for sl := range s.d.slots.All() {
+		if a := sl.Value.addr.Load(); a != 0 {
 			hs = append(hs, a)
 		}
+		held += int(sl.Value.held.Load())
 	}
+	s.d.inUse.Store(int64(held))
 	slices.Sort(hs)
-	*h = hs
-	return h
+	s.hazards = hs
 }
 
 // sweeper is the Domain's side of retire.Sweep: entries whose address is
 // in the hazard snapshot stay pending.
 type sweeper struct {
 	d       *Domain
-	hazards *[]uintptr
+	home    *sealedList
+	hazards []uintptr
 }
 
 func (s *sweeper) KeepBatch(*retire.Batch) bool { return false }
 
 func (s *sweeper) KeepEntry(e retire.Entry) bool {
-	_, found := slices.BinarySearch(*s.hazards, uintptr(e.Addr()))
+	_, found := slices.BinarySearch(s.hazards, uintptr(e.Addr()))
 	return found
 }
 
@@ -271,4 +413,66 @@ func (s *sweeper) Reclaimed(n int) {
 	s.d.pending.Add(-int64(n))
 }
 
-func (s *sweeper) Requeue(kept retire.List) { s.d.sealed.pushList(kept) }
+// Requeue puts back what a panicking free function left. A scan puts it on
+// the list it uses: a Barrier that switched lists meanwhile waits for the
+// scan to leave that list and then takes it, with these batches.
+func (s *sweeper) Requeue(kept retire.List) {
+	if s.home != nil {
+		kept.PushTo(&s.home.Stack)
+		return
+	}
+	s.d.sealed.pushList(kept)
+}
+
+// retiredNow sums the shards' counts of retired objects.
+func (d *Domain) retiredNow() uint64 {
+	var n uint64
+	for i := range d.shards {
+		n += d.shards[i].retired.Load()
+	}
+	return n
+}
+
+// pendingNow is the number of objects retired and not reclaimed. Reclaimed
+// is read first: an object is counted as retired before it can be
+// reclaimed, so the difference never wraps, but it may count objects
+// retired while the shards are read.
+func (d *Domain) pendingNow() uint64 {
+	reclaimed := d.reclaimed.Load()
+	return d.retiredNow() - reclaimed
+}
+
+// pendingSample returns a value that Pending really had while it ran, for
+// PeakPending: with Reclaimed the same before and after the shards are
+// read, Pending only grew meanwhile, so the sum minus Reclaimed is at most
+// Pending at the end; otherwise the sum minus the later Reclaimed is. (The
+// difference that pendingNow returns may exceed every value Pending had,
+// by all that other goroutines retired while it read.) exact reports the
+// first case.
+func (d *Domain) pendingSample() (p uint64, exact bool) {
+	before := d.reclaimed.Load()
+	retired := d.retiredNow()
+	after := d.reclaimed.Load()
+	if retired < after {
+		return 0, false
+	}
+	return retired - after, before == after
+}
+
+// notePeakNow records Pending in PeakPending. Each sweep calls it before it
+// reclaims anything: Pending only falls when objects are reclaimed, so its
+// highest values come just before sweeps.
+func (d *Domain) notePeakNow() {
+	p, _ := d.pendingSample()
+	d.notePeak(p)
+}
+
+// notePeak records p, a value Pending had, in PeakPending and returns
+// PeakPending, at least p.
+func (d *Domain) notePeak(p uint64) uint64 {
+	old := d.peak.Load()
+	for p > old && !d.peak.CompareAndSwap(old, p) {
+		old = d.peak.Load()
+	}
+	return max(p, old)
+}

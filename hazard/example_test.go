@@ -127,3 +127,51 @@ func ExamplePool() {
 	// 1
 	// 0
 }
+
+// Flush releases a swapped-out object at once when no reader holds it, as
+// arc-swap does on store, and leaves a protected one for later.
+func ExampleDomain_Flush() {
+	d := hazard.New(hazard.WithMaxBatchAge(0)) // no timer: only the calls below reclaim, in this order
+	var current atomic.Pointer[config]
+	current.Store(&config{name: "v1"})
+	closing := func(c *config) { fmt.Println("closing", c.name) }
+
+	hazard.Retire(d, current.Swap(&config{name: "v2"}), closing)
+	d.Flush() // nobody protects v1
+	fmt.Println("flushed once")
+
+	hp := d.Acquire()
+	cfg := hazard.Protect(hp, &current)
+	hazard.Retire(d, current.Swap(&config{name: "v3"}), closing)
+	d.Flush() // v2 is protected: it stays pending, and Flush does not wait
+	fmt.Println("still reading", cfg.name, "- pending:", d.Stats().Pending)
+	hp.Release()
+	d.Flush()
+	if err := d.Close(); err != nil {
+		panic(err)
+	}
+	// Output:
+	// closing v1
+	// flushed once
+	// still reading v2 - pending: 1
+	// closing v2
+}
+
+// OnReclaim sees each node before the Pool zeroes it for reuse.
+func ExampleOnReclaim() {
+	d := hazard.New(hazard.WithMaxBatchAge(0))
+	pool := hazard.NewPool(d, hazard.OnReclaim(func(n *stackNode) {
+		fmt.Println("reclaiming node", n.value)
+	}))
+	n := pool.Get()
+	n.value = 7
+	pool.Retire(n)
+	d.Flush()
+	fmt.Println("reused, zeroed:", pool.Get().value)
+	if err := d.Close(); err != nil {
+		panic(err)
+	}
+	// Output:
+	// reclaiming node 7
+	// reused, zeroed: 0
+}

@@ -77,7 +77,7 @@ func requireStats(t *testing.T, d *hazard.Domain, retired, reclaimed uint64) {
 // panicking function is never run again, every other object is reclaimed,
 // and the counts add up (the panicked run counts as reclaimed).
 func TestPanickingFreeFromBarrier(t *testing.T) {
-	d := hazard.New()
+	d := hazard.New(hazard.WithMaxBatchAge(0)) // no aging: the panics reach this goroutine
 	var c objCounter
 	bad := c.make()
 	require.NotPanics(t, func() {
@@ -119,7 +119,7 @@ func TestPanickingFreeFromBarrier(t *testing.T) {
 // The panic reaches the caller of a Retire whose scan runs the panicking
 // free function; the goroutine can retire again afterwards.
 func TestPanickingFreeFromRetire(t *testing.T) {
-	d := hazard.New(hazard.WithThreshold(1)) // every sealed batch scans
+	d := hazard.New(hazard.WithThreshold(1), hazard.WithMaxBatchAge(0)) // every sealed batch scans
 	var c objCounter
 	bad := c.make()
 	var retired uint64
@@ -159,7 +159,7 @@ func TestPanickingFreeFromRetire(t *testing.T) {
 
 // The panic reaches the caller of Close; a second Close reclaims the rest.
 func TestPanickingFreeFromClose(t *testing.T) {
-	d := hazard.New()
+	d := hazard.New(hazard.WithMaxBatchAge(0)) // no aging: the panics reach this goroutine
 	var c objCounter
 	require.NotPanics(t, func() {
 		for i := range 100 {
@@ -204,7 +204,7 @@ func barrierRecover(ctx context.Context, d *hazard.Domain) (r any, err error) {
 // each Barrier surfaces one panic, the protected object survives all of
 // them, and the counts add up at every step.
 func TestPanickingFreesWithProtectedObject(t *testing.T) {
-	d := hazard.New()
+	d := hazard.New(hazard.WithMaxBatchAge(0)) // no aging: the panics reach this goroutine
 	var c objCounter
 	var src atomic.Pointer[trackedObj]
 	keep := c.make()

@@ -16,7 +16,7 @@ import (
 // with.
 
 func TestMisuseReleasedPointer(t *testing.T) {
-	d := hazard.New()
+	d := hazard.New(hazard.WithMaxBatchAge(0)) // no aging: free functions run on this goroutine
 	defer func() { require.NoError(t, d.Close()) }()
 	var src atomic.Pointer[int]
 	x := new(int)
@@ -142,7 +142,7 @@ func TestMisuseArrayBounds(t *testing.T) {
 // The elements of an Array protect independently: each keeps its own object
 // alive, and the array's Release resets them all.
 func TestArrayProtectsEach(t *testing.T) {
-	d := hazard.New()
+	d := hazard.New(hazard.WithMaxBatchAge(0)) // no aging: free functions run on this goroutine
 	defer func() { require.NoError(t, d.Close()) }()
 	const n = hazard.MaxArray
 	a := d.AcquireArray(n)

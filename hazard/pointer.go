@@ -1,6 +1,10 @@
 package hazard
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/go-reclaim/reclaim/internal/release"
+)
 
 // Pointer is a hazard pointer: one slot that protects at most one object at
 // a time. It belongs to the goroutine that acquired it until Release; to
@@ -23,7 +27,9 @@ func (d *Domain) Acquire() *Pointer {
 
 func (d *Domain) acquire() *slot {
 	d.checkOpen("Acquire")
-	return d.slots.Get()
+	s := d.slots.Get()
+	release.StoreUintptr(&s.Value.held, 1) // counted by scans and Stats as a Pointer held
+	return s
 }
 
 // Release resets hp and gives its slot back. Release panics if hp was
@@ -34,6 +40,7 @@ func (hp *Pointer) Release() {
 	if s.Value.addr.Load() != 0 {
 		reset(s)
 	}
+	release.StoreUintptr(&s.Value.held, 0)
 	hp.d.slots.Put(s)
 }
 

@@ -12,7 +12,8 @@ import (
 // lock-free structure can reuse its nodes without ABA and without a
 // protected reader ever seeing a node change under it.
 //
-// Reclaimed objects are zeroed and kept in a per-processor free list of up
+// Reclaimed objects are passed to the OnReclaim function, if the Pool has
+// one, then zeroed and kept in a per-processor free list of up
 // to 64; full and empty lists move between processors through sync.Pools,
 // so a processor that retires more than it gets does not hoard objects and
 // the garbage collector may drop idle ones (Get then allocates). In steady
@@ -23,11 +24,12 @@ import (
 // Barrier and Close treat them alike. A Pool is safe for concurrent use.
 // The zero value is not usable; call NewPool.
 type Pool[T any] struct {
-	d       *Domain
-	local   perp.Shards[freeList[T]]
-	full    sync.Pool // *freeList[T] holding objects, moving between processors
-	empty   sync.Pool // *freeList[T] holding none
-	recycle func(*T)  // p.put, bound once so that Retire does not allocate
+	d         *Domain
+	local     perp.Shards[freeList[T]]
+	full      sync.Pool // *freeList[T] holding objects, moving between processors
+	empty     sync.Pool // *freeList[T] holding none
+	recycle   func(*T)  // p.put, bound once so that Retire does not allocate
+	onReclaim func(*T)
 }
 
 // freeList is a stack of reclaimed, zeroed objects.
@@ -35,9 +37,29 @@ type freeList[T any] struct{ objs []*T }
 
 const freeListSize = 64
 
+// PoolOption configures a Pool.
+type PoolOption[T any] func(*Pool[T])
+
+// OnReclaim sets a function that runs on each object once no hazard
+// pointer protects it, before the object is zeroed and becomes available to
+// Get: to release what the object holds, or, in tests, to check and poison
+// it so that a late reader is caught (the stress package's Ledger and
+// Canary). It sees the object as it was when retired. It runs as the
+// object's free function: on whichever goroutine reclaims it (a Retire,
+// Flush, Barrier, Close, or the aging timer), and every access made through
+// a hazard pointer that protected the object is synchronized before it. If
+// it panics, the panic propagates as a free function's does and the object
+// is dropped (left to the garbage collector), not recycled.
+func OnReclaim[T any](fn func(*T)) PoolOption[T] {
+	return func(p *Pool[T]) { p.onReclaim = fn }
+}
+
 // NewPool returns a Pool of T on d.
-func NewPool[T any](d *Domain) *Pool[T] {
+func NewPool[T any](d *Domain, opts ...PoolOption[T]) *Pool[T] {
 	p := &Pool[T]{d: d, local: perp.New[freeList[T]]()}
+	for _, o := range opts {
+		o(p)
+	}
 	p.recycle = p.put
 	return p
 }
@@ -81,9 +103,12 @@ func (p *Pool[T]) Retire(x *T) { Retire(p.d, x, p.recycle) }
 // Domain returns the Domain p retires through.
 func (p *Pool[T]) Domain() *Domain { return p.d }
 
-// put is the free function: it keeps x on the processor's free list, or
-// moves a full list out to make room.
+// put is the free function: it runs OnReclaim, then keeps x, zeroed, on the
+// processor's free list, or moves a full list out to make room.
 func (p *Pool[T]) put(x *T) {
+	if p.onReclaim != nil {
+		p.onReclaim(x)
+	}
 	var zero T
 	*x = zero
 	l := p.local.Pin(pin.Pin())

@@ -161,3 +161,60 @@ func TestStressPoolStack(t *testing.T) {
 	require.EqualValues(t, total, st.Retired)
 	require.NoError(t, d.Close())
 }
+
+// Issue 12 item 12: OnReclaim sees each object as it was retired, once no
+// hazard pointer protects it, before the Pool zeroes it and hands it out
+// again.
+func TestPoolOnReclaim(t *testing.T) {
+	d := hazard.New(hazard.WithMaxBatchAge(0)) // the hook runs on this goroutine
+	var seen []uint64
+	p := hazard.NewPool(d, hazard.OnReclaim(func(n *poolNode) {
+		seen = append(seen, n.id)
+		n.id = ^uint64(0) // poison: zeroed before Get returns it
+	}))
+	var src atomic.Pointer[poolNode]
+	a, b := p.Get(), p.Get()
+	a.id, b.id = 1, 2
+	src.Store(b)
+	hp := d.Acquire()
+	require.Same(t, b, hazard.Protect(hp, &src))
+	src.Store(nil)
+	p.Retire(a)
+	p.Retire(b)
+	d.Flush()
+	require.Equal(t, []uint64{1}, seen, "OnReclaim ran for the protected object")
+	hp.Release()
+	d.Flush()
+	require.Equal(t, []uint64{1, 2}, seen)
+	for range 2 {
+		n := p.Get()
+		require.Zero(t, *n, "OnReclaim's poison was not zeroed")
+	}
+	require.NoError(t, d.Close())
+	require.Len(t, seen, 2)
+}
+
+// A panicking OnReclaim propagates like a free function's panic; the
+// object is dropped, not recycled, and the others are still reclaimed.
+func TestPoolOnReclaimPanics(t *testing.T) {
+	d := hazard.New(hazard.WithMaxBatchAge(0))
+	var hooked atomic.Int32
+	p := hazard.NewPool(d, hazard.OnReclaim(func(n *poolNode) {
+		hooked.Add(1)
+		if n.id == 7 {
+			panic("bad node")
+		}
+	}))
+	for i := range 10 {
+		n := p.Get()
+		n.id = uint64(i + 1)
+		p.Retire(n)
+	}
+	require.PanicsWithValue(t, "bad node", d.Flush)
+	require.NoError(t, d.Barrier(waitCtx(t)))
+	require.EqualValues(t, 10, hooked.Load())
+	for range 20 {
+		require.NotEqualValues(t, 7, p.Get().id)
+	}
+	require.NoError(t, d.Close())
+}

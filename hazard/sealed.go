@@ -1,12 +1,21 @@
 package hazard
 
 import (
-	"runtime"
+	"context"
+	"errors"
 	"sync/atomic"
 
+	"github.com/go-reclaim/reclaim/internal/backoff"
 	"github.com/go-reclaim/reclaim/internal/cacheline"
 	"github.com/go-reclaim/reclaim/internal/retire"
 )
+
+// sealedList is one of the two lists of sealed batches.
+type sealedList struct {
+	retire.Stack
+	users atomic.Int32 // goroutines pushing to or scanning this list
+	_     cacheline.Pad
+}
 
 // sealedLists holds the sealed batches waiting for a scan. There are two
 // lists so that a Barrier or Close can take one for itself without stopping
@@ -14,16 +23,24 @@ import (
 // the goroutines still using the old one, and then owns it. Retire keeps
 // scanning the current list meanwhile, so the pending bound holds during a
 // Barrier too.
+//
+// A goroutine that uses a list (enter) puts back on that same list what it
+// keeps, also when a free function panics, so the taker that waits for the
+// list's users gets every batch that was in the list when it switched.
+//
+// Only the holder of taker switches lists and takes the old one. A taker
+// whose wait for the old list's users ends early (its context ended, or it
+// may not wait) leaves the list stale: the next taker first waits for that
+// list's users and empties it, and only then switches again. So the
+// non-current list, unless stale, is empty whenever nobody holds taker.
 type sealedLists struct {
 	cur   atomic.Uint32
+	stale atomic.Uint32 // 1+i if list i is stale; written only by the holder of taker
 	lists [2]sealedList
+	taker chan struct{} // capacity 1: held while it holds a value
 }
 
-type sealedList struct {
-	retire.Stack
-	users atomic.Int32 // goroutines pushing to or scanning this list
-	_     cacheline.Pad
-}
+func (s *sealedLists) init() { s.taker = make(chan struct{}, 1) }
 
 // enter returns the current list, counted as used until leave. The
 // increment comes before the re-check of cur and a switch stores cur before
@@ -57,17 +74,84 @@ func (s *sealedLists) pushList(kept retire.List) {
 	l.leave()
 }
 
-// takeOld makes the other list current and, once no goroutine uses the old
-// one, returns its contents: every sealed batch that no scan holds, since
-// the other list is empty between calls (callers put what they keep back on
-// the current list). Only one goroutine may call it at a time, and it must
-// not be using a list itself.
-func (s *sealedLists) takeOld() *retire.Batch {
+// errWouldWait is what a patience with no context returns instead of
+// waiting.
+var errWouldWait = errors.New("hazard: would wait")
+
+// patience is how long a Barrier, Close or Flush waits for other
+// goroutines: until ctx ends, or (ctx nil) not at all.
+type patience struct {
+	ctx context.Context
+	b   backoff.Backoff
+}
+
+func (p *patience) wait() error {
+	if p.ctx == nil {
+		return errWouldWait
+	}
+	return p.b.Wait(p.ctx)
+}
+
+// lockTaker takes the right to switch lists, waiting for it as p allows.
+func (s *sealedLists) lockTaker(p *patience) error {
+	select {
+	case s.taker <- struct{}{}:
+		return nil
+	default:
+	}
+	if p.ctx == nil {
+		return errWouldWait
+	}
+	select {
+	case s.taker <- struct{}{}:
+		return nil
+	case <-p.ctx.Done():
+		return p.ctx.Err()
+	}
+}
+
+func (s *sealedLists) unlockTaker() { <-s.taker }
+
+// takeStale empties the stale list, if there is one, waiting for its users
+// as p allows. It returns what it took even when the wait ended early: the
+// users put back what they keep on the list, which stays stale for the
+// next taker. The caller must hold taker.
+func (s *sealedLists) takeStale(p *patience) (*retire.Batch, error) {
+	i := s.stale.Load()
+	if i == 0 {
+		return nil, nil
+	}
+	l := &s.lists[i-1]
+	err := waitIdle(l, p)
+	if err == nil {
+		s.stale.Store(0)
+	}
+	return l.TakeAll(), err
+}
+
+// takeOld makes the other list current and empties the old one once no
+// goroutine uses it, which gives every sealed batch that no scan of the
+// other list holds (that list was empty: callers take the stale list first
+// and put what they keep back on the current list). If the wait ends early
+// it takes what the old list holds and leaves it stale. The caller must
+// hold taker, there must be no stale list, and it must not be using a list
+// itself.
+func (s *sealedLists) takeOld(p *patience) (*retire.Batch, error) {
 	i := s.cur.Load()
 	s.cur.Store(1 - i)
 	old := &s.lists[i]
-	for old.users.Load() != 0 {
-		runtime.Gosched()
+	err := waitIdle(old, p)
+	if err != nil {
+		s.stale.Store(i + 1)
 	}
-	return old.TakeAll()
+	return old.TakeAll(), err
+}
+
+func waitIdle(l *sealedList, p *patience) error {
+	for l.users.Load() != 0 {
+		if err := p.wait(); err != nil {
+			return err
+		}
+	}
+	return nil
 }

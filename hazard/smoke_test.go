@@ -11,7 +11,7 @@ import (
 )
 
 func TestProtectedObjectSurvivesBarrier(t *testing.T) {
-	d := hazard.New()
+	d := hazard.New(hazard.WithMaxBatchAge(0)) // no aging: free functions run on this goroutine
 	var src atomic.Pointer[int]
 	x := new(int)
 	src.Store(x)

@@ -509,9 +509,22 @@ type snapshot struct {
 // shared pointer and read the object while writers swap in new ones and
 // retire the old, and another goroutine forces scans. A reader must never
 // see a reclaimed snapshot (poison, -race); every snapshot is reclaimed
-// exactly once.
+// exactly once. In the Flush variant the writers call Flush after every
+// other Retire (as refcount's AtomicArc does after a Store) and the aging
+// timer ticks every millisecond: Flush, Retire's scans, Barriers and the
+// timer all reclaim at once.
 func TestStressSnapshotSwap(t *testing.T) {
-	d := hazard.New(hazard.WithThreshold(1))
+	t.Run("Retire", func(t *testing.T) {
+		stressSnapshotSwap(t, hazard.New(hazard.WithThreshold(1)), 0)
+	})
+	t.Run("Flush", func(t *testing.T) {
+		stressSnapshotSwap(t, hazard.New(hazard.WithThreshold(8), hazard.WithMaxBatchAge(time.Millisecond)), 2)
+	})
+}
+
+// stressSnapshotSwap runs TestStressSnapshotSwap on d; with flushEvery > 0,
+// the writers call Flush after every flushEvery-th Retire.
+func stressSnapshotSwap(t *testing.T, d *hazard.Domain, flushEvery uint64) {
 	var src atomic.Pointer[snapshot]
 	var made, freed atomic.Int64
 	free := func(s *snapshot) {
@@ -538,6 +551,9 @@ func TestStressSnapshotSwap(t *testing.T) {
 					old := src.Swap(&snapshot{a: i, b: i})
 					made.Add(1)
 					hazard.Retire(d, old, free)
+					if flushEvery > 0 && i%flushEvery == 0 {
+						d.Flush()
+					}
 					continue
 				}
 				var s *snapshot

@@ -11,7 +11,6 @@
 package ager
 
 import (
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,7 +95,9 @@ func (a *Ager) Stop() {
 }
 
 // Rethrow re-panics, once, a panic that a tick recovered, on the calling
-// goroutine. It costs one atomic load when there is none.
+// goroutine, with the original value, so that a caller that recognises its
+// free function's panic still does. It costs one atomic load when there is
+// none.
 func (a *Ager) Rethrow() {
 	if a.panicked.Load() != nil {
 		a.rethrow()
@@ -105,6 +106,6 @@ func (a *Ager) Rethrow() {
 
 func (a *Ager) rethrow() {
 	if p := a.panicked.Swap(nil); p != nil {
-		panic(fmt.Sprintf("a free function run by the aging timer panicked: %v", p.v))
+		panic(p.v)
 	}
 }

@@ -1,0 +1,10 @@
+package hazard
+
+// SealedCur reports which of the two sealed lists is current, so that a
+// test can see that a Barrier or Close has switched lists and is waiting
+// for the goroutines still using the old one.
+func SealedCur(d *Domain) uint32 { return d.sealed.cur.Load() }
+
+// CalledFromFree reports what Close sees: whether the calling goroutine
+// runs a free function of some Domain.
+func CalledFromFree() bool { return calledFromFree() }
