@@ -4,7 +4,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/go-reclaim/reclaim/internal/ager"
 	"github.com/go-reclaim/reclaim/internal/cacheline"
@@ -178,13 +177,7 @@ func (c *Collector) pinSlow(p *participant) uint64 {
 // announce publishes a pin: a plain store in the asymmetric mode (the
 // scanners' fence.Heavy orders it), a sequentially consistent one
 // otherwise. Only the slot's holder writes the word.
-func announce(w *atomic.Uint64, e uint64) {
-	if fence.Asymmetric {
-		*(*uint64)(unsafe.Pointer(w)) = e
-	} else {
-		w.Store(e)
-	}
-}
+func announce(w *atomic.Uint64, e uint64) { fence.Announce64(w, e) }
 
 // unpin closes the slot's outermost guard.
 func (c *Collector) unpin(s *slot) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-reclaim/reclaim/internal/ager"
 	"github.com/go-reclaim/reclaim/internal/cacheline"
+	"github.com/go-reclaim/reclaim/internal/fence"
 	"github.com/go-reclaim/reclaim/internal/pin"
 	"github.com/go-reclaim/reclaim/internal/registry"
 	"github.com/go-reclaim/reclaim/internal/release"
@@ -378,6 +379,7 @@ func (d *Domain) sweep(list *retire.Batch, home *sealedList) retire.List {
 // snapshot records the sorted addresses currently protected, and how many
 // Pointers are held, for Threshold.
 func (s *sweeper) snapshot() {
+	fence.Heavy() // every publication made before it is visible now (see Protect)
 	hs := s.hazards[:0]
 	held := 0
 	for sl := range s.d.slots.All() {

@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/go-reclaim/reclaim/internal/fence"
 	"github.com/go-reclaim/reclaim/internal/release"
 )
 
@@ -12,16 +13,19 @@ import (
 // is safe to use until hp is reset, released or protects something else: an
 // object retired after the re-load is not reclaimed before that.
 //
-// Memory order: the publication is sequentially consistent, so a reclaimer
-// whose scan of the slots comes after the publication sees it, and one that
-// came before unlinked the object before the re-load, which then fails.
+// Memory order: a scan of the slots runs fence.Heavy first (in the
+// asymmetric mode, where the publication is a plain store; otherwise the
+// publication is sequentially consistent), so either the scan sees the
+// publication, or the re-load comes after everything the reclaimer made
+// visible before its scan, including the unlink of every object it is
+// about to reclaim: the re-load then fails and Protect retries.
 //
 // Protect panics if hp was released.
 func Protect[T any](hp *Pointer, src *atomic.Pointer[T]) *T {
 	s := hp.active("Protect")
 	p := src.Load()
 	for {
-		s.Value.addr.Store(uintptr(unsafe.Pointer(p)))
+		fence.AnnounceUintptr(&s.Value.addr, uintptr(unsafe.Pointer(p)))
 		q := src.Load()
 		if q == p {
 			return p
@@ -37,7 +41,7 @@ func Protect[T any](hp *Pointer, src *atomic.Pointer[T]) *T {
 // TryProtect panics if hp was released.
 func TryProtect[T any](hp *Pointer, p *T, src *atomic.Pointer[T]) bool {
 	s := hp.active("TryProtect")
-	s.Value.addr.Store(uintptr(unsafe.Pointer(p)))
+	fence.AnnounceUintptr(&s.Value.addr, uintptr(unsafe.Pointer(p)))
 	return src.Load() == p
 }
 

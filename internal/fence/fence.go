@@ -25,7 +25,11 @@
 // available.
 package fence
 
-import "os"
+import (
+	"os"
+	"sync/atomic"
+	"unsafe"
+)
 
 // Asymmetric reports whether announcers may use plain stores, so that
 // reclaimers must call Heavy before reading announcements. It is fixed at
@@ -53,4 +57,24 @@ func Mode() string {
 		return "asymmetric"
 	}
 	return "sc"
+}
+
+// Announce64 publishes v in *p for a reclaimer that calls Heavy before it
+// reads: a plain store in the asymmetric mode, a sequentially consistent
+// one otherwise. Only one goroutine may write *p (its owner).
+func Announce64(p *atomic.Uint64, v uint64) {
+	if Asymmetric {
+		*(*uint64)(unsafe.Pointer(p)) = v
+	} else {
+		p.Store(v)
+	}
+}
+
+// AnnounceUintptr is Announce64 for a uintptr.
+func AnnounceUintptr(p *atomic.Uintptr, v uintptr) {
+	if Asymmetric {
+		*(*uintptr)(unsafe.Pointer(p)) = v
+	} else {
+		p.Store(v)
+	}
 }
