@@ -16,8 +16,9 @@
 // # When to use it
 //
 // Use epoch when reads are frequent and short and you want them as cheap as
-// possible: entering and exiting a guard is one atomic announcement and one
-// atomic store, and a guard protects everything it loads. The price is that
+// possible: entering and exiting a guard is a store to announce it and a
+// store to clear it (on Linux with membarrier, neither is a locked
+// instruction; see Fences below), and a guard protects everything it loads. The price is that
 // one guard held for a long time (a goroutine blocked while inside one)
 // stops all reclamation; Stats reports the pending objects and the oldest
 // open guard, and WithGuardTracking records where it was entered. When
@@ -68,8 +69,10 @@
 // crossbeam-epoch and DEBRA), adapted to Go:
 //
 //   - A global epoch counter. A participant slot announces the epoch it read
-//     when it enters a guard (a sequentially consistent CAS, one locked
-//     instruction on amd64) and clears it on exit (one atomic store).
+//     when it enters a guard and clears it on exit with a release store (a
+//     plain store on amd64 and arm64). The announcement is a plain store
+//     where asymmetric fences are available, a sequentially consistent one
+//     elsewhere (see Fences).
 //   - Retire appends to the slot's batch; a full batch is tagged with the
 //     current epoch and pushed on a lock-free stack. The epoch advances from
 //     e to e+1 when a scan finds every open guard at e; a batch tagged t is
@@ -82,6 +85,29 @@
 //     per-P cache (runtime.procPin for a few instructions), Exit gives it
 //     back; a Handle keeps one for a hot loop. Thousands of goroutines can
 //     hold guards at once; their slots are reused later.
+//
+// # Fences
+//
+// A guard's announcement must be ordered before the guard's loads, for the
+// scan that decides whether the epoch may advance. Go's atomic stores are
+// all sequentially consistent, which costs a locked instruction per Enter.
+// On linux/amd64 and linux/arm64, when the kernel accepts membarrier
+// registration (not under seccomp filters that forbid it, old kernels or
+// gVisor), and never under the race detector, the announcement is a plain
+// store, and every scan that acts on announcements (tryAdvance before it
+// advances, Close's count of open guards, a collector claiming idle slots)
+// first runs membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED), which makes every
+// thread of the process execute a full fence (internal/fence). Then either
+// the scan sees the announcement, or the guard's later loads see everything
+// the scanner made visible before the barrier, which includes the unlink of
+// every object whose grace period that scan helps to end. Goroutines that
+// move between threads pass through the scheduler's locked instructions,
+// which drain their stores first. Setting RECLAIM_FENCE=sc in the
+// environment forces the sequentially consistent path; the choice is made
+// once, at start-up. The heavy fence costs a system call (about 0.2 us on
+// the development machine, more with many threads): tryAdvance runs it only
+// when a cheap scan finds nothing holding the epoch back, so it is paid at
+// most once per sealed batch.
 //
 // Why not Hyaline (seize's scheme)? Hyaline's enter and leave are also one
 // atomic swap each when nothing was retired meanwhile, so it cannot beat

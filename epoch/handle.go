@@ -2,8 +2,8 @@ package epoch
 
 // Handle is a participant slot held by one goroutine for as long as it
 // likes, for loops that enter and exit guards at a high rate: entering
-// through a Handle is one atomic announcement and exiting one atomic store,
-// with no slot hand-off.
+// through a Handle is one announcement and exiting one release store, with
+// no slot hand-off.
 //
 // A Handle belongs to one goroutine at a time; to pass it to another, use a
 // synchronizing operation (a channel send) between the last use and the
