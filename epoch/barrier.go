@@ -88,7 +88,7 @@ func (c *Collector) flushAll(ctx context.Context) error {
 // release is synchronized after the collector's flush. Claims carry a
 // token per pass, so concurrent collectors never take each other's.
 func (c *Collector) takeIdle(req uint64) (all bool) {
-	token := uint32(c.claimSeq.Add(1)) | 1 // never 0
+	token := c.claimToken()
 	all = true
 	claimed := false
 	for s := range c.slots.All() {
@@ -113,6 +113,20 @@ func (c *Collector) takeIdle(req uint64) (all bool) {
 	return all
 }
 
+// claimToken returns a token that no other pass running now holds, and
+// never 0 (which means unclaimed).
+func (c *Collector) claimToken() uint32 {
+	for {
+		if t := uint32(c.claimSeq.Add(1)); t != 0 {
+			return t
+		}
+	}
+}
+
+// testHookClaimed, if set by a test, runs while a collector holds the
+// claim on an idle slot it is about to flush.
+var testHookClaimed func(s *slot)
+
 // flushClaimed flushes the slot the caller has claimed unless its holder
 // announced a guard first, then releases the claim (also if an OnReclaim
 // that the flush runs panics). It reports whether the slot has honoured
@@ -122,6 +136,9 @@ func (c *Collector) flushClaimed(s *slot, req uint64) bool {
 	defer p.claim.Store(0)
 	if p.word.Load() != 0 {
 		return false
+	}
+	if testHookClaimed != nil {
+		testHookClaimed(s)
 	}
 	if p.flushed.Load() < req {
 		c.flush(s, req)

@@ -1,0 +1,97 @@
+package epoch_test
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-reclaim/reclaim/epoch"
+)
+
+// claimNode is a Pool node that knows whether it is handed out.
+type claimNode struct {
+	out   atomic.Bool
+	value atomic.Int64
+}
+
+// Collectors take idle slots to flush their batches (Flush, the aging
+// tick, Barrier) while the slots' holders pin and unpin them with plain
+// stores in a tight loop. If a collector ever flushed a slot whose holder
+// had a guard open, the slot's Pool state would be used by both at once:
+// a node handed out twice, or a node recycled while a reader that loaded
+// it is still inside its guard. Both are checked on every operation. The
+// race detector cannot see the asymmetric path, so this test matters most
+// without -race (CI runs it both ways).
+func TestClaimNeverTakesAPinnedSlot(t *testing.T) {
+	c := epoch.New(epoch.WithBatchSize(8))
+	pool := epoch.NewPool(c, epoch.OnReclaim(func(n *claimNode) { n.value.Store(-1) }))
+	var shared atomic.Pointer[claimNode]
+	var workers, helpers sync.WaitGroup
+	iterations := 100000
+	if testing.Short() {
+		iterations = 10000
+	}
+	for w := range 3 {
+		workers.Go(func() {
+			h := c.Register()
+			defer h.Unregister()
+			for i := range iterations {
+				g := h.Enter()
+				if n := epoch.Load(g, &shared); n != nil && n.value.Load() != 1 {
+					t.Errorf("worker %d: loaded a node recycled under an open guard", w)
+				}
+				n := pool.Get(g)
+				if n.out.Swap(true) {
+					t.Errorf("worker %d: Pool handed out a node twice", w)
+				}
+				n.value.Store(1)
+				if old := shared.Swap(n); old != nil {
+					old.out.Store(false)
+					pool.Retire(g, old)
+				}
+				if i%64 == 0 {
+					g.Flush()
+				}
+				g.Exit()
+				if i%4 == 0 {
+					runtime.Gosched() // idle a while, so collectors claim the slot
+				}
+			}
+		})
+	}
+	done := make(chan struct{})
+	helpers.Go(func() {
+		for {
+			select {
+			case <-done:
+				return
+			default:
+				c.Flush()
+			}
+		}
+	})
+	helpers.Go(func() {
+		for {
+			select {
+			case <-done:
+				return
+			default:
+				require.NoError(t, c.Barrier(t.Context()))
+			}
+		}
+	})
+	workers.Wait()
+	close(done)
+	helpers.Wait()
+	if n := shared.Swap(nil); n != nil {
+		g := c.Enter()
+		n.out.Store(false)
+		pool.Retire(g, n)
+		g.Exit()
+	}
+	require.NoError(t, c.Close())
+	require.Zero(t, c.Stats().Pending)
+}
