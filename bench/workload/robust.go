@@ -2,6 +2,7 @@ package workload
 
 import (
 	"fmt"
+	"runtime"
 	"sync/atomic"
 
 	"github.com/go-reclaim/reclaim/epoch"
@@ -71,10 +72,12 @@ func Robustness(v Variant, cfg Config) (out Robust, err error) {
 }
 
 // hazardBound is package hazard's bound on pending objects,
-// Threshold + (S+1) x W x (64 + 2 x Slots), at its worst: every one of the
-// w goroutines inside Retire at once (S = W scans in progress).
+// Threshold + (S+1) x W x (64 + 2 x Slots) + 63 x P, at its worst: the w
+// goroutines inside Retire and the aging timer all at once (S = W scans
+// in progress), and every processor's open batch one short of full.
 func hazardBound(st hazard.Stats, w int) uint64 {
-	return uint64(st.Threshold + (w+1)*w*(64+2*st.Slots))
+	w++ // the aging timer
+	return uint64(st.Threshold + (w+1)*w*(64+2*st.Slots) + 63*runtime.GOMAXPROCS(0))
 }
 
 // stallEpoch opens a guard on c on a goroutine of its own, which then
