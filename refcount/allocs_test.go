@@ -56,4 +56,8 @@ func TestAllocsSteadyState(t *testing.T) {
 		old := s.Swap(a.Clone())
 		old.Release()
 	}), "AtomicArc Swap")
+	require.Zero(t, warm(func() {
+		old := s.RCU(func(*int) refcount.Arc[int] { return a.Clone() })
+		old.Release()
+	}), "AtomicArc RCU (update allocates nothing)")
 }

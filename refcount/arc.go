@@ -8,14 +8,16 @@ import (
 
 // Arc is a strong handle to a value shared between goroutines, like Rust's
 // Arc<T>. The value lives as long as some strong handle does; the last
-// Release runs the destructor, exactly once, on the goroutine that calls it.
+// Release runs the destructor, exactly once, on the goroutine that calls it
+// (when the last reference is one an AtomicArc gave up, on the goroutine
+// that releases that: see AtomicArc).
 //
 // An Arc is a small value (two words). Copying it does not make a new
 // reference: Clone does. Each handle obtained from NewArc, Clone,
-// Weak.Upgrade, Guard.Clone, AtomicArc.Load or AtomicArc.Swap must be
-// released exactly once, by Release or by moving it into an AtomicArc;
-// releasing two copies of one handle is a release past zero (see the
-// package documentation for what is caught and how).
+// Weak.Upgrade, Guard.Clone, AtomicArc.Load, AtomicArc.Swap or
+// AtomicArc.RCU must be released exactly once, by Release or by moving it
+// into an AtomicArc; releasing two copies of one handle is a release past
+// zero (see the package documentation for what is caught and how).
 //
 // Memory order: everything a goroutine does through a handle before it
 // releases that handle is synchronized before the destructor runs. NewArc
@@ -80,16 +82,41 @@ func NewArc[T any](v T, destroy func(*T)) Arc[T] {
 
 // Clone returns a new strong handle to a's value. It panics if the value
 // was already destroyed, which means a copy of a was released.
+//
+// Clone increments the count only from a nonzero value, as Upgrade does,
+// so even a Clone through a copy of a released handle never makes a
+// destroyed value's count nonzero, and an Upgrade racing with it fails.
 func (a Arc[T]) Clone() Arc[T] {
-	// An untracked handle of a live value costs one increment.
+	// An untracked handle of a live value costs one load and one
+	// compare-and-swap.
 	in := a.in
-	if in == nil || a.rec == nil && in.strong.Add(1) > 1 {
+	if in == nil || a.rec == nil && in.incStrong() {
 		return a
 	}
-	if a.rec == nil { // the increment found the value destroyed
-		in.strong.Add(-1)
+	return Arc[T]{in: in, rec: in.cloneSlow(a.rec)}
+}
+
+// incStrong adds a strong reference if the value is alive (its count is
+// not zero) and reports whether it did. A count of zero is final: the
+// destructor has run or is running, and nothing may raise the count from
+// there, even for a moment, or a concurrent Upgrade could succeed.
+func (h *header) incStrong() bool {
+	for n := h.strong.Load(); n > 0; n = h.strong.Load() {
+		if h.strong.CompareAndSwap(n, n+1) {
+			return true
+		}
 	}
-	return Arc[T]{in: in, rec: cloneRef[T](&in.strong, false, a.rec, in.track, "Arc")}
+	return false
+}
+
+// cloneSlow is Clone of a tracked handle (rec != nil), or of a destroyed
+// value (which panics): it returns the new handle's record.
+func (in *arcInner[T]) cloneSlow(rec *record) *record {
+	rec.use("Clone")
+	if rec == nil || !in.incStrong() {
+		cloneAfterZero(typeName[T]("Arc"), gone(false), in.track.zeroAt(false))
+	}
+	return track(in.track, "Arc", "Clone")
 }
 
 // Release gives a up and zeroes it, so releasing the same variable twice
@@ -123,8 +150,8 @@ func (a Arc[T]) Value() *T {
 }
 
 // StrongCount returns the number of strong references to a's value: the
-// handles, the AtomicArcs holding it, and AtomicArcs that gave it up less
-// than a grace period ago. It is a snapshot that other goroutines may
+// handles, the AtomicArcs holding it, and the references AtomicArcs gave up
+// while a hazard pointer protected it, until they are released. It is a snapshot that other goroutines may
 // change at once. It returns 0 for a zero Arc.
 func (a Arc[T]) StrongCount() int {
 	if a.in == nil {

@@ -2,7 +2,9 @@ package refcount_test
 
 import (
 	"runtime"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -114,4 +116,41 @@ func TestWeakUpgradeRacesLastRelease(t *testing.T) {
 			require.EqualValues(t, 1, c.runs())
 		}
 	})
+}
+
+// A Clone through a copy of a released handle panics; racing with it, an
+// Upgrade must still fail (issue 12, item 7). A Clone that incremented the
+// count of a destroyed value from 0 to 1 before finding it destroyed let
+// an Upgrade that saw the 1 succeed, and that handle's Release ran the
+// destructor a second time.
+func TestCloneAfterZeroDoesNotLetUpgradeSucceed(t *testing.T) {
+	var c counter
+	a := refcount.NewArc(1, c.destroy)
+	w := a.Downgrade()
+	defer w.Release()
+	stale := a
+	a.Release() // destroyed: stale is a copy of a released handle
+	var stop atomic.Bool
+	var upgraded atomic.Int64
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for !stop.Load() {
+			if s, ok := w.Upgrade(); ok {
+				upgraded.Add(1)
+				s.Release()
+			}
+		}
+	})
+	clones := 0
+	for ; clones < 20_000 && upgraded.Load() == 0; clones++ {
+		if msg := panicMessage(func() { stale.Clone() }); !strings.Contains(msg, "after zero") {
+			t.Fatalf("Clone of a destroyed value: panic %q", msg)
+		}
+		runtime.Gosched()
+	}
+	stop.Store(true)
+	wg.Wait()
+	require.Zero(t, upgraded.Load(), "Upgrade succeeded on a destroyed value (after %d clones)", clones)
+	require.EqualValues(t, 1, c.runs(), "the destructor ran again")
+	require.Zero(t, w.StrongCount())
 }

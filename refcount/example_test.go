@@ -1,7 +1,6 @@
 package refcount_test
 
 import (
-	"context"
 	"fmt"
 	"sync"
 
@@ -68,9 +67,13 @@ type config struct {
 }
 
 // An AtomicArc publishes a configuration that readers load while a writer
-// replaces it; each old version is closed once its last reader is done.
+// replaces it; each old version is closed once its last reader is done,
+// or by the Store that replaces it if no reader holds it. (The destructor
+// reports on a channel: it runs on whichever goroutine releases the last
+// reference, which may be the hazard domain's aging timer.)
 func ExampleAtomicArc() {
-	closeConfig := func(c *config) { fmt.Println("closed version", c.version) }
+	closed := make(chan int, 3)
+	closeConfig := func(c *config) { closed <- c.version }
 	var current refcount.AtomicArc[config]
 	current.Store(refcount.NewArc(config{version: 1}, closeConfig))
 
@@ -80,21 +83,19 @@ func ExampleAtomicArc() {
 	// The writer replaces it; version 1 stays alive for the reader.
 	current.Store(refcount.NewArc(config{version: 2}, closeConfig))
 	fmt.Println("reader still has version", held.Value().version)
-	held.Release()
+	held.Release() // the last reference: version 1 is closed here
+	fmt.Println("closed version", <-closed)
 
-	// Barrier makes the release of the slot's old reference happen now
-	// instead of after later Stores.
-	if err := refcount.Barrier(context.Background()); err != nil {
-		panic(err)
-	}
+	// No reader holds version 2: the Store that replaces it closes it.
+	current.Store(refcount.NewArc(config{version: 3}, closeConfig))
+	fmt.Println("closed version", <-closed)
 	current.Store(refcount.Arc[config]{}) // empty the slot
-	if err := refcount.Barrier(context.Background()); err != nil {
-		panic(err)
-	}
+	fmt.Println("closed version", <-closed)
 	// Output:
 	// reader still has version 1
 	// closed version 1
 	// closed version 2
+	// closed version 3
 }
 
 // Borrow reads the current value without touching its count: the cheapest
@@ -130,6 +131,33 @@ func ExampleAtomicArc_CompareAndSwap() {
 	fmt.Println("version", g.Value().version)
 	// Output:
 	// version 2
+}
+
+// RCU is the CompareAndSwap loop above in one call: update computes the new
+// value from the current one, and runs again if another writer got there
+// first (the Arc it made for the lost attempt is released). RCU returns the
+// value it replaced, for the caller to release.
+func ExampleAtomicArc_RCU() {
+	current := refcount.NewAtomicArc(refcount.NewArc(config{version: 1}, nil))
+	defer current.Store(refcount.Arc[config]{})
+
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			old := current.RCU(func(c *config) refcount.Arc[config] {
+				next := *c // copy, change the copy, publish it
+				next.version++
+				return refcount.NewArc(next, nil)
+			})
+			old.Release()
+		})
+	}
+	wg.Wait()
+	g := current.Borrow()
+	defer g.Release()
+	fmt.Println("version", g.Value().version)
+	// Output:
+	// version 5
 }
 
 // With tracking on, Find lists the handles that were never released, with

@@ -6,8 +6,12 @@ import "github.com/go-reclaim/reclaim/hazard"
 // keeps the value it loaded from being destroyed without touching the
 // value's count, so readers on different processors do not contend on
 // one cache line. It holds a hazard pointer, so keep it for short reads:
-// while it is held, the reference its AtomicArc gave up to that value (if
-// any) stays pending, and Barrier waits for it.
+// if the value is replaced while it is held, the reference its AtomicArc
+// gave up stays pending (the write cannot release it), and Barrier waits
+// for it. After Release, the next write to any AtomicArc, Barrier or the
+// aging timer releases that reference (see AtomicArc). A goroutine that
+// calls Barrier while it holds such a Guard waits for itself, until the
+// context ends: release the Guard first.
 //
 // Everything done through a Guard before its Release is synchronized
 // before the value's destructor runs.

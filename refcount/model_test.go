@@ -3,7 +3,9 @@ package refcount_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,9 +25,11 @@ import (
 //     holds the value, and never while a Guard borrows it;
 //   - the real strong count lies between handles+slots and
 //     handles+slots+pending (the hazard domain releases pending references
-//     when it likes), and it is zero exactly when the destructor has run;
+//     when it likes, also on its aging timer's goroutine), and it is zero
+//     exactly when the destructor has run (or is about to, on the timer);
 //   - WeakCount is exact; Upgrade succeeds exactly while the value lives;
-//     Load, Borrow, Swap and CompareAndSwap see what the model's slots hold;
+//     Load, Borrow, Swap, CompareAndSwap and RCU see what the model's slots
+//     hold;
 //   - Barrier releases every pending reference, or, when a Guard borrows a
 //     value with one, times out and releases all the others;
 //   - with tracking on (drawn per run), Find lists exactly the live handles,
@@ -42,6 +46,7 @@ func TestModelArc(t *testing.T) {
 			"store":        m.store,
 			"swap":         m.swap,
 			"cas":          m.cas,
+			"rcu":          m.rcu,
 			"load":         m.load,
 			"borrow":       m.borrow,
 			"guardClone":   m.guardClone,
@@ -74,10 +79,31 @@ type modelValue struct {
 	id                    int
 	handles, weaks, slots int
 	pending               int // slot references given up, maybe not yet released
-	guards                int // Guards borrowing it
+	// Read by the destructor, which may run on the hazard domain's aging
+	// timer: lowered before the Guard is released.
+	guards atomic.Int32 // Guards borrowing it
 	// Written by the destructor.
-	destroyed              int
-	destroyedWhileBorrowed bool
+	destroyed              atomic.Int32
+	destroyedWhileBorrowed atomic.Bool
+}
+
+// settled returns, at one moment, whether v was destroyed and its strong
+// count. A count of zero with the destructor not yet run means that the
+// aging timer's goroutine is about to run it: settled waits for that.
+func settled(t *rapid.T, v *modelValue, count func() int) (destroyed int32, real int) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		destroyed = v.destroyed.Load()
+		real = count()
+		if destroyed == 0 && real == 0 {
+			require.True(t, time.Now().Before(deadline), "value %d: count zero but not destroyed", v.id)
+			runtime.Gosched()
+			continue
+		}
+		if v.destroyed.Load() == destroyed {
+			return destroyed, real
+		}
+	}
 }
 
 type modelHandle[H any] struct {
@@ -132,9 +158,9 @@ func (m *countModel[H, W]) newValue() {
 		if *p != v.id {
 			panic(fmt.Sprintf("value %d: destructor saw %d", v.id, *p))
 		}
-		v.destroyed++
-		if v.guards > 0 {
-			v.destroyedWhileBorrowed = true
+		v.destroyed.Add(1)
+		if v.guards.Load() > 0 {
+			v.destroyedWhileBorrowed.Store(true)
 		}
 	})
 	m.values = append(m.values, v)
@@ -222,7 +248,8 @@ func (m *countModel[H, W]) weakRelease(t *rapid.T) {
 func (m *countModel[H, W]) upgrade(t *rapid.T) {
 	w := m.weaks[m.someWeak(t)]
 	h, ok := m.kit.upgrade(w.h)
-	require.Equal(t, w.v.destroyed == 0, ok, "Upgrade of value %d (destroyed %d times)", w.v.id, w.v.destroyed)
+	destroyed, _ := settled(t, w.v, func() int { return m.kit.strongCount(w.h) })
+	require.Equal(t, destroyed == 0, ok, "Upgrade of value %d (destroyed %d times)", w.v.id, destroyed)
 	if ok {
 		require.Equal(t, w.v.id, *m.kit.value(h))
 		m.add(h, w.v)
@@ -234,12 +261,12 @@ func (m *countModel[H, W]) upgrade(t *rapid.T) {
 func (m *countModel[H, W]) check(t *rapid.T) {
 	live := len(m.handles)
 	for i, v := range m.values {
-		require.LessOrEqual(t, v.destroyed, 1, "value %d destroyed twice", v.id)
-		require.False(t, v.destroyedWhileBorrowed, "value %d destroyed while a Guard borrowed it", v.id)
+		destroyed, real := settled(t, v, func() int { return m.kit.strongCount(m.observers[i]) })
+		require.LessOrEqual(t, destroyed, int32(1), "value %d destroyed twice", v.id)
+		require.False(t, v.destroyedWhileBorrowed.Load(), "value %d destroyed while a Guard borrowed it", v.id)
 		held := v.handles + v.slots
-		real := m.kit.strongCount(m.observers[i])
 		require.Equal(t, v.weaks, m.kit.weakCount(m.observers[i]), "value %d: WeakCount", v.id)
-		if v.destroyed == 1 {
+		if destroyed == 1 {
 			require.Zero(t, held, "value %d destroyed while %d handles and slots hold it", v.id, held)
 			require.Zero(t, real, "value %d: StrongCount after destruction", v.id)
 			v.pending = 0
@@ -284,7 +311,7 @@ func (m *countModel[H, W]) finish(t *rapid.T) {
 	m.weaks = nil
 	m.check(t)
 	for i, v := range m.values {
-		require.Equal(t, 1, v.destroyed, "value %d at the end", v.id)
+		require.EqualValues(t, 1, v.destroyed.Load(), "value %d at the end", v.id)
 		m.kit.weakRelease(&m.observers[i])
 		v.weaks--
 	}
@@ -381,6 +408,27 @@ func (m *arcModel) cas(t *rapid.T) {
 	}
 }
 
+func (m *arcModel) rcu(t *rapid.T) {
+	k := m.slot(t)
+	a, v := m.give(t)
+	calls := 0
+	got := m.slots[k].RCU(func(cur *int) refcount.Arc[int] {
+		calls++
+		if held := m.held[k]; held == nil {
+			require.Nil(t, cur, "RCU of an empty slot")
+		} else {
+			require.Equal(t, held.id, *cur, "RCU's update")
+		}
+		return a
+	})
+	require.Equal(t, 1, calls, "RCU with no other writer")
+	old := m.replace(k, v)
+	expectValue(t, got, old, "RCU")
+	if old != nil {
+		m.add(got, old)
+	}
+}
+
 func expectValue(t *rapid.T, a refcount.Arc[int], v *modelValue, op string) {
 	if v == nil {
 		require.True(t, a.IsZero(), "%s of an empty slot", op)
@@ -414,7 +462,7 @@ func (m *arcModel) borrow(t *rapid.T) {
 		require.Nil(t, g.Value())
 	} else {
 		require.Equal(t, v.id, *g.Value())
-		v.guards++
+		v.guards.Add(1)
 	}
 	m.guards = append(m.guards, modelGuard{g, v})
 }
@@ -432,10 +480,10 @@ func (m *arcModel) guardRelease(t *rapid.T) {
 	i := pick(t, len(m.guards), "guard")
 	g := m.guards[i]
 	m.guards = slices.Delete(m.guards, i, i+1)
-	g.g.Release()
 	if g.v != nil {
-		g.v.guards--
+		g.v.guards.Add(-1) // first: the aging timer may destroy it once released
 	}
+	g.g.Release()
 }
 
 func (m *arcModel) barrier(t *rapid.T) {
@@ -456,7 +504,7 @@ func (m *arcModel) barrier(t *rapid.T) {
 		require.NoError(t, err)
 	}
 	for _, v := range m.values {
-		if v.guards == 0 {
+		if v.guards.Load() == 0 {
 			v.pending = 0 // check compares this with the real count
 		}
 	}
@@ -483,10 +531,10 @@ func (m *arcModel) tracedExtra() int {
 // period before the handle model finishes.
 func (m *arcModel) finish(t *rapid.T) {
 	for _, g := range m.guards {
-		g.g.Release()
 		if g.v != nil {
-			g.v.guards--
+			g.v.guards.Add(-1)
 		}
+		g.g.Release()
 	}
 	m.guards = nil
 	for k := range m.slots {

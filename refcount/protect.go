@@ -11,9 +11,11 @@ import (
 )
 
 // domain protects every AtomicArc's count increments and borrowed loads.
-// Its threshold of 1 makes every sealed batch of retired slot references
-// (64 per processor) start a scan, so given-up references are released
-// soon rather than after a thousand more Stores.
+// Every write flushes it (retireSlotRef), so a given-up reference that no
+// hazard pointer protects is released by the write itself; one that was
+// protected is released by the next write's Flush, by Barrier, or by the
+// domain's aging timer (hazard.DefaultMaxBatchAge), whichever comes first.
+// Its threshold of 1 makes a batch that fills up start a scan at once.
 var domain = hazard.New(hazard.WithThreshold(1))
 
 // protectors holds one hazard pointer per processor for Load: a goroutine
@@ -89,27 +91,53 @@ func protect[T any](hp *hazard.Pointer, src *atomic.Pointer[arcInner[T]]) *arcIn
 }
 
 // retireSlotRef hands the reference an AtomicArc held to in (which it no
-// longer holds) to the domain: it is released once no hazard pointer
-// protects in, so a Load that read in from the slot before it was replaced
+// longer holds) to the domain and flushes the domain, so the reference is
+// released before retireSlotRef returns unless a hazard pointer protects
+// in, and a Load that read in from the slot before it was replaced
 // increments a count that is still at least 1.
+//
+// Ordering: the writer's swap of the slot unlinks in before the Retire,
+// and the Flush's scan starts after the Retire. By package hazard's
+// contract (see hazard.Protect), a reader whose Protect returned in (its
+// re-load came before the swap) is seen by that scan as protecting in,
+// whether the scan's heavy fence or the reader's sequentially consistent
+// publication is what orders them, so the reference stays pending; a
+// reader whose re-load came after the swap sees another value and does not
+// use in. So the scan releases the reference only once no reader can
+// still increment the count through it or read the value through a Guard.
+//
+// A reference that stays pending (in was protected) is released by a later
+// Flush (any AtomicArc write), by Barrier, or by the domain's aging timer
+// (hazard.WithMaxBatchAge) once the protection has ended; whichever
+// releases it runs the destructor if it was the last reference.
 func retireSlotRef(in *header) {
-	if in != nil {
-		hazard.Retire(domain, in, releaseSlotRef)
-	}
+	hazard.Retire(domain, in, releaseSlotRef)
+	domain.Flush()
 }
 
 func releaseSlotRef(h *header) { h.releaseStrong() }
 
 // Barrier waits until every reference that an AtomicArc gave up (through
-// Store, Swap or CompareAndSwap) before the call has been released, and
-// so every destructor those releases ran has returned: after Barrier, a
+// Store, Swap, CompareAndSwap or RCU) before the call has been released,
+// and so every destructor those releases ran has returned: after Barrier, a
 // value that no handle, AtomicArc or Guard holds any more has been
-// destroyed. It waits for Guards that borrow such values to be released;
-// if one is still held when ctx ends, Barrier returns ctx.Err() and the
-// references it protects stay pending.
+// destroyed, and its destructor is synchronized before Barrier returns. It
+// waits for Guards that borrow such values to be released; if one is
+// still held when ctx ends, Barrier returns ctx.Err() and the references
+// it protects stay pending.
 //
-// Without Barrier, given-up references are released as later Stores fill
-// batches (at most 64 per processor wait), or at a later Barrier. A panic
-// from a destructor propagates out of Barrier. Barrier must not be called
-// from a destructor.
+// Writes release the references they give up themselves unless a Guard
+// (or a Load in progress) protects the value, and the aging timer releases
+// those soon after the protection ends (see AtomicArc), so Barrier is for
+// the places where the release must have happened: shutdown, tests.
+//
+// A goroutine that calls Barrier while it holds a Guard itself, on a value
+// that was replaced, waits for its own Guard: Barrier returns ctx.Err()
+// when ctx ends, and with context.Background() it never returns. A Guard
+// does not record its goroutine, so Barrier cannot tell this from a slow
+// reader; release the goroutine's own Guards before calling Barrier.
+//
+// A panic from a destructor propagates out of Barrier (one that the aging
+// timer ran earlier is raised again, as a string that quotes it). Barrier
+// must not be called from a destructor.
 func Barrier(ctx context.Context) error { return domain.Barrier(ctx) }

@@ -2,6 +2,7 @@ package refcount
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -170,28 +171,84 @@ func (o *objTrack) zeroAt(weak bool) stack {
 	return o.strongZero
 }
 
-// enterSlot moves the handle r into slot: its record now stands for the
-// slot's reference. Handles that still hold r panic when used.
-func (r *record) enterSlot(slot any, op string) {
+// The records of the references AtomicArcs hold. o.slotRefs lists, for
+// every slot holding a reference to o's value, the records of those
+// references in the order in which they were published, and only
+// published ones: a write whose publication is still to come, or failed,
+// is not listed. Writes of a tracked handle (moveIntoSlot) publish under
+// registry.mu, so for one slot and one value the list order is the order
+// of the publications in the slot's atomic pointer.
+//
+// Which record a write that gave up a reference to o's value must end:
+//
+//   - A write of a tracked handle gave the reference up with the same
+//     atomic operation that published its own, under registry.mu. No other
+//     publication of the value into the slot can come between the
+//     publication that put the reference there and this one (those
+//     publications hold the lock), so the reference it gave up is the one
+//     of the newest record listed for the slot: dropSlotRef(newest).
+//   - A write of an untracked handle (or of the zero Arc) takes the lock
+//     only after its atomic operation, so a publication of the value may
+//     have been listed after the one it displaced. Every reference listed
+//     before the current one is one that some write has displaced but not
+//     yet accounted for; the current one, if the slot still holds the
+//     value, is listed last. So the oldest record listed for the slot is a
+//     displaced one, and ending it keeps the list exact: afterwards it
+//     holds the records of exactly the references not yet accounted for
+//     (two such writes racing may end each other's records, which differ
+//     only in their stacks, and both records end).
+
+// moveIntoSlot moves the handle r into slot. publish puts the handle's
+// reference there with one atomic operation and returns whether it did
+// (a CompareAndSwap may fail) and the tracking state of the value whose
+// reference the slot gave up in exchange (nil for none or an untracked
+// value). publish runs under registry.mu and must not block. If it fails,
+// r's handle counts as released by op; the caller releases the reference.
+func (r *record) moveIntoSlot(slot any, op string, publish func() (gaveUp *objTrack, ok bool)) bool {
+	at := callers()
 	registry.mu.Lock()
 	defer registry.mu.Unlock()
 	r.checkLive(op)
-	r.slot, r.movedBy, r.movedAt = slot, op, callers()
+	gaveUp, ok := publish()
+	r.slot, r.movedBy, r.movedAt = slot, op, at
+	if !ok {
+		r.ended, r.endAt = op+" (failed, released)", at
+		delete(registry.live, r)
+		return false
+	}
+	if gaveUp != nil {
+		gaveUp.dropSlotRef(slot, true, "given up by AtomicArc."+op, at)
+	}
 	r.obj.slotRefs = append(r.obj.slotRefs, r)
+	return true
 }
 
-// leaveSlot ends the record of one reference that slot held to obj: the
-// slot gave it up (op) or, for ref != nil, the move of ref failed.
-func (o *objTrack) leaveSlot(slot any, ref *record, op string) {
+// leaveSlot ends the record of the reference to o's value that slot gave
+// up in a write of an untracked handle (op), after that write.
+func (o *objTrack) leaveSlot(slot any, op string) {
+	at := callers()
 	registry.mu.Lock()
 	defer registry.mu.Unlock()
-	for i, r := range o.slotRefs {
-		if r.slot == slot && (ref == nil || r == ref) {
-			o.slotRefs = append(o.slotRefs[:i], o.slotRefs[i+1:]...)
-			r.ended, r.endAt = op, callers()
-			delete(registry.live, r)
-			return
+	o.dropSlotRef(slot, false, "given up by AtomicArc."+op, at)
+}
+
+// dropSlotRef ends the newest (or the oldest) record listed for slot.
+// Called with registry.mu held.
+func (o *objTrack) dropSlotRef(slot any, newest bool, how string, at stack) {
+	i, found := -1, false
+	for j, r := range o.slotRefs {
+		if r.slot == slot {
+			i, found = j, true
+			if !newest {
+				break
+			}
 		}
 	}
-	panic("refcount: internal error: an AtomicArc gave up a reference to a " + o.typ + " that it was not recorded to hold")
+	if !found {
+		panic("refcount: internal error: an AtomicArc gave up a reference to a " + o.typ + " that it was not recorded to hold")
+	}
+	r := o.slotRefs[i]
+	o.slotRefs = slices.Delete(o.slotRefs, i, i+1)
+	r.ended, r.endAt = how, at
+	delete(registry.live, r)
 }

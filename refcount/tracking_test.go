@@ -2,9 +2,11 @@ package refcount_test
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -182,6 +184,75 @@ func TestTrackedAtomicArcReferences(t *testing.T) {
 	a.Release()
 	s.Store(refcount.Arc[int]{})
 	barrier(t)
+}
+
+// Writers Store, Swap and CompareAndSwap handles of the same two tracked
+// values, and of an untracked one, into one AtomicArc at once (issue 12,
+// item 6): the records of the slot's references must follow the
+// references actually published, so no write gives up a reference "it was
+// not recorded to hold" (a panic), and afterwards exactly one record
+// stands for the slot's reference if it holds a tracked value. A failed
+// CompareAndSwap must end its own record, never a published one.
+func TestTrackedConcurrentWritesOfOneValue(t *testing.T) {
+	var cx, cy, cu counter
+	u := refcount.NewArc(3, cu.destroy) // made before tracking: untracked
+	tracked(t)
+	x, y := refcount.NewArc(1, cx.destroy), refcount.NewArc(2, cy.destroy)
+	var s refcount.AtomicArc[int]
+	s.Store(x.Clone())
+	ops := []func(){
+		func() { s.Store(x.Clone()) },
+		func() { s.Store(y.Clone()) },
+		func() { s.CompareAndSwap(x, x.Clone()) },
+		func() { s.CompareAndSwap(y, x.Clone()) },
+		func() { s.CompareAndSwap(x, y.Clone()) },
+		func() {
+			old := s.Swap(x.Clone())
+			old.Release()
+		},
+		func() { s.Store(u.Clone()) },
+		func() { s.CompareAndSwap(x, u.Clone()) },
+		func() { s.CompareAndSwap(u, x.Clone()) },
+	}
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("writer %d panicked: %v", g, r)
+				}
+			}()
+			rng := rand.New(rand.NewPCG(uint64(g), 12))
+			<-start
+			for range 3000 {
+				ops[rng.IntN(len(ops))]()
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if t.Failed() {
+		return // a writer panicked: the records are inconsistent
+	}
+	held := s.Load()
+	slotRefs := 1
+	if held.Same(u) {
+		slotRefs = 0
+	}
+	held.Release()
+	err := refcount.Find()
+	require.Error(t, err)
+	require.Contains(t, err.Error(), fmt.Sprintf("refcount: %d tracked handle(s) still live:", 2+slotRefs), "x, y and the slot's reference")
+	require.Equal(t, slotRefs, strings.Count(err.Error(), "held since by an AtomicArc"))
+	s.Store(refcount.Arc[int]{})
+	barrier(t)
+	x.Release()
+	y.Release()
+	u.Release()
+	require.EqualValues(t, 1, cx.runs())
+	require.EqualValues(t, 1, cy.runs())
+	require.EqualValues(t, 1, cu.runs())
 }
 
 type fakeT struct{ errors string }

@@ -6,8 +6,10 @@ package refcount
 // one with Arc.Downgrade.
 //
 // Upgrade never resurrects a destroyed value, even racing with the last
-// Release: the count goes from n > 0 to n+1 in one compare-and-swap, so
-// once the destructor has started, every Upgrade fails. A successful
+// Release: the count goes from n > 0 to n+1 in one compare-and-swap, and
+// nothing raises a count of zero, not even a Clone through a copy of a
+// released handle (Clone increments the same way), so once the count has
+// reached zero and the destructor has started, every Upgrade fails. A successful
 // Upgrade is synchronized after the NewArc of the value and before its
 // destructor.
 //
@@ -29,12 +31,10 @@ func (w Weak[T]) Upgrade() (Arc[T], bool) {
 		return Arc[T]{}, false
 	}
 	w.rec.use("Upgrade")
-	for n := in.strong.Load(); n > 0; n = in.strong.Load() {
-		if in.strong.CompareAndSwap(n, n+1) {
-			return Arc[T]{in: in, rec: track(in.track, "Arc", "Upgrade")}, true
-		}
+	if !in.incStrong() {
+		return Arc[T]{}, false
 	}
-	return Arc[T]{}, false
+	return Arc[T]{in: in, rec: track(in.track, "Arc", "Upgrade")}, true
 }
 
 // Clone returns a new Weak handle to the same value. It panics if w is a
