@@ -18,8 +18,9 @@
 // Choose hazard pointers when memory must stay bounded whatever readers
 // do: a reader that stalls while protecting an object holds back that one
 // object, not everything retired after it as with package epoch. The price
-// is on the read path: each protection is a sequentially consistent store
-// and a re-load, per object rather than per critical section.
+// is on the read path: each protection is a store (a plain one on Linux
+// with membarrier, see Implementation) and a re-load, per object rather
+// than per critical section.
 //
 // # Prompt release
 //

@@ -28,7 +28,8 @@ type Domain struct {
 	perSlot   int
 	isDefault bool // Default's domain: Close panics
 	// state is closedBit once Close has begun, plus drainUnit for each
-	// Close that is running free functions (which may Retire).
+	// sweep that is running free functions (which may Acquire and Retire,
+	// even on a closed Domain).
 	state atomic.Uint64
 	aging ager.Ager // hands partial batches over and scans, after MaxBatchAge
 	_     cacheline.Pad
@@ -313,11 +314,11 @@ func (d *Domain) tick() (more bool) {
 // and so start a nested scan.
 //
 // Correctness: an object in the list was unlinked before its Retire, which
-// happened before this scan's loads of the hazard slots. A reader that
-// protects it publishes the address with a sequentially consistent store
-// and then re-reads the source; if the re-read comes after the unlink it
-// fails and the reader retries; if it came before, the publication also
-// came before our load of that slot, and we see it.
+// happened before this scan's fence.Heavy and its loads of the hazard
+// slots. A reader that protects it publishes the address and then
+// re-reads the source; either the publication is visible to our loads, or
+// the re-read comes after the Heavy and so after the unlink: it fails and
+// the reader retries (see Protect).
 func (d *Domain) scan() {
 	l := d.sealed.enter()
 	defer l.leave() // also when a free function panics
@@ -373,6 +374,8 @@ func (d *Domain) sweep(list *retire.Batch, home *sealedList) retire.List {
 	sw.home = home
 	sw.snapshot()
 	defer d.sweepers.Put(sw)
+	d.state.Add(drainUnit) // free functions may Retire, even after Close
+	defer d.state.Add(^uint64(drainUnit - 1))
 	return retire.Sweep(list, sw)
 }
 

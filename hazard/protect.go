@@ -47,8 +47,8 @@ func TryProtect[T any](hp *Pointer, p *T, src *atomic.Pointer[T]) bool {
 
 // Reset clears hp's protection: the object it protected may be reclaimed
 // from now on. Every access made through hp before Reset is synchronized
-// before that object's free function. Reset is a release store, cheaper
-// than the sequentially consistent store that Protect needs. Reset panics
+// before that object's free function. Reset is a release store, never a
+// locked instruction. Reset panics
 // if hp was released.
 func (hp *Pointer) Reset() {
 	reset(hp.active("Reset"))

@@ -326,3 +326,30 @@ func TestCalledFromFree(t *testing.T) {
 	require.Zero(t, outside.Load())
 	require.False(t, deep(100))
 }
+
+// Free functions that Flush runs after Close returned ErrProtected may
+// Retire, as those that Close runs may: nothing is lost, and the next
+// Close reclaims what they retired. (Flush ran them on a closed Domain
+// with no drain, so their Retire panicked and the child was lost.)
+func TestFlushAfterCloseLetsFreeFunctionsRetire(t *testing.T) {
+	d := hazard.New(hazard.WithMaxBatchAge(0))
+	type node struct{ child *node }
+	var freed atomic.Int32
+	freeChild := func(*node) { freed.Add(1) }
+	parent := &node{child: &node{}}
+	var src atomic.Pointer[node]
+	src.Store(parent)
+	hp := d.Acquire()
+	hazard.Protect(hp, &src)
+	src.Store(nil)
+	hazard.Retire(d, parent, func(p *node) {
+		freed.Add(1)
+		hazard.Retire(d, p.child, freeChild) // as a tree releases a subtree
+	})
+	require.ErrorIs(t, d.Close(), hazard.ErrProtected)
+	hp.Release()
+	d.Flush()
+	require.NoError(t, d.Close())
+	require.Equal(t, int32(2), freed.Load(), "every free function ran, the child's too")
+	require.Zero(t, d.Stats().Pending)
+}

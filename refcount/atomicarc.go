@@ -31,7 +31,7 @@ import "sync/atomic"
 // A panic from a destructor that a write runs propagates out of that
 // write, after the write took effect; Swap then releases the handle it
 // would have returned, and RCU the one it loaded. A panic from a destructor
-// that the aging timer ran is raised again, as a string that quotes it, by
+// that the aging timer ran is raised again, with its value, by
 // the next write that releases a reference or by Barrier.
 //
 // Memory order: a write (Store, Swap, successful CompareAndSwap or RCU) is

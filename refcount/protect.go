@@ -138,6 +138,6 @@ func releaseSlotRef(h *header) { h.releaseStrong() }
 // reader; release the goroutine's own Guards before calling Barrier.
 //
 // A panic from a destructor propagates out of Barrier (one that the aging
-// timer ran earlier is raised again, as a string that quotes it). Barrier
+// timer ran earlier is raised again, with its value). Barrier
 // must not be called from a destructor.
 func Barrier(ctx context.Context) error { return domain.Barrier(ctx) }

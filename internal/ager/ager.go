@@ -41,11 +41,13 @@ func (a *Ager) Init(period time.Duration, tick func() (more bool)) {
 }
 
 // Arm makes sure a tick will run, after at most one period. Call it after
-// the work it must handle has been published (an atomic store): either the
-// tick that is armed now sees it, or this Arm re-arms. It costs one atomic
-// load while the Ager is armed.
+// the work it must handle has been published, by any kind of store: Arm's
+// swap is a full fence, so either the tick that is armed now (which clears
+// armed before it looks) sees the work, or this Arm finds armed cleared and
+// arms again. It costs one atomic swap: call it when work appears (a batch
+// opens), not per object.
 func (a *Ager) Arm() {
-	if a.period == 0 || a.armed.Load() || !a.armed.CompareAndSwap(false, true) {
+	if a.period == 0 || a.armed.Swap(true) {
 		return
 	}
 	a.mu.Lock()

@@ -28,7 +28,8 @@ package fence
 import (
 	"os"
 	"sync/atomic"
-	"unsafe"
+
+	"github.com/go-reclaim/reclaim/internal/release"
 )
 
 // Asymmetric reports whether announcers may use plain stores, so that
@@ -60,11 +61,21 @@ func Mode() string {
 }
 
 // Announce64 publishes v in *p for a reclaimer that calls Heavy before it
-// reads: a plain store in the asymmetric mode, a sequentially consistent
-// one otherwise. Only one goroutine may write *p (its owner).
+// reads: a release store in the asymmetric mode (a plain store on amd64, an
+// STLR on arm64), a sequentially consistent one otherwise. Only one
+// goroutine may write *p (its owner).
+//
+// The release half matters when an announcement replaces another (a
+// hazard pointer protecting its next object, a guard's Refresh): the
+// accesses made under the old announcement must not drift past the new
+// one, or a reclaimer that sees the new one could free what they still
+// touch. Heavy orders the announcement before the owner's later loads; the
+// release store orders it after the owner's earlier accesses. (On arm64 an
+// STLR followed by the owner's acquire re-load is already ordered, so there
+// the asymmetric mode costs what the SC one does, less a full barrier.)
 func Announce64(p *atomic.Uint64, v uint64) {
 	if Asymmetric {
-		*(*uint64)(unsafe.Pointer(p)) = v
+		release.StoreUint64(p, v)
 	} else {
 		p.Store(v)
 	}
@@ -73,7 +84,7 @@ func Announce64(p *atomic.Uint64, v uint64) {
 // AnnounceUintptr is Announce64 for a uintptr.
 func AnnounceUintptr(p *atomic.Uintptr, v uintptr) {
 	if Asymmetric {
-		*(*uintptr)(unsafe.Pointer(p)) = v
+		release.StoreUintptr(p, v)
 	} else {
 		p.Store(v)
 	}
