@@ -1,0 +1,79 @@
+package ager
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(10 * time.Second); !cond(); time.Sleep(100 * time.Microsecond) {
+		if time.Now().After(end) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// A tick runs after Arm and again for as long as it reports more work.
+func TestTicksWhileWorkIsPending(t *testing.T) {
+	var a Ager
+	var ticks atomic.Int32
+	a.Init(time.Millisecond, func() bool { return ticks.Add(1) < 3 })
+	a.Arm()
+	a.Arm() // already armed: no second timer
+	waitFor(t, "three ticks", func() bool { return ticks.Load() == 3 })
+	time.Sleep(5 * time.Millisecond)
+	if n := ticks.Load(); n != 3 {
+		t.Fatalf("%d ticks after the tick reported no more work, want 3", n)
+	}
+	a.Arm() // new work arms it again
+	waitFor(t, "a tick after a new Arm", func() bool { return ticks.Load() == 4 })
+	a.Stop()
+}
+
+// No tick starts after Stop, and Arm after Stop does nothing.
+func TestStop(t *testing.T) {
+	var a Ager
+	var ticks atomic.Int32
+	a.Init(time.Millisecond, func() bool { ticks.Add(1); return true })
+	a.Arm()
+	waitFor(t, "a tick", func() bool { return ticks.Load() > 0 })
+	a.Stop()
+	time.Sleep(2 * time.Millisecond) // a tick already running may finish
+	n := ticks.Load()
+	a.Arm()
+	time.Sleep(5 * time.Millisecond)
+	if ticks.Load() != n {
+		t.Fatal("a tick ran after Stop")
+	}
+}
+
+// A disabled Ager never ticks.
+func TestDisabled(t *testing.T) {
+	var a Ager
+	a.Init(0, func() bool { t.Error("a disabled Ager ticked"); return false })
+	a.Arm()
+	time.Sleep(2 * time.Millisecond)
+	a.Stop()
+}
+
+// A panic in a tick is re-raised once, with its value, by Rethrow.
+func TestRethrow(t *testing.T) {
+	type failure struct{ code int }
+	var a Ager
+	a.Init(time.Millisecond, func() bool { panic(failure{7}) })
+	a.Arm()
+	waitFor(t, "the tick's panic", func() bool { return a.panicked.Load() != nil })
+	a.Stop()
+	func() {
+		defer func() {
+			if r := recover(); r != (failure{7}) {
+				t.Fatalf("Rethrow raised %v, want the tick's own value", r)
+			}
+		}()
+		a.Rethrow()
+		t.Fatal("Rethrow did not panic")
+	}()
+	a.Rethrow() // once only
+}
