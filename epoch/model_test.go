@@ -135,7 +135,7 @@ const (
 func (m *model) start(t *rapid.T) {
 	m.gen++
 	m.batch = rapid.IntRange(1, 4).Draw(t, "batchSize")
-	m.c = epoch.New(epoch.WithBatchSize(m.batch))
+	m.c = epoch.New(epoch.WithBatchSize(m.batch), epoch.WithMaxBatchAge(0)) // the model reclaims deterministically
 	m.pool = epoch.NewPool(m.c, epoch.OnReclaim(m.onPoolReclaim))
 	m.closed, m.inClose = false, false
 	m.guards, m.handles, m.held = nil, nil, nil
