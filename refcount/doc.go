@@ -28,9 +28,9 @@
 // Handles are small values. Copying one does not add a reference: Clone
 // does, and each handle is released once, by Release or by moving it into
 // an AtomicArc (Store, Swap and CompareAndSwap take ownership of the Arc
-// they are given, RCU of the Arcs its update function returns). Release zeroes the variable it is called on, so calling
-// it twice on one variable is harmless; releasing two copies of one handle
-// is a release past zero.
+// they are given, RCU of the Arcs its update function returns). Release
+// zeroes the variable it is called on, so calling it twice on one variable
+// is harmless; releasing two copies of one handle is a release past zero.
 //
 // # Guarantees (Go memory model)
 //
@@ -102,9 +102,9 @@
 // acquires one for the Guard's lifetime.
 //
 // Epoch-based reclamation (package epoch) would also be correct. Both were
-// measured (package bench, 2-core AMD EPYC, linux/amd64, Go 1.26, medians
-// of 10 runs; RefcountEpochLoad is Load+Release built on epoch.Enter,
-// load, increment, Exit):
+// measured before asymmetric fences (package bench, 2-core AMD EPYC,
+// linux/amd64, Go 1.26, medians of 10 runs; RefcountEpochLoad is
+// Load+Release built on epoch.Enter, load, increment, Exit):
 //
 //	floor: atomic.Pointer load + two atomic adds    9.7 ns
 //	Load+Release, hazard pointer per processor     19.9 ns  (2.0x the floor)
@@ -112,9 +112,11 @@
 //	Borrow+Release (Guard)                         15.7 ns  (1.3x a raw hazard
 //	                                                         acquire+protect+release)
 //
-// Hazard pointers win on three counts: the read path is a third cheaper
+// With asymmetric fences (Linux, see package hazard) Load+Release is 1.04x
+// its floor (14.8 ns against 14.3 ns on the 2026-12-01 machine, see
+// README). Hazard pointers win on three counts: the read path is cheaper
 // (one protection and a plain store, where a pooled epoch guard costs a
-// slot hand-off and two locked instructions); a Guard held for a long time
+// slot hand-off); a Guard held for a long time
 // holds back only the value it borrows, where an epoch guard would hold
 // back every value retired from every AtomicArc; and a write can tell, by
 // one scan of the hazard pointers, that no reader protects the value it
