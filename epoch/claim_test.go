@@ -63,26 +63,8 @@ func TestClaimNeverTakesAPinnedSlot(t *testing.T) {
 		})
 	}
 	done := make(chan struct{})
-	helpers.Go(func() {
-		for {
-			select {
-			case <-done:
-				return
-			default:
-				c.Flush()
-			}
-		}
-	})
-	helpers.Go(func() {
-		for {
-			select {
-			case <-done:
-				return
-			default:
-				require.NoError(t, c.Barrier(t.Context()))
-			}
-		}
-	})
+	helpers.Go(func() { repeatUntil(done, c.Flush) })
+	helpers.Go(func() { repeatUntil(done, func() { require.NoError(t, c.Barrier(t.Context())) }) })
 	workers.Wait()
 	close(done)
 	helpers.Wait()
@@ -94,4 +76,16 @@ func TestClaimNeverTakesAPinnedSlot(t *testing.T) {
 	}
 	require.NoError(t, c.Close())
 	require.Zero(t, c.Stats().Pending)
+}
+
+// repeatUntil calls f until done is closed.
+func repeatUntil(done <-chan struct{}, f func()) {
+	for {
+		select {
+		case <-done:
+			return
+		default:
+			f()
+		}
+	}
 }
