@@ -44,7 +44,13 @@ type Result struct {
 	// (GOMAXPROCS x wall time), from the runtime's estimate.
 	GCCPU   float64
 	Latency Latency
-	// Pending is nil for a scheme without pending objects.
+	// Pending is nil for a scheme without pending objects. It describes
+	// this run only: Run flushes the instance (Instance.Flush) before it
+	// starts, so objects retired by earlier runs are not counted. Pending
+	// counts objects from the moment they are retired, so it includes the
+	// open batches: one goroutine on an epoch.Pool holds up to two batches
+	// (DefaultBatchSize each), the open one and a sealed one waiting for
+	// its grace period.
 	Pending *Pending
 	Series  []Sample // with Config.Series
 	// Cut is true when the run ended early at Config.MaxPending.
@@ -120,6 +126,12 @@ func Run(inst *Instance, cfg Config) (Result, error) {
 	ready.Wait()
 	defer func() { close(release); exited.Wait() }()
 
+	if inst.Flush != nil {
+		// What earlier runs (a warm-up, another goroutine count) left in
+		// the batches of goroutines that have since gone is reclaimed now,
+		// not counted as this run's pending objects.
+		inst.Flush()
+	}
 	runtime.GC() // the previous run's garbage is not this run's cost
 	before := readRuntime()
 	var smp *sampler

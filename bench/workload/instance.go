@@ -33,7 +33,7 @@ func perGoroutine[H any](acquire func() H, release func(H), worker func(H) Worke
 func epochInstance(c *epoch.Collector, worker func(*epoch.Handle) Worker) *Instance {
 	inst := perGoroutine(c.Register, (*epoch.Handle).Unregister, worker)
 	inst.Pending = func() uint64 { return c.Stats().Pending }
-	inst.Close, inst.Collector = c.Close, c
+	inst.Flush, inst.Close, inst.Collector = c.Flush, c.Close, c
 	return inst
 }
 
@@ -42,7 +42,7 @@ func epochInstance(c *epoch.Collector, worker func(*epoch.Handle) Worker) *Insta
 func hazardInstance(d *hazard.Domain, n int, worker func(*hazard.Array) Worker) *Instance {
 	inst := perGoroutine(func() *hazard.Array { return d.AcquireArray(n) }, (*hazard.Array).Release, worker)
 	inst.Pending = func() uint64 { return d.Stats().Pending }
-	inst.Close, inst.Domain = d.Close, d
+	inst.Flush, inst.Close, inst.Domain = d.Flush, d.Close, d
 	return inst
 }
 

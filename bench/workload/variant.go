@@ -26,6 +26,12 @@ type Instance struct {
 	// Pending reports the retired objects not yet reclaimed; nil for a
 	// scheme that has none (the garbage collector's and Go's alternatives).
 	Pending func() uint64
+	// Flush reclaims, without waiting, whatever no open guard or hazard
+	// pointer holds back (epoch.Collector.Flush, hazard.Domain.Flush); nil
+	// for a scheme without pending objects. Run calls it before each run,
+	// so that a run's pending figure is its own and not what an earlier
+	// run's goroutines left in their batches.
+	Flush func()
 	// Close reclaims everything; nil if there is nothing to reclaim.
 	Close func() error
 	// Collector or Domain is the scheme's, so that Robustness can stall a

@@ -32,8 +32,12 @@ type options struct {
 	out        string
 	cpuprofile string
 	quick      bool
+	dryRun     bool
 	args       []string // as given, for the report
 }
+
+// maxGoroutines is the most goroutines one -goroutines value may ask for.
+const maxGoroutines = 4096
 
 // errUsage marks a command-line error: the usage has been printed.
 var errUsage = errors.New("usage error")
@@ -92,15 +96,41 @@ writes CSV, a markdown report, plots and benchstat-compatible lines to -out.
 Flags:
 `
 
-// parseFlags parses args. On a usage error it prints the error and the
-// usage to stderr and returns errUsage.
+// usageTail says how long a run takes; it follows the flags in -h.
+func usageTail() string {
+	o, err := parseFlags(nil, io.Discard)
+	if err != nil {
+		return ""
+	}
+	q, err := parseFlags([]string{"-quick"}, io.Discard)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf(`
+With the default flags a run takes about %v on this machine (GOMAXPROCS=%d),
+-quick about %v. -dry-run lists what a command line would measure and
+how long it would take, without running it. Ctrl-C stops a run after the
+current measurement and writes what has been measured (the report is marked
+as partial).
+`, roundEstimate(planEstimate(o)), runtime.GOMAXPROCS(0), roundEstimate(planEstimate(q)))
+}
+
+// roundEstimate rounds an estimate to what it is worth: seconds under a
+// minute, then minutes.
+func roundEstimate(d time.Duration) time.Duration {
+	if d < time.Minute {
+		return d.Round(time.Second)
+	}
+	return d.Round(time.Minute)
+}
+
+// parseFlags parses args. On a usage error it prints the error on one line
+// to stderr, with a hint to -h, and returns errUsage; -h prints the usage
+// and returns flag.ErrHelp.
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("reclaimbench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usageHead)
-		fs.PrintDefaults()
-	}
+	fs.SetOutput(io.Discard) // errors are printed below, on one line
+	fs.Usage = func() {}
 	structures := fs.String("structures", names(workload.Structures(), func(s *workload.Structure) string { return s.Name }), "comma-separated `structures` to measure, or none (only the microbenchmarks and no robustness run)")
 	schemes := fs.String("schemes", names(workload.Schemes(), func(s workload.Scheme) string { return string(s) }), "comma-separated `schemes` (a structure runs those it has)")
 	mixes := fs.String("workloads", names(workload.Mixes(), workload.Mix.String), "comma-separated read/update `mixes` for the set and map (stack and queue run 0/100)")
@@ -115,18 +145,22 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	benchtime := fs.Duration("benchtime", 300*time.Millisecond, "target length of each microbenchmark run")
 	out := fs.String("out", "out/reclaimbench", "output `folder` for CSV, report.md, plots and benchstat.txt")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole invocation to this `file` (narrow it to one cell with the other flags)")
+	dryRun := fs.Bool("dry-run", false, "list the points, robustness runs and microbenchmarks the other flags select, and the time they would take; run nothing and write nothing")
 	quick := fs.Bool("quick", false, "a run of under a minute with every scheme side by side: keys small, goroutines 1 and 2xGOMAXPROCS,\nduration 40ms, robust 1s, count 1, benchtime 30ms (flags given explicitly win)")
 
+	usage := func(format string, a ...any) (*options, error) {
+		fmt.Fprintf(stderr, "reclaimbench: %s (reclaimbench -h lists every flag)\n", fmt.Sprintf(format, a...))
+		return nil, errUsage
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stderr, usageHead)
+			fs.SetOutput(stderr)
+			fs.PrintDefaults()
+			fmt.Fprint(stderr, usageTail())
 			return nil, flag.ErrHelp
 		}
-		return nil, errUsage // the flag package printed the error and the usage
-	}
-	usage := func(format string, a ...any) (*options, error) {
-		fmt.Fprintf(stderr, "reclaimbench: "+format+"\n", a...)
-		fs.Usage()
-		return nil, errUsage
+		return usage("%v", err)
 	}
 	if fs.NArg() > 0 {
 		return usage("unexpected argument %q", fs.Arg(0))
@@ -144,7 +178,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 
 	o := &options{duration: *duration, reps: *reps, robust: *robust, micro: *micro,
-		count: *count, benchtime: *benchtime, out: *out, cpuprofile: *cpuprofile, quick: *quick, args: args}
+		count: *count, benchtime: *benchtime, out: *out, cpuprofile: *cpuprofile, quick: *quick, dryRun: *dryRun, args: args}
 	var err error
 	if *structures != "none" {
 		if o.structures, err = parseList(*structures, lookupStructure); err != nil {
@@ -239,6 +273,9 @@ func parseCount(s string) (int, error) {
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 {
 		return 0, fmt.Errorf("%q is not a positive count", s)
+	}
+	if n > maxGoroutines {
+		return 0, fmt.Errorf("%d goroutines is more than the %d one run may have", n, maxGoroutines)
 	}
 	return n, nil
 }

@@ -19,23 +19,36 @@
 // It prints tables and writes to -out: results.csv (every run),
 // summary.csv (medians), robustness.csv, micro.csv, report.md (tables,
 // targets, plots), plots/*.png, and benchstat.txt, which
-// golang.org/x/perf/cmd/benchstat compares across runs. A bad flag exits
-// with status 2; an output folder that cannot be written is reported before
-// any benchmark runs.
+// golang.org/x/perf/cmd/benchstat compares across runs. -dry-run lists
+// the points a command line selects and the time they would take. Bad
+// input (a bad flag, an output folder that cannot be created or written,
+// checked before any benchmark runs) exits with status 2 after a one-line
+// error.
+//
+// Ctrl-C (SIGINT) stops a run after the measurement under way, writes the
+// tables, CSV and report of what was measured so far (the report says it
+// is partial) and exits with status 130; a second Ctrl-C ends the process
+// at once.
 //
 // It needs no source tree: `go build ./cmd/reclaimbench` makes one binary
 // to copy to a machine with more cores.
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"testing"
 	"time"
 )
+
+// exitInterrupted is the exit status after Ctrl-C: 128 + SIGINT, as a
+// shell reports a process that SIGINT ended.
+const exitInterrupted = 130
 
 func main() {
 	testing.Init() // registers the flags testing.Benchmark reads
@@ -51,16 +64,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case err != nil:
 		return 2
 	}
+	if o.dryRun {
+		writeDryRun(stdout, o)
+		return 0
+	}
 	if err := prepareOut(o.out); err != nil {
-		fmt.Fprintf(stderr, "reclaimbench: %v\n", err)
-		return 1
+		fmt.Fprintf(stderr, "reclaimbench: -out: %v\n", err)
+		return 2
 	}
 	stopProfile, err := startProfile(o.cpuprofile)
 	if err != nil {
 		fmt.Fprintf(stderr, "reclaimbench: %v\n", err)
-		return 1
+		return 2
 	}
-	res, err := runSuite(o, stdout, stderr)
+	ctx, stopSignals := interruptible(stderr)
+	res, err := runSuite(ctx, o, stdout, stderr)
+	stopSignals()
 	if perr := stopProfile(); err == nil {
 		err = perr
 	}
@@ -73,6 +92,41 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "reclaimbench: %v\n", err)
 		return 1
 	}
+	if res.partial {
+		fmt.Fprintf(stdout, "\ninterrupted: wrote the partial results to %s (report.md, CSV, plots, benchstat.txt) after %s\n", o.out, res.took.Round(time.Second))
+		return exitInterrupted
+	}
 	fmt.Fprintf(stdout, "\nwrote %s (report.md, CSV, plots, benchstat.txt) in %s\n", o.out, res.took.Round(time.Second))
 	return 0
+}
+
+// interruptible returns a context that the first Ctrl-C (SIGINT) ends,
+// saying so on stderr; the second ends the process as usual. stop stops
+// listening.
+func interruptible(stderr io.Writer) (ctx context.Context, stop func()) {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		select {
+		case <-sigs:
+			signal.Stop(sigs)
+			fmt.Fprintln(stderr, "\nreclaimbench: interrupted: finishing the measurement under way, then writing what was measured (Ctrl-C again to quit at once)")
+			cancel()
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		select {
+		case <-done:
+		default:
+			close(done)
+		}
+		<-exited
+		cancel()
+	}
 }

@@ -1,21 +1,31 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"image/png"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/go-reclaim/reclaim/bench/workload"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv("RECLAIMBENCH_TEST_MAIN") == "1" {
+		main() // the command itself, for tests that signal a process
+	}
+	goleak.VerifyTestMain(m)
+}
 
 func runCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
@@ -46,18 +56,74 @@ func TestBadFlagsExit2(t *testing.T) {
 		{"stray"},
 		{"-structures", "set", "-schemes", "chan", "-micro=false", "-robust", "0"},
 		{"-structures", "none", "-micro=false"},
+		{"-goroutines", "1,100000"},
 	} {
 		code, stdout, stderr := runCmd(t, args...)
 		require.Equal(t, 2, code, "%q", args)
-		require.Contains(t, stderr, "Usage: reclaimbench", "%q", args)
+		require.NotContains(t, stderr, "Usage:", "%q: the error, not the usage", args)
+		require.Equal(t, 1, strings.Count(stderr, "\n"), "%q: one line: %s", args, stderr)
+		require.True(t, strings.HasPrefix(stderr, "reclaimbench: "), "%q: %s", args, stderr)
+		require.True(t, strings.HasSuffix(stderr, "(reclaimbench -h lists every flag)\n"), "%q: %s", args, stderr)
 		require.Empty(t, stdout, "%q: nothing runs", args)
 	}
+}
+
+func TestGoroutinesBounded(t *testing.T) {
+	_, err := parseFlags([]string{"-goroutines", "1,1024,4096"}, new(bytes.Buffer))
+	require.NoError(t, err)
+	var stderr bytes.Buffer
+	_, err = parseFlags([]string{"-goroutines", "4097"}, &stderr)
+	require.ErrorIs(t, err, errUsage)
+	require.Contains(t, stderr.String(), "-goroutines: 4097 goroutines is more than the 4096 one run may have")
+}
+
+// -dry-run lists every point and the time it would take, and neither runs
+// nor writes anything.
+func TestDryRun(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	code, stdout, stderr := runCmd(t, "-dry-run", "-structures", "stack,set", "-schemes", "gc,hazard",
+		"-keys", "small", "-workloads", "90/10", "-goroutines", "1,4", "-run", "^AnnounceClear$", "-out", dir)
+	require.Zero(t, code, stderr)
+	require.Empty(t, stderr)
+	require.Contains(t, stdout, "8 points")
+	for _, line := range []string{
+		"  stack push/pop, 512 elements, gc, 1 goroutine\n",
+		"  stack push/pop, 512 elements, hazard, 4 goroutines\n",
+		"  set 90/10, small keys (256), hazard, 4 goroutines\n",
+		"  set/hazard\n",
+		"  AnnounceClear\n",
+	} {
+		require.Contains(t, stdout, line)
+	}
+	require.Regexp(t, `: about \d+[ms]`, stdout)
+	require.NoDirExists(t, dir, "a dry run writes nothing")
+}
+
+// Wording: counts of one are singular; a stack's key range is shown as the
+// elements it holds, as its table title does.
+func TestWording(t *testing.T) {
+	o, err := parseFlags([]string{"-structures", "stack", "-schemes", "epoch-pool", "-goroutines", "1", "-reps", "1",
+		"-robust", "0", "-micro=false"}, new(bytes.Buffer))
+	require.NoError(t, err)
+	line := planLine(o, plan(o), robustPlan(o), 0)
+	require.Contains(t, line, "0 microbenchmarks, 1 workload cell x 1 goroutine count x 1 run of 1s, 0 robustness runs")
+	var stack *workload.Structure
+	for _, s := range workload.Structures() {
+		if s.Name == "stack" {
+			stack = s
+		}
+	}
+	require.Equal(t, []string{"stack", stack.Doc, "small: 512 elements", "gc, epoch-pool, hazard, chan, mutex"},
+		structureTable(o).rows[0])
 }
 
 func TestHelpExit0(t *testing.T) {
 	code, _, stderr := runCmd(t, "-h")
 	require.Zero(t, code)
+	require.Contains(t, stderr, "Usage: reclaimbench")
 	require.Contains(t, stderr, "-quick")
+	require.Contains(t, stderr, "-dry-run")
+	require.Regexp(t, `With the default flags a run takes about \d+m`, stderr)
 }
 
 func TestQuickDefaults(t *testing.T) {
@@ -78,10 +144,13 @@ func TestQuickDefaults(t *testing.T) {
 func TestUnwritableOutFailsFirst(t *testing.T) {
 	blocker := filepath.Join(t.TempDir(), "file")
 	require.NoError(t, os.WriteFile(blocker, nil, 0o644))
-	code, stdout, stderr := runCmd(t, "-quick", "-out", filepath.Join(blocker, "out"))
-	require.Equal(t, 1, code)
-	require.Contains(t, stderr, "output folder")
-	require.Empty(t, stdout, "no benchmark ran")
+	for _, out := range []string{filepath.Join(blocker, "out"), blocker} {
+		code, stdout, stderr := runCmd(t, "-quick", "-out", out)
+		require.Equal(t, 2, code, "bad input")
+		require.Contains(t, stderr, "reclaimbench: -out: output folder")
+		require.Equal(t, 1, strings.Count(stderr, "\n"), stderr)
+		require.Empty(t, stdout, "no benchmark ran")
+	}
 }
 
 // A tiny run of one structure writes every output, and each parses.
@@ -138,4 +207,52 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 	require.Greater(t, n, schemes*mixes*gs*reps, "workload runs and microbenchmarks")
+}
+
+// Ctrl-C stops the run after the measurement under way, writes what was
+// measured with the report marked partial, and exits 130.
+func TestInterruptWritesPartialResults(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no SIGINT to send")
+	}
+	dir := filepath.Join(t.TempDir(), "out")
+	cmd := exec.Command(os.Args[0], "-structures", "stack", "-schemes", "gc,epoch-pool", "-goroutines", "1",
+		"-duration", "20ms", "-reps", "1000", "-robust", "0", "-micro=false", "-out", dir)
+	cmd.Env = append(os.Environ(), "RECLAIMBENCH_TEST_MAIN=1")
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	sc := bufio.NewScanner(stderr)
+	var progress []string
+	for sc.Scan() { // the first progress line: the warm-up has run
+		progress = append(progress, sc.Text())
+		if strings.HasPrefix(sc.Text(), "[") {
+			break
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // a few measured runs
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	for sc.Scan() {
+		progress = append(progress, sc.Text())
+	}
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, "stdout: %s\nstderr: %s", stdout.String(), strings.Join(progress, "\n"))
+	require.Equal(t, exitInterrupted, exit.ExitCode(), strings.Join(progress, "\n"))
+	require.Contains(t, strings.Join(progress, "\n"), "interrupted")
+	require.Contains(t, stdout.String(), "partial results")
+
+	report, err := os.ReadFile(filepath.Join(dir, "report.md"))
+	require.NoError(t, err)
+	require.Contains(t, string(report), "**Partial results:**")
+	f, err := os.Open(filepath.Join(dir, "results.csv"))
+	require.NoError(t, err)
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	require.NoError(t, err)
+	require.Greater(t, len(recs), 1, "the runs measured before Ctrl-C")
+	require.Less(t, len(recs), 1+2*1000, "not every run")
+	require.FileExists(t, filepath.Join(dir, "summary.csv"))
 }

@@ -41,8 +41,9 @@ func microCases(filter *regexp.Regexp) []bench.Case {
 }
 
 // runMicro runs each case count times with testing.Benchmark, calling
-// step after each run.
-func runMicro(cases []bench.Case, count int, benchtime time.Duration, step func(name string)) ([]*microResult, error) {
+// step after each run, until stopped reports true: the cases finished by
+// then are returned.
+func runMicro(cases []bench.Case, count int, benchtime time.Duration, stopped func() bool, step func(name string)) ([]*microResult, error) {
 	// testing.Benchmark reads its benchtime from the testing flags, which
 	// testing.Init registered in main (or the test binary did).
 	if err := flag.Set("test.benchtime", benchtime.String()); err != nil {
@@ -51,6 +52,9 @@ func runMicro(cases []bench.Case, count int, benchtime time.Duration, step func(
 	byName := map[string]*microResult{}
 	var out []*microResult
 	for _, c := range cases {
+		if stopped() {
+			break
+		}
 		r := &microResult{c: c}
 		ns := make([]float64, 0, count)
 		for range count {

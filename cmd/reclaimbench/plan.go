@@ -1,9 +1,12 @@
 package main
 
 import (
+	"fmt"
+	"io"
 	"slices"
 	"time"
 
+	"github.com/go-reclaim/reclaim/bench"
 	"github.com/go-reclaim/reclaim/bench/workload"
 )
 
@@ -80,4 +83,64 @@ func estimate(o *options, cells []cell, robust []workload.Variant, micro int) ti
 	d += o.robust * time.Duration(len(robust))
 	d += o.benchtime * 3 / 2 * time.Duration(micro*o.count)
 	return d
+}
+
+// selectedMicro is the microbenchmarks o runs.
+func selectedMicro(o *options) []bench.Case {
+	if !o.micro {
+		return nil
+	}
+	return microCases(o.microRun)
+}
+
+// planEstimate is estimate for everything o selects.
+func planEstimate(o *options) time.Duration {
+	return estimate(o, plan(o), robustPlan(o), len(selectedMicro(o)))
+}
+
+// plural is "1 run", "3 runs": n and word, with an s unless n is 1.
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// planLine is the one-line summary of what o selects, shown before a run
+// and by -dry-run.
+func planLine(o *options, cells []cell, robust []workload.Variant, micro int) string {
+	return fmt.Sprintf("%s, %s x %s x %s of %v, %s of %v: about %v",
+		plural(micro, "microbenchmark"), plural(len(cells), "workload cell"), plural(len(o.goroutines), "goroutine count"),
+		plural(o.reps, "run"), o.duration, plural(len(robust), "robustness run"), o.robust,
+		roundEstimate(estimate(o, cells, robust, micro)))
+}
+
+// writeDryRun lists what o selects without running it: every point (a
+// cell at one goroutine count), the robustness runs and the
+// microbenchmarks.
+func writeDryRun(w io.Writer, o *options) {
+	cells, robust, micro := plan(o), robustPlan(o), selectedMicro(o)
+	fmt.Fprintf(w, "reclaimbench -dry-run: %s\n", planLine(o, cells, robust, len(micro)))
+	if len(cells) > 0 {
+		fmt.Fprintf(w, "\n%s (each cell: a warm-up run at %d goroutines, then %s of %v at each count):\n",
+			plural(len(cells)*len(o.goroutines), "point"), slices.Max(o.goroutines), plural(o.reps, "run"), o.duration)
+		for _, c := range cells {
+			g := group{structure: c.variant.Structure, keys: c.keys, mix: c.mix}
+			for _, n := range o.goroutines {
+				fmt.Fprintf(w, "  %s, %s, %s\n", g.title(), c.variant.Scheme, plural(n, "goroutine"))
+			}
+		}
+	}
+	if len(robust) > 0 {
+		fmt.Fprintf(w, "\nrobustness (one reader stalled for %v):\n", o.robust)
+		for _, v := range robust {
+			fmt.Fprintf(w, "  %s\n", v.Name())
+		}
+	}
+	if len(micro) > 0 {
+		fmt.Fprintf(w, "\nmicrobenchmarks (%s of about %v each):\n", plural(o.count, "run"), o.benchtime)
+		for _, c := range micro {
+			fmt.Fprintf(w, "  %s\n", c.Name)
+		}
+	}
 }

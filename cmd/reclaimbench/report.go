@@ -21,6 +21,10 @@ func writeReport(dir string, res *results, plots map[string]string, pending stri
 func writeMarkdown(w io.Writer, res *results, plots map[string]string, pending string) {
 	o := res.opts
 	fmt.Fprintf(w, "# reclaimbench report\n\n")
+	if res.partial {
+		fmt.Fprintf(w, "**Partial results:** the run was interrupted (Ctrl-C) after %v. The tables hold what was measured before; the last point measured may have fewer than %d runs (see the runs column of summary.csv), and later points, robustness runs and microbenchmarks are missing.\n\n",
+			res.took.Round(time.Second), o.reps)
+	}
 	fmt.Fprintf(w, "- Machine: %s\n", res.machine)
 	fmt.Fprintf(w, "- Command: `reclaimbench %s`\n", strings.Join(o.args, " "))
 	fmt.Fprintf(w, "- Started %s, took %v\n", res.started.Format(time.RFC3339), res.took.Round(time.Second))
@@ -30,8 +34,11 @@ func writeMarkdown(w io.Writer, res *results, plots map[string]string, pending s
 		fmt.Fprint(w, `How to read the tables: ± is the largest deviation of one run's throughput
 from the median. ns/op is wall time per operation (all goroutines together).
 allocs/op and B/op count the whole process's heap allocations during the run
-(runtime/metrics). Pending objects (retired, not yet reclaimed) are sampled
-about 200 times a run from the scheme's Stats. GCs/run is garbage
+(runtime/metrics). Pending objects (retired, not yet reclaimed, counted
+from the moment of Retire, so a goroutine's open batch counts: one
+goroutine on an epoch.Pool holds up to two batches of 64) are sampled about
+200 times a run from the scheme's Stats; each run starts with the scheme's
+Flush, so it counts only its own. GCs/run is garbage
 collections per run; GC CPU is the collector's share of the CPU available
 (GOMAXPROCS x wall time), the runtime's estimate as of the last collection
 in the run. Latency: one operation in 64 is timed, the cost of reading the
@@ -46,7 +53,7 @@ clock subtracted; quantiles have 1/16 resolution.
 	writeMarkdownTable(w, structureTable(o))
 
 	if ts := evaluateTargets(res); len(ts) > 0 {
-		fmt.Fprintf(w, "## Targets\n\nWhere a structure has no pool-less epoch variant, \"epoch\" is its epoch.Pool variant. g is the number of goroutines.\n\n")
+		fmt.Fprintf(w, "## Targets\n\nWhere a structure has no pool-less epoch variant, \"epoch\" is its epoch.Pool variant. g is the number of goroutines. A verdict is marked indicative under -quick, with fewer than %d runs, or when a run's throughput differs from the median by more than %.0f%% in a point it compares.\n\n", finalRuns, 100*finalSpread)
 		writeMarkdownTable(w, targetTable(ts))
 	}
 
@@ -106,7 +113,7 @@ func structureTable(o *options) table {
 	for _, s := range o.structures {
 		var krs, scs []string
 		for _, kr := range s.KeyRanges {
-			krs = append(krs, fmt.Sprintf("%s %d", kr.Name, kr.N))
+			krs = append(krs, keyRangeText(s, kr))
 		}
 		for _, sc := range workload.Schemes() {
 			if s.Has(sc) {
@@ -116,4 +123,14 @@ func structureTable(o *options) table {
 		t.rows = append(t.rows, []string{s.Name, s.Doc, strings.Join(krs, ", "), strings.Join(scs, ", ")})
 	}
 	return t
+}
+
+// keyRangeText is a key range as the structure table shows it: "small
+// 1024" keys for a set or map, "small: 512 elements" for a stack or queue,
+// whose key range is the number of elements it is prefilled with, doubled.
+func keyRangeText(s *workload.Structure, kr workload.KeyRange) string {
+	if s.Paired {
+		return fmt.Sprintf("%s: %d elements", kr.Name, kr.N/2)
+	}
+	return fmt.Sprintf("%s %d", kr.Name, kr.N)
 }

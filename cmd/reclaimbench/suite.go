@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"runtime"
@@ -18,6 +19,10 @@ type results struct {
 	micro   []*microResult
 	points  []*point
 	robust  []workload.Robust
+	// partial is set when the run was interrupted (Ctrl-C): the results
+	// hold what was measured before, and the point being measured has
+	// only the runs it finished.
+	partial bool
 }
 
 // robustMaxPending ends a robustness run early before a stalled epoch
@@ -25,35 +30,44 @@ type results struct {
 const robustMaxPending = 1 << 22
 
 // runSuite runs the microbenchmarks, the workload cells and the robustness
-// runs, in that order, showing progress on stderr.
-func runSuite(o *options, stdout, stderr io.Writer) (*results, error) {
+// runs, in that order, showing progress on stderr. Once ctx ends (Ctrl-C)
+// it stops after the measurement under way and returns what it has,
+// marked partial.
+func runSuite(ctx context.Context, o *options, stdout, stderr io.Writer) (*results, error) {
 	res := &results{opts: o, machine: describeMachine(), started: time.Now()}
-	cells, robust := plan(o), robustPlan(o)
-	micro := microCases(o.microRun)
-	if !o.micro {
-		micro = nil
-	}
+	defer func() { res.took = time.Since(res.started) }()
+	cells, robust, micro := plan(o), robustPlan(o), selectedMicro(o)
 	steps := len(micro)*o.count + len(cells)*(1+len(o.goroutines)*o.reps) + len(robust)
-	fmt.Fprintf(stdout, "reclaimbench: %s\n%d microbenchmarks, %d workload cells x %d goroutine counts x %d runs of %v, %d robustness runs of %v: about %v\n\n",
-		res.machine, len(micro), len(cells), len(o.goroutines), o.reps, o.duration, len(robust), o.robust,
-		estimate(o, cells, robust, len(micro)).Round(time.Second))
+	fmt.Fprintf(stdout, "reclaimbench: %s\n%s\n\n", res.machine, planLine(o, cells, robust, len(micro)))
 	bar := newProgress(stderr, steps)
 	defer bar.finish()
+	stopped := func() bool {
+		if ctx.Err() != nil {
+			res.partial = true
+		}
+		return res.partial
+	}
 
 	if len(micro) > 0 {
 		var err error
-		if res.micro, err = runMicro(micro, o.count, o.benchtime, func(name string) { bar.step("micro " + name) }); err != nil {
+		if res.micro, err = runMicro(micro, o.count, o.benchtime, stopped, func(name string) { bar.step("micro " + name) }); err != nil {
 			return nil, err
 		}
 	}
 	for i, c := range cells {
-		ps, err := runCell(c, o, uint64(i), bar)
+		if stopped() {
+			return res, nil
+		}
+		ps, err := runCell(c, o, uint64(i), bar, stopped)
 		if err != nil {
 			return nil, err
 		}
 		res.points = append(res.points, ps...)
 	}
 	for _, v := range robust {
+		if stopped() {
+			return res, nil
+		}
 		r, err := workload.Robustness(v, workload.Config{
 			Keys:       v.Structure.KeyRanges[0].N,
 			Goroutines: runtime.GOMAXPROCS(0),
@@ -66,13 +80,14 @@ func runSuite(o *options, stdout, stderr io.Writer) (*results, error) {
 		res.robust = append(res.robust, r)
 		bar.step("robustness " + v.Name())
 	}
-	res.took = time.Since(res.started)
 	return res, nil
 }
 
 // runCell prefills one instance, warms it up for one run at the largest
-// goroutine count, and measures it o.reps times at each goroutine count.
-func runCell(c cell, o *options, index uint64, bar *progress) (ps []*point, err error) {
+// goroutine count, and measures it o.reps times at each goroutine count,
+// until stopped reports true: the points measured so far are returned,
+// the last with the runs it finished.
+func runCell(c cell, o *options, index uint64, bar *progress, stopped func() bool) (ps []*point, err error) {
 	s := c.variant.Structure
 	maxG := 0
 	for _, g := range o.goroutines {
@@ -98,6 +113,9 @@ func runCell(c cell, o *options, index uint64, bar *progress) (ps []*point, err 
 		p := &point{cell: c, goroutines: g}
 		cfg.Goroutines = g
 		for rep := range o.reps {
+			if stopped() {
+				break
+			}
 			cfg.Seed = index<<32 | uint64(g)<<16 | uint64(rep+1)
 			r, err := workload.Run(inst, cfg)
 			if err != nil {
@@ -105,6 +123,9 @@ func runCell(c cell, o *options, index uint64, bar *progress) (ps []*point, err 
 			}
 			p.runs = append(p.runs, r)
 			bar.step(fmt.Sprintf("%s g=%d", name, g))
+		}
+		if len(p.runs) == 0 {
+			break
 		}
 		p.sum = summarize(p.runs)
 		ps = append(ps, p)

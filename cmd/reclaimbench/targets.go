@@ -12,8 +12,17 @@ type targetResult struct {
 	target   string
 	where    string
 	measured string // per goroutine count
-	verdict  string // "met", "missed at ...", "not measured"
+	verdict  string // "met", "missed at ...", "not measured", with "(indicative: ...)" after
 }
+
+// A verdict is final only when every point it compares has at least
+// finalRuns runs and a spread within finalSpread; otherwise, and always
+// under -quick, it is marked indicative: the throughput of one run may
+// differ from the median by more than the margin the verdict turns on.
+const (
+	finalRuns   = 3
+	finalSpread = 0.10
+)
 
 // ratioCheck compares a scheme's summary with its baseline's at one
 // goroutine count: what to show and whether the target is met.
@@ -81,10 +90,11 @@ func targets() []target {
 // the robustness target on the hazard robustness run.
 func evaluateTargets(res *results) []targetResult {
 	var out []targetResult
+	quick := res.opts != nil && res.opts.quick
 	for _, t := range targets() {
 		for _, g := range groups(res.points) {
 			if t.applies(g) {
-				out = append(out, t.evaluate(g))
+				out = append(out, t.evaluate(g, quick))
 			}
 		}
 	}
@@ -105,7 +115,7 @@ func evaluateTargets(res *results) []targetResult {
 	return out
 }
 
-func (t target) evaluate(g *group) targetResult {
+func (t target) evaluate(g *group, quick bool) targetResult {
 	scheme, baseline := t.scheme, t.baseline
 	if scheme == workload.Epoch {
 		scheme = epochScheme(g.structure)
@@ -116,6 +126,13 @@ func (t target) evaluate(g *group) targetResult {
 	name := fmt.Sprintf("%s vs %s: %s", scheme, baseline, t.goal)
 	res := targetResult{target: name, where: g.title(), verdict: "not measured"}
 	var shown, missed []string
+	spread, runs := 0.0, -1 // the widest spread and the fewest runs compared
+	compared := func(p *point) {
+		spread = max(spread, p.sum.spread())
+		if runs < 0 || len(p.runs) < runs {
+			runs = len(p.runs)
+		}
+	}
 	for _, p := range g.points {
 		if p.variant.Scheme != scheme {
 			continue
@@ -124,6 +141,8 @@ func (t target) evaluate(g *group) targetResult {
 		if base == nil {
 			continue
 		}
+		compared(p)
+		compared(base)
 		s, ok := t.check(p.sum, base.sum)
 		shown = append(shown, fmt.Sprintf("g=%d: %s", p.goroutines, s))
 		if !ok {
@@ -137,6 +156,19 @@ func (t target) evaluate(g *group) targetResult {
 	res.verdict = "met"
 	if len(missed) > 0 {
 		res.verdict = "missed at " + strings.Join(missed, ", ")
+	}
+	var why []string
+	if quick {
+		why = append(why, "-quick")
+	}
+	if runs < finalRuns {
+		why = append(why, plural(runs, "run"))
+	}
+	if spread > finalSpread {
+		why = append(why, fmt.Sprintf("spread up to ±%.0f%%", 100*spread))
+	}
+	if len(why) > 0 {
+		res.verdict += " (indicative: " + strings.Join(why, ", ") + ")"
 	}
 	return res
 }

@@ -5,12 +5,16 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 )
 
 // printTables prints the results as aligned tables: microbenchmarks,
 // one table per structure, key range and mix, the targets, and the
 // robustness run.
 func printTables(w io.Writer, res *results) {
+	if res.partial {
+		fmt.Fprintf(w, "partial results: interrupted after %v\n\n", res.took.Round(time.Second))
+	}
 	if len(res.micro) > 0 {
 		fmt.Fprintf(w, "microbenchmarks (median of %d, ratio to the floor measured in the same run)\n", res.opts.count)
 		printTable(w, microTable(res.micro))
