@@ -84,6 +84,12 @@ func (c *Captured) fail(msg string) {
 // forwarded to t's log, marked "[captured]". t may be nil (in an Example):
 // then nothing is forwarded, and TempDir and ArtifactDir make directories
 // that are removed at the end.
+//
+// fn runs in this process: under -race (RaceEnabled), a data race that fn
+// causes is reported by the race detector, which fails the test running
+// at the time, t included, whatever fn's Captured says. A test that plants
+// a data race and requires the detector to see it runs the planted test
+// in a child process instead: see RunChild.
 func Capture(t testing.TB, fn func(tb testing.TB)) *Captured {
 	c := &Captured{}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -26,14 +26,15 @@
 // Run starts Goroutines workers (default 4×GOMAXPROCS) that draw operations
 // from the Mix by Weight until the Run's Ops or Duration is used up, then
 // runs the Finally operations (StackMix's drain checks that every value
-// pushed was popped exactly once), then checks the History. Call Run again
-// on a fresh structure for more rounds: each round's history is checked on
-// its own, which keeps checks fast (HistorySize bounds a round).
+// pushed was popped exactly once), then checks the History. A Run of more
+// operations than HistorySize (500) is split into rounds, each ended by
+// the drain and checked on its own, which keeps checks fast; call Run
+// again on a fresh structure for more rounds on a new structure.
 //
 // A failure reads, for example:
 //
 //	worker 3, pop #41: use after reclaim: read a poisoned *mystack.node at stack.go:57
-//	seed=8121; rerun with STRESS_SEED=8121 go test -race -run '^TestStack$'
+//	seed=8121; rerun with STRESS_SEED=8121 go test -race -run '^TestStack$' ./mystack
 //
 // # Replaying a seed
 //
@@ -52,10 +53,27 @@
 // Reclaim as (or in) the free function, which records the reclamation and
 // then poisons the node. Embed a Canary in the node type and call CheckRead
 // after reading a node: a read of a reclaimed node reports a use after
-// reclaim. The Canary's accesses are plain memory accesses, so under -race
-// the poisoning write and the late read also form a data race that the
-// race detector reports with both stacks. PoisonBytes and CheckBytes do the
-// same for buffers.
+// reclaim, at the read (adapters marked with Helper are skipped), with
+// where the Ledger saw the node retired and reclaimed. PoisonBytes and
+// CheckBytes do the same for buffers. Canary lives in package
+// stress/poison (stress.Canary is an alias), which imports no test
+// dependencies, so a production node type can embed it.
+//
+// CheckRead sees a use after reclaim when the read comes after the
+// poisoning. The Canary's accesses are plain memory accesses, so under
+// -race (RaceEnabled) the poisoning write and a late read also form a data
+// race, which the race detector reports with both stacks even when the
+// read came first, provided nothing else orders the two accesses. Two
+// things do: any lock or atomic operation that both goroutines pass
+// through between the write and the read (keep the structure's own
+// synchronization and the test's bookkeeping out of that window), and
+// coverage: go test -race -cover counts coverage with atomic counters,
+// which the race detector takes for synchronization, so in the packages
+// being covered it misses most such races. CheckRead's own check does not
+// depend on either. A race detected in the test process fails the running
+// test, even inside Capture: to prove that a planted race is detected, run
+// it in a child process with RunChild, which rebuilds the test binary
+// without coverage when coverage is on.
 //
 // # Faults
 //
@@ -97,7 +115,7 @@
 //   - a pop that drops an element: conservation, and porcupine on its own;
 //
 // and a late read of a poisoned Canary is reported by the race detector as
-// well. The harness cannot see reclamation it is not told about: a
+// well (in a child process without coverage, see above). The harness cannot see reclamation it is not told about: a
 // container whose nodes never pass through a Ledger and a Canary is checked
 // only through its values (conservation and linearizability).
 //

@@ -164,3 +164,32 @@ func ExampleHistory() {
 	fmt.Println(strings.Split(got.Messages()[0], "\n")[0])
 	// Output: stress: the history of 3 operations is not linearizable against the stack model
 }
+
+// RunChild proves that the race detector sees a planted data race. A race
+// detected in the test process fails the running test (even inside
+// Capture), so the racy test runs only in a child process and the parent
+// checks what the child printed. The two functions below are the two
+// tests, as they would appear in a _test.go file.
+func ExampleRunChild() {
+	// func TestPlantedRace(t *testing.T)
+	_ = func(t *testing.T) {
+		if !stress.InChild() {
+			t.Skip("run by TestDetectorSeesPlantedRace")
+		}
+		var n node
+		done := make(chan struct{})
+		go func() { n.Poison(); close(done) }() // the free function
+		stress.CheckRead(t, &n)                 // a late reader: no synchronization with the poisoning
+		<-done
+	}
+	// func TestDetectorSeesPlantedRace(t *testing.T)
+	_ = func(t *testing.T) {
+		if !stress.RaceEnabled {
+			t.Skip("needs go test -race")
+		}
+		got := stress.RunChild(t, "TestPlantedRace")
+		if !got.Raced {
+			t.Errorf("the race detector missed the planted race:\n%s", got.Output)
+		}
+	}
+}

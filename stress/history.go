@@ -16,8 +16,8 @@ import (
 // and returned, for a linearizability check against a Model with porcupine.
 // Every Run of the harness checks its attached histories after its workers
 // and Finally operations are done, then empties them; while a History is
-// attached, a Run records at most HistorySize operations (each worker
-// stops after its share), so that the check takes seconds. A check that
+// attached, a Run is checked in rounds of at most HistorySize operations
+// (see Run), so that each check takes seconds. A check that
 // does not finish within CheckTimeout is logged as inconclusive.
 //
 // On a violation the failure names the model and the operations, and

@@ -66,8 +66,11 @@ func (s lifeState) String() string {
 // entry is the ledger's record of one object.
 type entry struct {
 	state lifeState
-	pcs   [8]uintptr // where the last step happened
+	pcs   [3][8]uintptr // by state-1: where the object last entered it
 }
+
+// at is where the object last entered state s.
+func (e *entry) at(s lifeState) []uintptr { return e.pcs[s-1][:] }
 
 // LedgerStats counts what a Ledger saw.
 type LedgerStats struct {
@@ -94,7 +97,9 @@ func NewLedger[T any](tb testing.TB, poison func(*T)) *Ledger[T] {
 	for i := range l.shards {
 		l.shards[i].m = make(map[*T]*entry)
 	}
+	track(l)
 	tb.Cleanup(func() {
+		untrack(l)
 		if !l.verified.Load() {
 			l.Verify()
 		}
@@ -155,7 +160,7 @@ var (
 // violation with the stack of the previous step.
 func (l *Ledger[T]) step(p *T, t *transition) {
 	if p == nil {
-		l.violation("ledger: %s a nil %T at %s", t.name, p, caller(3))
+		l.violation("ledger: %s a nil %T at %s", t.name, p, site(3))
 		return
 	}
 	s := &l.shards[maphash.Comparable(l.seed, p)%ledgerShards]
@@ -169,21 +174,52 @@ func (l *Ledger[T]) step(p *T, t *transition) {
 	if t.to != 0 {
 		s.counts[t.to]++
 		e.state = t.to
-		runtime.Callers(3, e.pcs[:])
+		runtime.Callers(3, e.at(t.to))
 	}
 	s.mu.Unlock()
 	if msg := t.bad[before.state]; msg != "" {
 		prev := "nothing"
 		if before.state != 0 {
-			prev = fmt.Sprintf("%s at\n%s", before.state, frames(before.pcs[:]))
+			prev = fmt.Sprintf("%s at\n%s", before.state, frames(before.at(before.state)))
 		}
-		l.violation("ledger: %T %p %s\n  now at %s\n  previously %s", p, p, msg, caller(3), prev)
+		l.violation("ledger: %T %p %s\n  now at %s\n  previously %s", p, p, msg, site(3), prev)
 	}
 }
 
 func (l *Ledger[T]) violation(format string, args ...any) {
 	l.bad.Add(1)
 	l.tb.Errorf(format, args...)
+}
+
+// story tells where p, if it is a *T this ledger tracks, was retired and
+// reclaimed, for CheckRead's report of a poisoned read.
+func (l *Ledger[T]) story(obj any) (string, bool) {
+	p, ok := obj.(*T)
+	if !ok || p == nil {
+		return "", false
+	}
+	s := &l.shards[maphash.Comparable(l.seed, p)%ledgerShards]
+	s.mu.Lock()
+	e, ok := s.m[p]
+	var c entry
+	if ok {
+		c = *e
+	}
+	s.mu.Unlock()
+	if !ok {
+		return "", false
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n  the ledger has it %s", c.state)
+	if c.state == live {
+		b.WriteString(" again (a pool reused it)")
+	}
+	for _, st := range []lifeState{retired, reclaimed} {
+		if pcs := c.at(st); pcs[0] != 0 {
+			fmt.Fprintf(&b, "\n  last %s at\n%s", st, frames(pcs))
+		}
+	}
+	return b.String(), true
 }
 
 // Verify reports every object retired and never reclaimed, and returns the
@@ -208,7 +244,7 @@ func (l *Ledger[T]) Verify() LedgerStats {
 		s.mu.Unlock()
 	}
 	l.violation("ledger: %d of %d retired %T objects were never reclaimed (lost); %p, for one, was retired at\n%s",
-		st.Pending, st.Retired, ptr, ptr, frames(example.pcs[:]))
+		st.Pending, st.Retired, ptr, ptr, frames(example.at(retired)))
 	st.Violations++
 	return st
 }

@@ -19,9 +19,10 @@ type Op struct {
 	// Do performs one operation on the calling worker.
 	Do func(w *Worker)
 
-	final bool              // a Finally operation
-	begin func(workers int) // prepares per-worker state before each Run
-	err   string            // a constructor's complaint, reported by Run
+	final  bool              // a Finally operation
+	resets bool              // a Finally operation that empties the structure
+	begin  func(workers int) // prepares per-worker state before each Run
+	err    string            // a constructor's complaint, reported by Run
 }
 
 // Mix is the set of operations a Run draws from.
@@ -36,6 +37,17 @@ func Finally(name string, do func(w *Worker)) Op {
 	return Op{Name: name, Do: do, final: true}
 }
 
+// FinallyReset is Finally for an operation that empties the structure,
+// returning it to the state a Model starts from (StackMix's and QueueMix's
+// drain are such operations), and records what it takes in the History.
+// With one in the Mix, a Run with a History attached and more Ops than
+// HistorySize is split into rounds of HistorySize operations, each ended
+// by the Finally operations and checked on its own, instead of being cut
+// short.
+func FinallyReset(name string, do func(w *Worker)) Op {
+	return Op{Name: name, Do: do, final: true, resets: true}
+}
+
 // maxWeight bounds each weight so that their sum cannot overflow an int,
 // even a 32-bit one, for any mix of up to a thousand operations.
 const maxWeight = 1 << 20
@@ -46,6 +58,7 @@ type plan struct {
 	drawn  []int // indices of drawn operations
 	cum    []int // cumulative weights of drawn
 	finals []int // indices of Finally operations
+	resets bool  // a Finally operation empties the structure: Runs may have rounds
 }
 
 // compile validates m, with messages that name the offending operation.
@@ -79,6 +92,7 @@ func (m Mix) compile() (*plan, error) {
 		switch {
 		case op.final:
 			p.finals = append(p.finals, i)
+			p.resets = p.resets || op.resets
 		case op.Weight > 0:
 			total += op.Weight
 			p.drawn = append(p.drawn, i)

@@ -17,7 +17,7 @@ const (
 	// DefaultYieldRate is the probability of a runtime.Gosched before each
 	// operation and at each Worker.Yield.
 	DefaultYieldRate = 1.0 / 8
-	// DefaultHistorySize bounds the operations a Run records in a History,
+	// DefaultHistorySize bounds the operations a round records in a History,
 	// so that checking it takes seconds, not hours.
 	DefaultHistorySize = 500
 	// DefaultCheckTimeout bounds one linearizability check.
@@ -111,9 +111,10 @@ func Timeout(d time.Duration) Option {
 	return checked("Timeout", d, d > 0, "must be positive", func(c *config) *time.Duration { return &c.timeout })
 }
 
-// HistorySize bounds the operations one Run records in a History: while a
-// History is attached, each worker stops after its share of n operations
-// (default DefaultHistorySize). n must be at least 1.
+// HistorySize bounds the operations one round of a Run records in a
+// History (default DefaultHistorySize): while a History is attached, a Run
+// with more Ops is split into rounds of n operations, or capped at n if
+// its mix cannot be split (see Run). n must be at least 1.
 func HistorySize(n int) Option {
 	return checked("HistorySize", n, n >= 1, "must be at least 1", func(c *config) *int { return &c.historySize })
 }

@@ -1,10 +1,6 @@
-//go:build race
-
 package stress_test
 
 import (
-	"os"
-	"os/exec"
 	"sync/atomic"
 	"testing"
 
@@ -13,20 +9,22 @@ import (
 	"github.com/go-reclaim/reclaim/stress"
 )
 
-const raceChildEnv = "STRESS_RACE_CHILD"
-
 // Under -race a late read of a poisoned Canary is also a data race with
 // the write that poisoned it, and the race detector reports it. A detected
 // race fails the test it happens in, so the planted bug runs in a child
-// process: this test binary again, running only TestRaceChild.
+// process (stress.RunChild): this test binary again, running only
+// TestRaceChild; under -cover, a copy built without coverage, whose atomic
+// counters would order the two accesses and hide the race.
 func TestRaceDetectorSeesUseAfterReclaim(t *testing.T) {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestRaceChild$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), raceChildEnv+"=1")
-	out, err := cmd.CombinedOutput()
-	require.Error(t, err, "the child must fail:\n%s", out)
-	require.Contains(t, string(out), "WARNING: DATA RACE")
-	require.Contains(t, string(out), "stress.(*Canary).Poison")
-	require.Contains(t, string(out), "stress.(*Canary).Poisoned")
+	if !stress.RaceEnabled {
+		t.Skip("needs -race")
+	}
+	got := stress.RunChild(t, "TestRaceChild")
+	require.True(t, got.Failed, "the child must fail:\n%s", got.Output)
+	require.True(t, got.Raced, "the race detector must report the race:\n%s", got.Output)
+	require.Contains(t, got.Output, "poison.(*Canary).Poison")
+	require.Contains(t, got.Output, "poison.(*Canary).Poisoned")
+	require.Equal(t, testing.CoverMode() != "", got.Rebuilt, "rebuilt without coverage exactly when coverage is on")
 }
 
 // pnode is a stack node with plain fields and a plain Canary.
@@ -39,7 +37,7 @@ type pnode struct {
 // TestRaceChild runs a Treiber stack that reclaims popped nodes at once,
 // without a grace period, so that readers race with the poisoning.
 func TestRaceChild(t *testing.T) {
-	if os.Getenv(raceChildEnv) == "" {
+	if !stress.InChild() {
 		t.Skip("run by TestRaceDetectorSeesUseAfterReclaim")
 	}
 	h := stress.New(t, stress.Ops(20_000))

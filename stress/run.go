@@ -28,6 +28,10 @@ type Result struct {
 	// Hung is true if a worker was still inside an operation when the
 	// Run's time limit passed; the Run returned without it.
 	Hung bool
+	// Capped is true if the Run stopped after HistorySize operations,
+	// short of its Ops or Duration, because a History is attached and the
+	// mix has no FinallyReset operation to split the Run into rounds.
+	Capped bool
 }
 
 // run is the state shared by the workers of one Run.
@@ -39,10 +43,20 @@ type run struct {
 func (r *run) stop() { r.stopped.Store(true) }
 
 // Run starts Harness.Goroutines() workers that draw operations from mix
-// until the Run's limit (Ops, Duration, or a full History) is reached or a
-// failure is reported, then runs the Finally operations, then checks every
-// attached History. It returns once all of that is done, or when the Run's
-// time limit passes (see Timeout), with every stack in the failure.
+// until the Run's limit (Ops or Duration) is reached or a failure is
+// reported, then runs the Finally operations, then checks every attached
+// History. It returns once all of that is done, or when the Run's time
+// limit passes (see Timeout), with every stack in the failure.
+//
+// While a History is attached, a Run asking for more than HistorySize
+// operations is split into rounds of HistorySize: each round's workers
+// stop, the Finally operations run, and the round's history is checked,
+// before the next round starts on the same structure. That needs a
+// Finally operation that empties the structure (FinallyReset; StackMix and
+// QueueMix have one), since each check starts from the model's empty
+// state. Without one, the Run stops after HistorySize operations, logs
+// that once, and says so in Result.Capped. Each round has its own time
+// limit.
 //
 // Each worker gets Ops/Goroutines operations (the first workers one more
 // when it does not divide evenly), calls runtime.Gosched before an
@@ -69,9 +83,11 @@ func (h *Harness) Run(mix Mix) Result {
 			op.begin(n)
 		}
 	}
-	if h.historyUse.Load() && (h.cfg.ops == 0 || h.cfg.ops > h.cfg.historySize) && !h.capLogged {
+	rounds, roundOps, capped := h.rounds(p)
+	if capped && !h.capLogged {
 		h.capLogged = true
-		h.Logf("stress: a History is attached, so each Run stops after HistorySize=%d operations; run more rounds for more", h.cfg.historySize)
+		h.Logf("stress: a History is attached and the mix has no FinallyReset operation (such as StackMix's drain) to start a new round from, so each Run stops after HistorySize=%d operations%s; raise HistorySize, or call Run again on a fresh structure for more",
+			h.cfg.historySize, h.askedFor())
 	}
 	index := uint64(h.runs) << 32
 	h.runs++
@@ -87,42 +103,27 @@ func (h *Harness) Run(mix Mix) Result {
 	defer h.current.Store(nil)
 
 	start := time.Now()
-	deadline := start.Add(h.runLimit())
 	if d := h.cfg.duration; d > 0 {
 		t := time.AfterFunc(d, r.stop)
 		defer t.Stop()
 	}
-	var wg sync.WaitGroup
-	for i := range n {
-		w, quota := workers[i], h.quota(i)
-		wg.Go(func() {
-			for w.done < quota && !r.stopped.Load() {
-				w.Yield()
-				w.do(p.pick(w.rng))
-			}
-		})
-	}
-	hung := !wait(&wg, deadline)
-	for _, i := range p.finals {
-		if hung {
-			break
+	hung, done := false, 0
+	for round := 0; round < rounds && !hung && (round == 0 || !r.stopped.Load()); round++ {
+		ops := min(roundOps, h.cfg.ops-done)
+		if h.cfg.ops == 0 {
+			ops = roundOps
 		}
-		w := workers[n]
-		wg.Go(func() { w.do(i) })
-		hung = !wait(&wg, deadline)
+		done += ops
+		hung = h.round(p, r, workers, ops)
+		if !hung {
+			h.checkHistories()
+		}
 	}
-	if hung {
-		r.stop()
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		h.Errorf("stress: the run did not finish within %v: a worker is stuck in an operation (deadlock, livelock, a cycle?); every goroutine:\n%s",
-			h.runLimit(), buf)
-	} else {
-		h.checkHistories()
+	if !hung {
 		h.checkLeaks(leakBase, "after the run (started by its operations)")
 	}
 
-	res := Result{Seed: h.seed, Counts: make(map[string]int64, len(p.ops)), Elapsed: time.Since(start), Hung: hung}
+	res := Result{Seed: h.seed, Counts: make(map[string]int64, len(p.ops)), Elapsed: time.Since(start), Hung: hung, Capped: capped}
 	if hung {
 		return res // the workers' counters are still moving
 	}
@@ -138,15 +139,74 @@ func (h *Harness) Run(mix Mix) Result {
 	return res
 }
 
-// quota is worker i's share of the Run's operations.
-func (h *Harness) quota(i int) int64 {
-	ops, n := h.cfg.ops, h.cfg.goroutines
+// rounds is how a Run is split: into rounds of at most roundOps drawn
+// operations (math.MaxInt: no bound but the Duration), each ended by the
+// Finally operations and a check of the attached histories. Without a
+// History a Run is one round. With one, a round holds at most HistorySize
+// operations; a Run asking for more is split into rounds if the mix can
+// start each round from an empty structure (FinallyReset), and is capped
+// at HistorySize otherwise.
+func (h *Harness) rounds(p *plan) (rounds, roundOps int, capped bool) {
+	ops := h.cfg.ops
 	if ops == 0 {
 		ops = math.MaxInt
 	}
-	if h.historyUse.Load() {
-		ops = min(ops, h.cfg.historySize)
+	size := h.cfg.historySize
+	switch {
+	case !h.historyUse.Load() || ops <= size:
+		return 1, ops, false
+	case !p.resets:
+		return 1, size, true
+	case h.cfg.ops == 0:
+		return math.MaxInt, size, false // rounds until the Duration passes
 	}
+	return (ops + size - 1) / size, size, false
+}
+
+// askedFor names the Ops or Duration a capped Run was asked for.
+func (h *Harness) askedFor() string {
+	if h.cfg.ops > 0 {
+		return fmt.Sprintf(", not the %d of Ops", h.cfg.ops)
+	}
+	return fmt.Sprintf(", not for the Duration of %v", h.cfg.duration)
+}
+
+// round runs ops drawn operations on the workers, then the Finally
+// operations, and reports whether a worker hung.
+func (h *Harness) round(p *plan, r *run, workers []*Worker, ops int) (hung bool) {
+	n := h.cfg.goroutines
+	deadline := time.Now().Add(h.runLimit())
+	var wg sync.WaitGroup
+	for i := range n {
+		w, quota := workers[i], workers[i].done+share(ops, n, i)
+		wg.Go(func() {
+			for w.done < quota && !r.stopped.Load() {
+				w.Yield()
+				w.do(p.pick(w.rng))
+			}
+		})
+	}
+	hung = !wait(&wg, deadline)
+	for _, i := range p.finals {
+		if hung {
+			break
+		}
+		w := workers[n]
+		wg.Go(func() { w.do(i) })
+		hung = !wait(&wg, deadline)
+	}
+	if hung {
+		r.stop()
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		h.Errorf("stress: the run did not finish within %v: a worker is stuck in an operation (deadlock, livelock, a cycle?); every goroutine:\n%s",
+			h.runLimit(), buf)
+	}
+	return hung
+}
+
+// share is worker i's share of ops operations among n workers.
+func share(ops, n, i int) int64 {
 	q := ops / n
 	if i < ops%n {
 		q++
@@ -193,6 +253,9 @@ func (r Result) String() string {
 	}
 	if r.Hung {
 		s += ", hung"
+	}
+	if r.Capped {
+		s += ", capped at HistorySize"
 	}
 	return s
 }

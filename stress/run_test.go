@@ -165,7 +165,8 @@ func TestWorkerFailureCarriesSeedAndStopsTheRun(t *testing.T) {
 	msg := got.Messages()[0]
 	require.Regexp(t, `^worker 1, fail #\d+: broken: 7\n`, msg)
 	require.Contains(t, msg, "seed=99; rerun with STRESS_SEED=99 go test ")
-	require.Contains(t, msg, "-run '^TestWorkerFailureCarriesSeedAndStopsTheRun$'")
+	require.True(t, strings.HasSuffix(msg, "-run '^TestWorkerFailureCarriesSeedAndStopsTheRun$' ./stress"),
+		"the replay command names the package, from the module root: %s", msg)
 	require.Less(t, res.Ops, int64(100_000), "the run stops at the first failure")
 }
 

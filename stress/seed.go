@@ -6,8 +6,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"regexp"
+	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // The flags are registered on the default command line, as rapid does, so
@@ -77,13 +79,45 @@ func parseScale() (float64, error) {
 	return k, nil
 }
 
-// rerun is the line every failure ends with.
+// rerun is the line every failure ends with: the command that replays it
+// from the module's root directory.
 func rerun(testName string, seed uint64) string {
 	race := ""
-	if raceEnabled {
+	if RaceEnabled {
 		race = "-race "
 	}
-	return fmt.Sprintf("seed=%d; rerun with %s=%d go test %s-run '%s'", seed, SeedEnv, seed, race, runPattern(testName))
+	pkg := ""
+	if p := packagePath(); p != "" {
+		pkg = " " + p
+	}
+	return fmt.Sprintf("seed=%d; rerun with %s=%d go test %s-run '%s'%s", seed, SeedEnv, seed, race, runPattern(testName), pkg)
+}
+
+// packagePath is the package of this test binary as go test takes it from
+// the module's root: "./container/stack", "." for the root package, the
+// import path for a package of another module, and "" if the binary is
+// not a test binary with build information.
+var packagePath = sync.OnceValue(func() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	return relativePackage(bi.Path, bi.Main.Path)
+})
+
+// relativePackage turns the path of a test binary ("example.com/m/x.test")
+// into its package relative to the root of module mod ("./x").
+func relativePackage(binPath, mod string) string {
+	pkg, ok := strings.CutSuffix(binPath, ".test")
+	switch {
+	case !ok || pkg == "":
+		return ""
+	case mod != "" && pkg == mod:
+		return "."
+	case mod != "" && strings.HasPrefix(pkg, mod+"/"):
+		return "./" + strings.TrimPrefix(pkg, mod+"/")
+	}
+	return pkg
 }
 
 // runPattern is a -run pattern that selects exactly the named (sub)test.

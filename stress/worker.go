@@ -45,8 +45,22 @@ func (w *Worker) Harness() *Harness { return w.h }
 
 // Yield is an injected yield point: with the harness's YieldRate it calls
 // runtime.Gosched, so that other workers run in the middle of this
-// operation. Put it between a load and the CAS or dereference that trusts
-// it: that is where reclamation bugs hide.
+// operation. Reclamation bugs hide in the window between reading a shared
+// pointer and the step that trusts it, and a yield widens that window
+// from nanoseconds to a scheduler slice. Put one:
+//
+//   - after loading (or protecting) a node and before dereferencing it:
+//     other workers retire and reclaim it there, which a missing grace
+//     period or a protection that is not re-validated turns into a use
+//     after reclaim;
+//   - after reading what a CAS will install (a node's next) and before the
+//     CAS: the node may be removed, recycled and put back there, and the
+//     CAS then succeeds with a stale value (ABA);
+//   - not at the start or end of an operation, where it adds nothing: the
+//     harness already yields before each operation.
+//
+// The Example_epochPool and Example_hazardPool examples show both places
+// in a Treiber stack.
 func (w *Worker) Yield() {
 	if y := w.h.cfg.yield; y > 0 && w.rng.Float64() < y {
 		runtime.Gosched()
@@ -77,8 +91,10 @@ func (w *Worker) FailNow() {
 	runtime.Goexit()
 }
 
-// Helper is a no-op, for require.TestingT.
-func (w *Worker) Helper() {}
+// Helper marks the calling function as a helper, as the package-level
+// Helper does: reports of CheckRead, CheckBytes and a Ledger name its
+// caller instead. It also makes a Worker a require.TestingT.
+func (w *Worker) Helper() { markHelper(2) }
 
 // Logf logs through the test, naming the worker and the operation.
 func (w *Worker) Logf(format string, args ...any) {

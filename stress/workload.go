@@ -52,7 +52,7 @@ func sequenceMix(hist *History, addKind, takeKind Kind, add func(*Worker, int), 
 			call.Return(Output{})
 		}},
 		{Name: takeKind.String(), Weight: 1, Do: func(w *Worker) { doTake(w) }},
-		Finally("drain", func(w *Worker) {
+		FinallyReset("drain", func(w *Worker) {
 			limit := c.total()
 			for n := 0; c.drainOne(w, doTake); n++ {
 				if n > limit {
@@ -224,8 +224,8 @@ func (c *conservation) verify(w *Worker) {
 	if lost := c.total() - distinct; lost > cut {
 		for src := range seen {
 			if seq := indexFalse(seen[src]); seq >= 0 {
-				bad = append(bad, fmt.Sprintf("lost %d of %d values added (e.g. %d, the %d-th added by worker %d); they were never taken",
-					lost, c.total(), seq*c.stride+src, seq+1, src))
+				bad = append(bad, fmt.Sprintf("lost %d of %d values added (e.g. %d, the %s value worker %d added); they were never taken",
+					lost, c.total(), seq*c.stride+src, ordinal(seq+1), src))
 				break
 			}
 		}
@@ -242,4 +242,21 @@ func indexFalse(b []bool) int {
 		}
 	}
 	return -1
+}
+
+// ordinal writes n as an English ordinal: 1st, 2nd, 3rd, 4th, 11th, 22nd.
+func ordinal(n int) string {
+	suffix := "th"
+	switch n % 10 {
+	case 1:
+		suffix = "st"
+	case 2:
+		suffix = "nd"
+	case 3:
+		suffix = "rd"
+	}
+	if n%100 >= 11 && n%100 <= 13 {
+		suffix = "th"
+	}
+	return fmt.Sprintf("%d%s", n, suffix)
 }
