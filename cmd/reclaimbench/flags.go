@@ -33,6 +33,8 @@ type options struct {
 	cpuprofile string
 	quick      bool
 	dryRun     bool
+	fences     string   // "both" or "current"
+	scChild    bool     // run only the microbenchmarks, report them as JSON lines (see fences.go)
 	args       []string // as given, for the report
 }
 
@@ -146,6 +148,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	out := fs.String("out", "out/reclaimbench", "output `folder` for CSV, report.md, plots and benchstat.txt")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole invocation to this `file` (narrow it to one cell with the other flags)")
 	dryRun := fs.Bool("dry-run", false, "list the points, robustness runs and microbenchmarks the other flags select, and the time they would take; run nothing and write nothing")
+	fences := fs.String("fences", "both", "`both`: where asymmetric fences are in use, also run the microbenchmarks on the sequentially consistent path\n(RECLAIM_FENCE=sc, in a child process) and show the two side by side; current: only the path in use")
+	scChild := fs.Bool("sc-child", false, "internal: the child process of -fences both")
 	quick := fs.Bool("quick", false, "a run of under a minute with every scheme side by side: keys small, goroutines 1 and 2xGOMAXPROCS,\nduration 40ms, robust 1s, count 1, benchtime 30ms (flags given explicitly win)")
 
 	usage := func(format string, a ...any) (*options, error) {
@@ -178,7 +182,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 
 	o := &options{duration: *duration, reps: *reps, robust: *robust, micro: *micro,
-		count: *count, benchtime: *benchtime, out: *out, cpuprofile: *cpuprofile, quick: *quick, dryRun: *dryRun, args: args}
+		count: *count, benchtime: *benchtime, out: *out, cpuprofile: *cpuprofile, quick: *quick, dryRun: *dryRun, fences: *fences, scChild: *scChild, args: args}
+	if o.fences != "both" && o.fences != "current" {
+		return usage("-fences: %q is neither both nor current", o.fences)
+	}
 	var err error
 	if *structures != "none" {
 		if o.structures, err = parseList(*structures, lookupStructure); err != nil {

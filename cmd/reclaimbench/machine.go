@@ -6,6 +6,8 @@ import (
 	"os"
 	"runtime"
 	"strings"
+
+	"github.com/go-reclaim/reclaim/internal/fence"
 )
 
 // machine describes where the suite ran, for the report and benchstat.
@@ -16,6 +18,7 @@ type machine struct {
 	goos       string
 	goarch     string
 	goVersion  string
+	fences     string // internal/fence.Mode(): "asymmetric" or "sc"
 }
 
 func describeMachine() machine {
@@ -26,6 +29,7 @@ func describeMachine() machine {
 		goos:       runtime.GOOS,
 		goarch:     runtime.GOARCH,
 		goVersion:  runtime.Version(),
+		fences:     fence.Mode(),
 	}
 }
 
@@ -45,11 +49,12 @@ func cpuModel() string {
 	return ""
 }
 
-// String is one line: "AMD EPYC ..., 2 CPUs, GOMAXPROCS=2, linux/amd64, go1.26.8".
+// String is one line: "AMD EPYC ..., 2 CPUs, GOMAXPROCS=2, linux/amd64,
+// go1.26.8, fences asymmetric".
 func (m machine) String() string {
 	cpu := m.cpu
 	if cpu == "" {
 		cpu = "unknown CPU"
 	}
-	return fmt.Sprintf("%s, %d CPUs, GOMAXPROCS=%d, %s/%s, %s", cpu, m.numCPU, m.gomaxprocs, m.goos, m.goarch, m.goVersion)
+	return fmt.Sprintf("%s, %d CPUs, GOMAXPROCS=%d, %s/%s, %s, fences %s", cpu, m.numCPU, m.gomaxprocs, m.goos, m.goarch, m.goVersion, m.fences)
 }

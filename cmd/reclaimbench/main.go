@@ -64,6 +64,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case err != nil:
 		return 2
 	}
+	if o.scChild {
+		return runSCChild(o, stdout, stderr)
+	}
 	if o.dryRun {
 		writeDryRun(stdout, o)
 		return 0

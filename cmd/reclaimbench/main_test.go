@@ -18,12 +18,16 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/go-reclaim/reclaim/bench/workload"
+	"github.com/go-reclaim/reclaim/internal/fence"
 )
 
 func TestMain(m *testing.M) {
 	if os.Getenv("RECLAIMBENCH_TEST_MAIN") == "1" {
 		main() // the command itself, for tests that signal a process
 	}
+	// The command starts itself as a child for -fences both (os.Executable,
+	// here this test binary): the child must be the command too.
+	os.Setenv("RECLAIMBENCH_TEST_MAIN", "1")
 	goleak.VerifyTestMain(m)
 }
 
@@ -255,4 +259,26 @@ func TestInterruptWritesPartialResults(t *testing.T) {
 	require.Greater(t, len(recs), 1, "the runs measured before Ctrl-C")
 	require.Less(t, len(recs), 1+2*1000, "not every run")
 	require.FileExists(t, filepath.Join(dir, "summary.csv"))
+}
+
+// -fences both shows the SC path beside the asymmetric one, measured in a
+// child process; -fences current does not start one.
+func TestFencesSideBySide(t *testing.T) {
+	if !fence.Asymmetric {
+		t.Skip("the asymmetric path is not in use here: there is no second path to show")
+	}
+	args := []string{"-structures", "none", "-run", "EpochHandleEnterExit", "-count", "1", "-benchtime", "1ms", "-robust", "0", "-out", t.TempDir()}
+	code, stdout, stderr := runCmd(t, args...)
+	require.Zero(t, code, stderr)
+	require.Contains(t, stdout, "ns/op (SC)")
+	require.Regexp(t, `EpochHandleEnterExit\s+[0-9.]+\s+0\s+AnnounceClear\s+[0-9.]+x\s+[0-9.]+\s+[0-9.]+x`, stdout)
+	require.Contains(t, stdout, "fences asymmetric")
+
+	code, stdout, stderr = runCmd(t, append(args, "-fences", "current")...)
+	require.Zero(t, code, stderr)
+	require.NotContains(t, stdout, "ns/op (SC)")
+
+	code, _, stderr = runCmd(t, append(args, "-fences", "sometimes")...)
+	require.Equal(t, 2, code)
+	require.Contains(t, stderr, `-fences: "sometimes" is neither both nor current`)
 }

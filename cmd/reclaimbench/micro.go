@@ -18,6 +18,15 @@ type microResult struct {
 	allocsPerOp int64
 	runs        []testing.BenchmarkResult
 	floor       *microResult // nil for a floor, or when the floor did not run
+	scNsPerOp   float64      // on the SC path, from the child of -fences both; 0 if not measured
+}
+
+// scRatio is the SC path's ns/op over its floor's, or 0.
+func (r *microResult) scRatio() float64 {
+	if r.floor == nil || r.scNsPerOp == 0 || r.floor.scNsPerOp == 0 {
+		return 0
+	}
+	return r.scNsPerOp / r.floor.scNsPerOp
 }
 
 // ratio is ns/op over the floor's, or 0 without a floor.

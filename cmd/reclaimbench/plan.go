@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-reclaim/reclaim/bench"
 	"github.com/go-reclaim/reclaim/bench/workload"
+	"github.com/go-reclaim/reclaim/internal/fence"
 )
 
 // cell is one structure, key range and mix under one scheme: one instance,
@@ -82,6 +83,9 @@ func estimate(o *options, cells []cell, robust []workload.Variant, micro int) ti
 	d := perCell * time.Duration(len(cells))
 	d += o.robust * time.Duration(len(robust))
 	d += o.benchtime * 3 / 2 * time.Duration(micro*o.count)
+	if o.fences == "both" && fence.Asymmetric {
+		d += o.benchtime * 3 / 2 * time.Duration(micro*o.count) // the SC child
+	}
 	return d
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,7 +54,11 @@ func latency(d time.Duration) string {
 }
 
 func microTable(rs []*microResult) table {
+	sc := slices.ContainsFunc(rs, func(r *microResult) bool { return r.scNsPerOp > 0 })
 	t := table{header: []string{"benchmark", "ns/op", "allocs/op", "floor", "ratio", "goal"}}
+	if sc {
+		t.header = []string{"benchmark", "ns/op (asymmetric)", "allocs/op", "floor", "ratio", "ns/op (SC)", "ratio (SC)", "goal"}
+	}
 	for _, r := range rs {
 		floor, ratio := "-", "-"
 		if r.floor != nil {
@@ -63,7 +68,18 @@ func microTable(rs []*microResult) table {
 		if goal == "" && r.c.Floor == "" {
 			goal = "(floor)"
 		}
-		t.rows = append(t.rows, []string{r.c.Name, fmt.Sprintf("%.2f", r.nsPerOp), fmt.Sprint(r.allocsPerOp), floor, ratio, goal})
+		row := []string{r.c.Name, fmt.Sprintf("%.2f", r.nsPerOp), fmt.Sprint(r.allocsPerOp), floor, ratio}
+		if sc {
+			scNs, scRatio := "-", "-"
+			if r.scNsPerOp > 0 {
+				scNs = fmt.Sprintf("%.2f", r.scNsPerOp)
+			}
+			if x := r.scRatio(); x > 0 {
+				scRatio = fmt.Sprintf("%.2fx", x)
+			}
+			row = append(row, scNs, scRatio)
+		}
+		t.rows = append(t.rows, append(row, goal))
 	}
 	return t
 }

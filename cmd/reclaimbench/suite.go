@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-reclaim/reclaim/bench/workload"
+	"github.com/go-reclaim/reclaim/internal/fence"
 )
 
 // results is everything one invocation measured.
@@ -52,6 +53,11 @@ func runSuite(ctx context.Context, o *options, stdout, stderr io.Writer) (*resul
 		var err error
 		if res.micro, err = runMicro(micro, o.count, o.benchtime, stopped, func(name string) { bar.step("micro " + name) }); err != nil {
 			return nil, err
+		}
+		if o.fences == "both" && fence.Asymmetric && !stopped() {
+			if err := measureSC(ctx, o, res.micro); err != nil {
+				return nil, err
+			}
 		}
 	}
 	for i, c := range cells {
