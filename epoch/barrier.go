@@ -105,11 +105,20 @@ func (c *Collector) takeIdle(req uint64) (all bool) {
 		return all
 	}
 	fence.Heavy()
+	finished := false
+	defer func() {
+		if !finished { // an OnReclaim panicked: release every claim of this pass
+			for s := range c.slots.All() {
+				s.Value.claim.CompareAndSwap(token, 0)
+			}
+		}
+	}()
 	for s := range c.slots.All() {
 		if p := &s.Value; p.claim.Load() == token && !c.flushClaimed(s, req) {
 			all = false
 		}
 	}
+	finished = true
 	return all
 }
 

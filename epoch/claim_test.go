@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -88,4 +89,44 @@ func repeatUntil(done <-chan struct{}, f func()) {
 			f()
 		}
 	}
+}
+
+// An OnReclaim that panics while a collector flushes one claimed slot must
+// not leave the pass's other claims held: their holders would wait in
+// Enter forever, and Barrier and Close with them (found by review).
+func TestPanickingOnReclaimReleasesEveryClaim(t *testing.T) {
+	c := epoch.New(epoch.WithBatchSize(2), epoch.WithMaxBatchAge(0))
+	var armed atomic.Bool
+	pool := epoch.NewPool(c, epoch.OnReclaim(func(*claimNode) {
+		if armed.CompareAndSwap(true, false) {
+			panic("onreclaim boom")
+		}
+	}))
+	h0, h1 := c.Register(), c.Register()
+	g := h0.Enter()
+	for range 3 { // a sealed batch and a limbo of one on h0's slot
+		pool.Retire(g, new(claimNode))
+	}
+	g.Exit()
+	g = h1.Enter()
+	for range 7 { // the epoch moves past the sealed batch's grace period
+		epoch.Retire(g, new(int), func(*int) {})
+	}
+	g.Exit()
+	armed.Store(true)
+	require.PanicsWithValue(t, "onreclaim boom", c.Flush)
+
+	entered := make(chan struct{})
+	go func() {
+		h1.Enter().Exit()
+		close(entered)
+	}()
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Enter on h1 still waits: its slot is still claimed by the pass that panicked")
+	}
+	h0.Unregister()
+	h1.Unregister()
+	require.NoError(t, c.Close())
 }
