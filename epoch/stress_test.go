@@ -3,10 +3,6 @@ package epoch_test
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
-	"os"
-	"runtime"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,501 +10,432 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-reclaim/reclaim/epoch"
+	"github.com/go-reclaim/reclaim/stress"
 )
 
-// The Treiber stress tests run a stack on a Collector with 4*GOMAXPROCS
-// goroutines that push and pop at random, each operation in its own guard,
-// while two monitor goroutines call Barrier and Stats. Popped nodes are retired;
-// reclaiming a node poisons it (plain writes to the fields a reader reads),
-// so a reader that touches a reclaimed node fails the poison check or, under
-// -race, races with the poison write. A ledger checks that every retired node
-// is reclaimed exactly once and nodes still in the stack never; value
-// accounting checks that every value pushed was popped exactly once or is
-// still in the stack (a recycled node reused too early shows up as ABA: a
-// value popped twice or lost).
+// The stress tests of this file are written on package stress, the harness
+// the module ships, as a container author would write them:
 //
-// Each subtest runs once for stressRound. With RECLAIM_SOAK set to a
-// duration (RECLAIM_SOAK=60s go test -race -run Stress ./epoch/) each subtest
-// runs rounds of stressSoakRound, on a new Collector each and checked each,
-// until that much time has passed; set -timeout above four times it.
+//   - a Harness (stress.New) runs 4×GOMAXPROCS workers that draw operations
+//     from a Mix, with injected yield points, a seed that replays each
+//     worker's choices, and a goroutine leak check;
+//   - a stress.Ledger follows every node through its lives: Alloc when it is
+//     allocated (or handed out again by a Pool), Retire just before it is
+//     retired, and Reclaim as the free function (or the Pool's OnReclaim),
+//     which poisons it; it reports a node reclaimed twice, reclaimed before
+//     it was retired, reused before its grace period ended, still reachable
+//     when retired, and, at the end, retired and never reclaimed;
+//   - the node embeds a stress.Canary and every read of a shared node is
+//     followed by stress.CheckRead, so a reader that touches a reclaimed
+//     node fails at the read, with where the node was retired and
+//     reclaimed; the poison also overwrites the node's plain fields, so
+//     under -race such a read is a data race with the free function;
+//   - stress.StackMix accounts for the values: each pushed exactly once is
+//     popped exactly once (the final drain included), which a recycled
+//     node reused too early breaks (ABA).
+//
+// Free functions may run on any goroutine, the collector's aging timer
+// included: the Ledger is safe for that.
+//
+// Each test runs a fixed number of operations; STRESS_SCALE multiplies
+// them, for soak runs: STRESS_SCALE=50 go test -race -run Stress ./epoch/.
+// A failure prints the seed and the command that replays it.
 
 const (
-	stressRound     = 400 * time.Millisecond
-	stressSoakRound = 2 * time.Second
-	// stressBarrier bounds each Barrier; stressHang, the whole run after
-	// the workers are told to stop.
+	// stressOps is the number of operations of a Treiber Run.
+	stressOps = 8000
+	// rcuOps is the number of operations of an RCU Run.
+	rcuOps = 40000
+	// stressBarrier bounds each Barrier that is expected to succeed.
 	stressBarrier = 10 * time.Second
-	stressHang    = 30 * time.Second
+	// stressHang is how long a Run may take before the harness reports it
+	// as hung, with every goroutine's stack (a broken collector can leave
+	// a goroutine spinning on a slot that never becomes idle).
+	stressHang = 30 * time.Second
+	// stressStall is how long a stalled guard is held.
+	stressStall = time.Millisecond
+	// stressPoison is what a reclaimed node's value becomes.
+	stressPoison = 0xdeaddeaddeaddead
 )
 
-// TestStressTreiberRetire retires popped nodes with epoch.Retire; the free
-// function poisons them and the garbage collector frees them.
+// newStressHarness returns the harness of one stress test: the Run's
+// operations, scaled by STRESS_SCALE, and its hang limit, scaled likewise.
+func newStressHarness(t *testing.T, ops int) *stress.Harness {
+	return stress.New(t, stress.Ops(ops), stress.Timeout(time.Duration(max(1, stress.Scale())*float64(stressHang))))
+}
+
+// TestStressTreiberRetire retires popped nodes with epoch.Retire; the
+// Ledger's Reclaim is the free function, and the garbage collector frees
+// the nodes.
 func TestStressTreiberRetire(t *testing.T) {
 	for _, batch := range []int{2, epoch.DefaultBatchSize} {
-		t.Run(fmt.Sprintf("batch=%d", batch), func(t *testing.T) {
-			stressSoak(t, func(t *testing.T, seed uint64, d time.Duration) { stressRun(t, seed, d, batch, false) })
-		})
+		t.Run(fmt.Sprintf("batch=%d", batch), func(t *testing.T) { stressTreiber(t, batch, false) })
 	}
 }
 
-// TestStressTreiberPool recycles nodes through epoch.Pool; OnReclaim poisons
-// them and Get hands them out again, zeroed.
+// TestStressTreiberPool recycles nodes through epoch.Pool; the Ledger's
+// Reclaim is the Pool's OnReclaim, and Get hands the nodes out again,
+// zeroed.
 func TestStressTreiberPool(t *testing.T) {
 	for _, batch := range []int{2, epoch.DefaultBatchSize} {
-		t.Run(fmt.Sprintf("batch=%d", batch), func(t *testing.T) {
-			stressSoak(t, func(t *testing.T, seed uint64, d time.Duration) { stressRun(t, seed, d, batch, true) })
-		})
-	}
-}
-
-// stressSoak runs one round, or rounds until RECLAIM_SOAK has passed.
-func stressSoak(t *testing.T, run func(t *testing.T, seed uint64, d time.Duration)) {
-	soak, round := time.Duration(0), stressRound
-	if s := os.Getenv("RECLAIM_SOAK"); s != "" {
-		d, err := time.ParseDuration(s)
-		require.NoError(t, err, "RECLAIM_SOAK must be a duration such as 60s")
-		soak, round = d, min(d, stressSoakRound)
-	}
-	end := time.Now().Add(soak)
-	for i := 0; ; i++ {
-		seed := rand.Uint64()
-		run(t, seed, round)
-		if t.Failed() {
-			t.Logf("round %d failed; seed %#x (goroutine interleavings are not replayable)", i, seed)
-			return
-		}
-		if !time.Now().Before(end) {
-			if soak > 0 {
-				t.Logf("soak: %d rounds of %v", i+1, round)
-			}
-			return
-		}
+		t.Run(fmt.Sprintf("batch=%d", batch), func(t *testing.T) { stressTreiber(t, batch, true) })
 	}
 }
 
 // stressNode is a stack node. Its plain fields are written by the pusher
-// before it publishes the node and by the poisoner after reclamation, and
-// read by poppers under a guard: a read after reclamation is a data race.
+// before it publishes the node and by the poison after reclamation, and
+// read by poppers under a guard: a read after reclamation fails CheckRead
+// and is a data race.
 type stressNode struct {
-	val      uint64
-	next     *stressNode
-	rec      *stressRecord
-	poisoned bool
+	stress.Canary
+	val  uint64
+	next *stressNode
 }
 
-// stressRecord is the ledger entry of one push (one incarnation of a node).
-type stressRecord struct {
-	reclaimed atomic.Int32
+// poisonStressNode is the Ledger's poison: the Canary, and the fields a
+// reader reads.
+func poisonStressNode(n *stressNode) {
+	n.Poison()
+	n.val, n.next = stressPoison, nil
 }
 
-const stressPoison = 0xdeaddeaddeaddead
-
-type stressEnv struct {
-	t    *testing.T
-	c    *epoch.Collector
-	pool *epoch.Pool[stressNode] // nil: allocate nodes, retire with epoch.Retire
-	head atomic.Pointer[stressNode]
-
-	nextVal  atomic.Uint64 // values pushed are 1..nextVal
-	retires  atomic.Uint64 // Retire calls that have returned
-	failures atomic.Int32
-	stop     atomic.Bool
-	// ctx ends at the first failure, so that a Barrier looping on a broken
-	// collector returns at once.
-	ctx    context.Context
-	cancel context.CancelFunc
+// stressStack is a Treiber stack on a Collector, its nodes allocated with
+// new and retired with epoch.Retire, or recycled through an epoch.Pool,
+// and wired to a Ledger.
+type stressStack struct {
+	c       *epoch.Collector
+	l       *stress.Ledger[stressNode]
+	pool    *epoch.Pool[stressNode] // nil: new and epoch.Retire
+	head    atomic.Pointer[stressNode]
+	retires atomic.Uint64 // Retire calls that have returned
+	workers []stressWorker
 }
 
-// fail reports a failure from any goroutine and stops the workers.
-func (env *stressEnv) fail(format string, args ...any) {
-	if env.failures.Add(1) <= 10 {
-		env.t.Errorf(format, args...)
-	}
-	env.stop.Store(true)
-	env.cancel()
-}
-
-// poison is the free function (and the Pool's OnReclaim): it records the
-// reclamation in the ledger and overwrites the node. A node reclaimed twice
-// panics, failing the test binary at once with the reclaimer's stack: the
-// collector that did it may be looping and never return.
-func (env *stressEnv) poison(n *stressNode) {
-	r := n.rec
-	if r == nil {
-		panic(fmt.Sprintf("reclaimed a node with no ledger record (reclaimed twice, or never pushed): poisoned=%v val=%#x", n.poisoned, n.val))
-	}
-	if k := r.reclaimed.Add(1); k != 1 {
-		panic(fmt.Sprintf("node reclaimed %d times", k))
-	}
-	n.poisoned = true
-	n.val = stressPoison
-	n.next = nil
-	n.rec = nil
-}
-
-// stressWorker is one goroutine's share: its random source and what it popped.
+// stressWorker is what a worker keeps between operations.
 type stressWorker struct {
-	env     *stressEnv
-	rng     *rand.Rand
-	popped  []uint64
-	retired []*stressRecord
+	h    *epoch.Handle // registered on first use, unregistered at the end
+	held *epoch.Guard  // a session's guard, refreshed between its operations
 }
 
-func (w *stressWorker) push(g *epoch.Guard) {
-	env := w.env
+func (s *stressStack) worker(w *stress.Worker) *stressWorker {
+	st := &s.workers[w.ID()]
+	if st.h == nil {
+		st.h = s.c.Register()
+	}
+	return st
+}
+
+// alloc returns a node for a push: new, or from the Pool, which must hand
+// it out zeroed. Either way a new life begins for the Ledger.
+func (s *stressStack) alloc(w *stress.Worker, g *epoch.Guard) *stressNode {
 	var n *stressNode
-	if env.pool != nil {
-		n = env.pool.Get(g)
+	if s.pool != nil {
+		n = s.pool.Get(g)
 		if *n != (stressNode{}) {
-			env.fail("Pool.Get returned a node that is not zeroed: %+v", *n)
-			return
+			w.Errorf("Pool.Get returned a node that is not zeroed: %+v", *n)
 		}
 	} else {
 		n = new(stressNode)
 	}
-	n.val = env.nextVal.Add(1)
-	n.rec = new(stressRecord)
+	s.l.Alloc(n)
+	return n
+}
+
+// retire hands n to the collector, after telling the Ledger.
+func (s *stressStack) retire(g *epoch.Guard, n *stressNode) {
+	s.l.Retire(n)
+	if s.pool != nil {
+		s.pool.Retire(g, n)
+	} else {
+		epoch.Retire(g, n, s.l.Reclaim)
+	}
+	s.retires.Add(1)
+}
+
+// enter opens the guard of one push or pop, in one of the ways a program
+// does: the guard of the worker's session if one is open; else a pooled
+// Collector.Enter; a guard of the worker's Handle; or a guard nested in an
+// outer guard of the same Handle, the operation running under the inner
+// one or under the outer after the inner exited (which must not unpin the
+// slot).
+func (s *stressStack) enter(w *stress.Worker) (g *epoch.Guard, exit func()) {
+	st := s.worker(w)
+	if st.held != nil {
+		return st.held, func() {}
+	}
+	switch w.Rand().IntN(4) {
+	case 0, 1:
+		g = s.c.Enter()
+		return g, g.Exit
+	case 2:
+		g = st.h.Enter()
+		return g, g.Exit
+	}
+	outer, inner := st.h.Enter(), st.h.Enter()
+	if w.Rand().IntN(2) == 0 {
+		return inner, func() { inner.Exit(); outer.Exit() }
+	}
+	inner.Exit()
+	return outer, outer.Exit
+}
+
+func (s *stressStack) push(w *stress.Worker, v int) {
+	g, exit := s.enter(w)
+	defer exit()
+	n := s.alloc(w, g)
+	n.val = uint64(v)
 	for {
-		h := env.head.Load()
-		n.next = h
-		if env.head.CompareAndSwap(h, n) {
+		top := s.head.Load()
+		n.next = top
+		if s.head.CompareAndSwap(top, n) {
 			return
 		}
 	}
 }
 
-func (w *stressWorker) pop(g *epoch.Guard) {
-	env := w.env
+func (s *stressStack) pop(w *stress.Worker) (int, bool) {
+	g, exit := s.enter(w)
+	defer exit()
 	for {
-		h := epoch.Load(g, &env.head)
-		if h == nil {
-			return
+		top := epoch.Load(g, &s.head)
+		if top == nil {
+			return 0, false
 		}
-		if w.rng.IntN(8) == 0 {
-			runtime.Gosched() // widen the window for a premature reclaim
+		w.Yield() // others pop, retire and (with a broken grace period) reclaim top here
+		if !stress.CheckRead(w, top) {
+			return 0, false
 		}
-		if h.poisoned {
-			env.fail("pop read a reclaimed node (poisoned) under a guard")
-			return
-		}
-		next := h.next
-		if !env.head.CompareAndSwap(h, next) {
+		next := top.next
+		w.Yield() // top may be popped, recycled and pushed again here (ABA)
+		if !s.head.CompareAndSwap(top, next) {
 			continue
 		}
-		v, rec := h.val, h.rec
-		if h.poisoned || rec == nil || v == 0 || v == stressPoison {
-			env.fail("popped a reclaimed or recycled node: val=%#x poisoned=%v", v, h.poisoned)
-			return
+		v := int(top.val)
+		if !stress.CheckRead(w, top) {
+			return 0, false
 		}
-		w.popped = append(w.popped, v)
-		w.retired = append(w.retired, rec)
-		if env.pool != nil {
-			env.pool.Retire(g, h)
-		} else {
-			epoch.Retire(g, h, env.poison)
+		s.retire(g, top)
+		return v, true
+	}
+}
+
+// mix is StackMix's push, pop and drain on s, with:
+//
+//   - "session": one guard of the worker's Handle held over up to 16
+//     pushes and pops, refreshed between them (a Barrier must still
+//     complete: a refreshed guard flushes its batch and lets the epoch
+//     advance);
+//   - "barrier": Barrier while the others push, pop, retire and call
+//     Barrier, which must reclaim everything retired before it began;
+//   - a stalled guard (stress.StallGuard) and a Handle abandoned with a
+//     retired node in its batch (stress.AbandonHandle);
+//   - Finally "walk" (before the drain): every node still in the stack is
+//     healthy and neither retired nor reclaimed, and "unregister".
+func (s *stressStack) mix() stress.Mix {
+	stack := stress.StackMix(nil, s.push, s.pop)
+	pushPop := stress.Mix{stack[0], stack[1]}
+	for i := range stack {
+		if stack[i].Weight > 0 {
+			stack[i].Weight *= 4
 		}
-		env.retires.Add(1)
+	}
+	return append(stress.Mix{
+		stress.Finally("walk", s.walk),
+		{Name: "session", Weight: 1, Do: func(w *stress.Worker) {
+			st := s.worker(w)
+			st.held = st.h.Enter()
+			defer func() { st.held.Exit(); st.held = nil }()
+			for i := range 1 + w.Rand().IntN(16) {
+				if i > 0 {
+					st.held.Refresh()
+				}
+				pushPop[w.Rand().IntN(2)].Do(w)
+			}
+		}},
+		{Name: "barrier", Weight: 1, Do: s.barrier},
+		stress.StallGuard(s.c, stressStall),
+		stress.AbandonHandle(s.c, func(w *stress.Worker, g *epoch.Guard) { s.retire(g, s.alloc(w, g)) }),
+	}, append(stack, stress.Finally("unregister", func(*stress.Worker) {
+		for i := range s.workers {
+			if h := s.workers[i].h; h != nil {
+				h.Unregister()
+			}
+		}
+	}))...)
+}
+
+// barrier checks that a Barrier, while the other workers run, reclaims
+// everything whose Retire returned before it began.
+func (s *stressStack) barrier(w *stress.Worker) {
+	before := s.retires.Load()
+	ctx, cancel := context.WithTimeout(context.Background(), stressBarrier)
+	defer cancel()
+	if err := s.c.Barrier(ctx); err != nil {
+		w.Errorf("Barrier while workers run: %v", err)
 		return
 	}
-}
-
-func (w *stressWorker) op(g *epoch.Guard) {
-	if w.rng.IntN(2) == 0 {
-		w.push(g)
-	} else {
-		w.pop(g)
+	st := s.c.Stats()
+	if st.Reclaimed < before {
+		w.Errorf("Barrier returned with %d reclaimed, but %d retired before it began", st.Reclaimed, before)
+	}
+	if n := w.Harness().Goroutines(); st.Guards > n {
+		w.Errorf("Stats().Guards = %d with %d workers", st.Guards, n)
 	}
 }
 
-// run performs operations until told to stop, entering guards in one of
-// three ways: a pooled Enter per operation; a Handle guard per operation,
-// sometimes nested in an outer guard of the same Handle; or one Handle guard
-// held for the whole run and refreshed between operations (Barrier must
-// still complete: a refreshed guard flushes its batch and lets the epoch
-// advance).
-func (w *stressWorker) run(mode int) {
-	env := w.env
-	switch mode {
-	case 0:
-		for !env.stop.Load() {
-			g := env.c.Enter()
-			w.op(g)
-			g.Exit()
+// walk checks the nodes still in the stack, after the workers stopped.
+func (s *stressStack) walk(w *stress.Worker) {
+	limit := s.l.Stats().Allocated
+	var k int64
+	for n := s.head.Load(); n != nil; n = n.next {
+		if k++; k > limit {
+			w.Errorf("the stack holds more nodes than were allocated (%d): a cycle", limit)
+			return
 		}
-	case 1:
-		h := env.c.Register()
-		for !env.stop.Load() {
-			var outer *epoch.Guard
-			if w.rng.IntN(8) == 0 {
-				outer = h.Enter()
-			}
-			g := h.Enter()
-			w.op(g)
-			g.Exit()
-			if outer != nil {
-				w.op(outer)
-				outer.Exit()
-			}
+		s.l.Reachable(n)
+		if !stress.CheckRead(w, n) {
+			return
 		}
-		h.Unregister()
-	case 2:
-		h := env.c.Register()
-		g := h.Enter()
-		for !env.stop.Load() {
-			w.op(g)
-			g.Refresh()
-		}
-		g.Exit()
-		h.Unregister()
 	}
 }
 
-func stressRun(t *testing.T, seed uint64, d time.Duration, batch int, pooled bool) {
-	env := &stressEnv{t: t, c: epoch.New(epoch.WithBatchSize(batch))}
-	env.ctx, env.cancel = context.WithCancel(context.Background())
-	defer env.cancel()
+// stressTreiber runs the Treiber stack on a Collector with the given batch
+// size, pooled or not, then checks the collector's Stats against the
+// Ledger.
+func stressTreiber(t *testing.T, batch int, pooled bool) {
+	h := newStressHarness(t, stressOps)
+	c := epoch.New(epoch.WithBatchSize(batch))
+	s := &stressStack{
+		c:       c,
+		l:       stress.NewLedger(h, poisonStressNode),
+		workers: make([]stressWorker, h.Goroutines()+1),
+	}
 	if pooled {
-		env.pool = epoch.NewPool(env.c, epoch.OnReclaim(env.poison))
+		s.pool = epoch.NewPool(c, epoch.OnReclaim(s.l.Reclaim))
 	}
-	n := 4 * runtime.GOMAXPROCS(0)
-	workers := make([]*stressWorker, n)
-	var wg sync.WaitGroup
-	for i := range workers {
-		w := &stressWorker{env: env, rng: rand.New(rand.NewPCG(seed, uint64(i)))}
-		workers[i] = w
-		wg.Go(func() { w.run(i % 3) })
-	}
-	// Two monitors: Barrier must reclaim everything retired before it, even
-	// while the workers keep entering and retiring and another Barrier runs.
-	var barriers [2]int
-	var slowest [2]time.Duration
-	for m := range 2 {
-		wg.Go(func() {
-			for !env.stop.Load() {
-				time.Sleep(time.Millisecond)
-				before := env.retires.Load()
-				ctx, cancel := context.WithTimeout(env.ctx, stressBarrier)
-				began := time.Now()
-				err := env.c.Barrier(ctx)
-				slowest[m] = max(slowest[m], time.Since(began))
-				barriers[m]++
-				cancel()
-				if err != nil {
-					if env.ctx.Err() == nil {
-						env.fail("Barrier while workers run: %v", err)
-					}
-					return
-				}
-				if st := env.c.Stats(); st.Reclaimed < before {
-					env.fail("Barrier returned with %d reclaimed, but %d retired before it began", st.Reclaimed, before)
-					return
-				}
-				if st := env.c.Stats(); st.Guards > n {
-					env.fail("Stats().Guards = %d with %d goroutines", st.Guards, n)
-					return
-				}
-			}
-		})
-	}
-	timer := time.AfterFunc(d, func() { env.stop.Store(true) })
-	// A broken collector can leave a goroutine spinning forever (a slot
-	// that never becomes idle): fail with every stack rather than wait for
-	// the test binary's timeout.
-	watchdog := time.AfterFunc(d+stressHang, func() {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		panic(fmt.Sprintf("stress run (seed %#x) still running %v after it should have stopped:\n%s", seed, stressHang, buf))
-	})
-	defer watchdog.Stop()
-	wg.Wait()
-	timer.Stop()
-	if t.Failed() {
+	res := h.Run(s.mix())
+	if h.Failed() {
+		stress.Shutdown(h, c.Close)
 		return
 	}
 
 	// Quiescent: everything retired is reclaimed by Barrier, and counted.
-	var popped []uint64
-	var retired []*stressRecord
-	for _, w := range workers {
-		popped = append(popped, w.popped...)
-		retired = append(retired, w.retired...)
-	}
-	ctx, cancel := context.WithTimeout(env.ctx, stressBarrier)
+	ctx, cancel := context.WithTimeout(context.Background(), stressBarrier)
 	defer cancel()
-	require.NoError(t, env.c.Barrier(ctx))
-	st := env.c.Stats()
-	require.Zero(t, st.Guards, "guards open after the workers exited: %+v", st)
-	require.Zero(t, st.Pending, "pending after Barrier: %+v", st)
-	require.Equal(t, uint64(len(retired)), st.Retired, "Stats().Retired vs nodes retired: %+v", st)
-	require.Equal(t, st.Retired, st.Reclaimed, "%+v", st)
-	require.NoError(t, env.c.Close())
-	require.Zero(t, env.c.Stats().Pending)
+	require.NoError(h, c.Barrier(ctx))
+	st, ls := c.Stats(), s.l.Stats()
+	require.Zero(h, st.Guards, "guards open after the workers exited: %+v", st)
+	require.Zero(h, st.Pending, "pending after Barrier: %+v", st)
+	require.EqualValues(h, ls.Retired, st.Retired, "Stats().Retired vs the Ledger's retires: %+v", st)
+	require.Equal(h, st.Retired, st.Reclaimed, "%+v", st)
+	require.NoError(h, stress.Shutdown(h, c.Close))
+	require.Zero(h, c.Stats().Pending)
 
-	// Ledger: every retired node was reclaimed exactly once.
-	for i, r := range retired {
-		if k := r.reclaimed.Load(); k != 1 {
-			t.Fatalf("retired node %d of %d reclaimed %d times", i, len(retired), k)
-		}
-	}
-	// What is left in the stack was never reclaimed.
-	pushed := env.nextVal.Load()
-	var left []uint64
-	for h := env.head.Load(); h != nil; h = h.next {
-		if uint64(len(left)) > pushed {
-			t.Fatalf("the stack holds more nodes than were pushed (%d): a cycle", pushed)
-		}
-		if h.poisoned || h.rec == nil || h.rec.reclaimed.Load() != 0 {
-			t.Fatalf("node %#x still in the stack was reclaimed (poisoned=%v)", h.val, h.poisoned)
-		}
-		left = append(left, h.val)
-	}
-	// Values: pushed = popped + left, each exactly once.
-	seen := make([]uint8, pushed+1)
-	var bad []string
-	for _, v := range append(popped, left...) {
-		if v == 0 || v > pushed {
-			bad = append(bad, fmt.Sprintf("value %#x was never pushed", v))
-			continue
-		}
-		seen[v]++
-	}
-	for v := uint64(1); v <= pushed; v++ {
-		if seen[v] != 1 {
-			bad = append(bad, fmt.Sprintf("value %d popped or left %d times", v, seen[v]))
-		}
-	}
-	if len(bad) > 0 {
-		t.Fatalf("%d of %d values wrong (ABA?), first: %v", len(bad), pushed, bad[:min(len(bad), 10)])
-	}
-	require.Equal(t, int(pushed), len(popped)+len(left), "pushed = popped + left in the stack")
-	t.Logf("seed %#x: %d pushed, %d popped, %d left, %d retired, epoch %d; %d concurrent Barriers, slowest %v",
-		seed, pushed, len(popped), len(left), len(retired), st.Epoch, barriers[0]+barriers[1], max(slowest[0], slowest[1]))
+	// Ledger: every node retired was reclaimed exactly once, and the
+	// drain emptied the stack, so every life ended.
+	ls = s.l.Verify()
+	require.Zero(h, ls.Violations)
+	require.Equal(h, ls.Allocated, ls.Retired, "nodes allocated vs retired after the drain: %+v", ls)
+	require.Equal(h, ls.Retired, ls.Reclaimed, "%+v", ls)
+	t.Logf("%v; %+v; epoch %d; %d barriers, %d sessions", res, ls, st.Epoch, res.Counts["barrier"], res.Counts["session"])
 }
 
 // TestStressRCUSwap is the RCU pattern: readers load a shared config under
-// guards that stay open for the whole run and are only refreshed (or under
-// a pooled guard per read), while a writer swaps in a new config and retires
-// the old one (batch size 1: every retire tries to reclaim), and now and
-// then, after a pause that lets the readers catch up with the epoch, waits
-// for it with Barrier. Barrier must return, because a refreshed guard cannot
-// hold the old config, and the old config must be reclaimed (poisoned) by
-// then, while no reader ever sees a poisoned one.
+// a guard, some over sessions of many reads in one guard refreshed between
+// them, while writers swap in a new config and retire the old one (batch
+// size 1: every retire tries to reclaim) and now and then, after a pause
+// that lets the readers catch up with the epoch, wait for it with Barrier.
+// Barrier must return, because a refreshed guard cannot hold the old
+// config, and the old config must be reclaimed (poisoned) by then, while no
+// reader ever sees a poisoned one.
 func TestStressRCUSwap(t *testing.T) {
-	stressSoak(t, stressRCU)
+	h := newStressHarness(t, rcuOps)
+	c := epoch.New(epoch.WithBatchSize(1))
+	l := stress.NewLedger(h, func(x *rcuConfig) { x.Poison(); x.a, x.b = stressPoison, 0 })
+	var cur atomic.Pointer[rcuConfig]
+	first := &rcuConfig{a: 1, b: 1}
+	l.Alloc(first)
+	cur.Store(first)
+	var gen atomic.Uint64
+	gen.Store(1)
+	handles := make([]*epoch.Handle, h.Goroutines()+1)
+
+	read := func(w *stress.Worker, g *epoch.Guard) {
+		x := epoch.Load(g, &cur)
+		w.Yield()
+		if stress.CheckRead(w, x) && x.a != x.b {
+			w.Errorf("reader saw a torn config: a=%#x b=%#x", x.a, x.b)
+		}
+	}
+	res := h.Run(stress.Mix{
+		{Name: "read", Weight: 6, Do: func(w *stress.Worker) {
+			g := c.Enter()
+			defer g.Exit()
+			read(w, g)
+		}},
+		{Name: "read-session", Weight: 2, Do: func(w *stress.Worker) {
+			if handles[w.ID()] == nil {
+				handles[w.ID()] = c.Register()
+			}
+			g := handles[w.ID()].Enter()
+			defer g.Exit()
+			for i := range 1 + w.Rand().IntN(64) {
+				if i > 0 {
+					g.Refresh()
+				}
+				read(w, g)
+			}
+		}},
+		{Name: "swap", Weight: 2, Do: func(w *stress.Worker) {
+			v := gen.Add(1)
+			x := &rcuConfig{a: v, b: v}
+			l.Alloc(x)
+			g := c.Enter()
+			old := cur.Swap(x)
+			l.Retire(old)
+			epoch.Retire(g, old, l.Reclaim)
+			g.Exit()
+			if w.Rand().IntN(4) != 0 {
+				return
+			}
+			time.Sleep(time.Duration(w.Rand().IntN(100)) * time.Microsecond)
+			ctx, cancel := context.WithTimeout(context.Background(), stressBarrier)
+			defer cancel()
+			if err := c.Barrier(ctx); err != nil {
+				w.Errorf("Barrier with readers refreshing their guards: %v", err)
+				return
+			}
+			if !old.Poisoned() {
+				w.Errorf("Barrier returned before config %d, retired before it, was reclaimed", old.a)
+			}
+		}},
+		stress.Finally("unregister", func(*stress.Worker) {
+			for _, hd := range handles {
+				if hd != nil {
+					hd.Unregister()
+				}
+			}
+		}),
+	})
+	require.NoError(h, stress.Shutdown(h, c.Close))
+	if h.Failed() {
+		return
+	}
+	last := cur.Load()
+	l.Reachable(last) // the current config was not retired, nor reclaimed
+	stress.CheckRead(h, last)
+	ls := l.Verify()
+	require.Zero(h, ls.Violations)
+	require.Equal(h, ls.Allocated-1, ls.Retired, "every config but the current one retired: %+v", ls)
+	require.Equal(h, ls.Retired, ls.Reclaimed, "%+v", ls)
+	st := c.Stats()
+	require.EqualValues(h, ls.Reclaimed, st.Reclaimed, "%+v", st)
+	require.Zero(h, st.Pending)
+	t.Logf("%v; %d swaps", res, ls.Retired)
 }
 
 // rcuConfig is the shared value; a and b are always equal while it is live.
 type rcuConfig struct {
-	a, b     uint64
-	poisoned bool
-	freed    atomic.Int32
-}
-
-func stressRCU(t *testing.T, seed uint64, d time.Duration) {
-	c := epoch.New(epoch.WithBatchSize(1))
-	env := &stressEnv{t: t, c: c}
-	env.ctx, env.cancel = context.WithCancel(context.Background())
-	defer env.cancel()
-	var cur atomic.Pointer[rcuConfig]
-	cur.Store(&rcuConfig{a: 1, b: 1})
-	free := func(x *rcuConfig) {
-		if k := x.freed.Add(1); k != 1 {
-			panic(fmt.Sprintf("config %#x reclaimed %d times", x.a, k))
-		}
-		x.poisoned = true
-		x.a, x.b = stressPoison, 0
-	}
-
-	// The readers run until the writer is done, so that a Barrier stuck
-	// on a refreshing reader times out instead of ending with the run.
-	var writerDone atomic.Bool
-	var wg sync.WaitGroup
-	for i := range 2 * runtime.GOMAXPROCS(0) {
-		rng := rand.New(rand.NewPCG(seed, uint64(i)))
-		read := func(g *epoch.Guard) {
-			x := epoch.Load(g, &cur)
-			if rng.IntN(16) == 0 {
-				runtime.Gosched()
-			}
-			if x.poisoned || x.a != x.b {
-				env.fail("reader saw a reclaimed config: a=%#x b=%#x poisoned=%v", x.a, x.b, x.poisoned)
-			}
-		}
-		wg.Go(func() {
-			if i%2 == 1 {
-				for !writerDone.Load() {
-					g := c.Enter()
-					read(g)
-					g.Exit()
-				}
-				return
-			}
-			h := c.Register()
-			defer h.Unregister()
-			g := h.Enter()
-			defer g.Exit()
-			for !writerDone.Load() {
-				read(g)
-				g.Refresh()
-			}
-		})
-	}
-
-	var retired []*rcuConfig
-	var barriers int
-	var slowest time.Duration
-	wg.Go(func() {
-		defer writerDone.Store(true)
-		rng := rand.New(rand.NewPCG(seed, 1<<32))
-		for gen := uint64(2); !env.stop.Load(); gen++ {
-			g := c.Enter()
-			old := cur.Swap(&rcuConfig{a: gen, b: gen})
-			epoch.Retire(g, old, free)
-			g.Exit()
-			retired = append(retired, old)
-			if rng.IntN(4) != 0 {
-				continue
-			}
-
-			time.Sleep(time.Duration(rng.IntN(100)) * time.Microsecond)
-			barriers++
-			ctx, cancel := context.WithTimeout(env.ctx, stressBarrier)
-			began := time.Now()
-			err := c.Barrier(ctx)
-			slowest = max(slowest, time.Since(began))
-			cancel()
-			if err != nil {
-				if env.ctx.Err() == nil {
-					env.fail("Barrier with readers refreshing their guards: %v", err)
-				}
-				return
-			}
-			if old.freed.Load() != 1 {
-				env.fail("Barrier returned before config %d, retired before it, was reclaimed", gen-1)
-				return
-			}
-		}
-	})
-	timer := time.AfterFunc(d, func() { env.stop.Store(true) })
-	watchdog := time.AfterFunc(d+stressHang, func() {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		panic(fmt.Sprintf("RCU stress run (seed %#x) still running %v after it should have stopped:\n%s", seed, stressHang, buf))
-	})
-	defer watchdog.Stop()
-	wg.Wait()
-	timer.Stop()
-	if t.Failed() {
-		return
-	}
-	require.NoError(t, c.Close())
-	for _, x := range retired {
-		require.EqualValues(t, 1, x.freed.Load(), "retired config reclaimed once")
-	}
-	last := cur.Load()
-	require.Zero(t, last.freed.Load(), "the current config was reclaimed")
-	require.False(t, last.poisoned)
-	st := c.Stats()
-	require.Equal(t, uint64(len(retired)), st.Reclaimed, "%+v", st)
-	t.Logf("seed %#x: %d swaps, %d Barriers, slowest %v", seed, len(retired), barriers, slowest)
+	stress.Canary
+	a, b uint64
 }

@@ -2,8 +2,6 @@ package hazard_test
 
 import (
 	"context"
-	"math/rand/v2"
-	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -13,253 +11,167 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-reclaim/reclaim/hazard"
+	"github.com/go-reclaim/reclaim/stress"
 )
 
-// stressDuration is how long each stress test runs: a few hundred
-// milliseconds, or RECLAIM_SOAK if it is a duration (10s if it is set to
-// anything else).
+// The stress tests of this file are written on package stress, the harness
+// the module ships, as a container author would write them:
+//
+//   - a Harness (stress.New) runs 4×GOMAXPROCS workers that draw operations
+//     from a Mix, with injected yield points, a seed that replays each
+//     worker's choices, and a goroutine leak check;
+//   - a stress.Ledger follows every node through its lives: Alloc when it is
+//     allocated or taken from the free list, Retire just before
+//     hazard.Retire, and Reclaim in the free function, which poisons it;
+//     it reports a node reclaimed twice, reclaimed before it was retired,
+//     handed out again before it was reclaimed, still reachable when
+//     retired, and, at the end, retired and never reclaimed;
+//   - the nodes embed a stress.Canary and every read of a protected node is
+//     followed by stress.CheckRead, so a reader that touches a reclaimed
+//     node fails at the read, with where it was retired and reclaimed; the
+//     poison also overwrites the plain fields a reader reads, so under
+//     -race such a read is a data race with the free function;
+//   - stress.StackMix and QueueMix account for the values: each one added
+//     is taken exactly once (the final drain included);
+//   - the domains scan as often as they can: WithThreshold(1), and two
+//     operations of every mix, "retire-dummies" (every sealed batch scans)
+//     and "barrier-now" (a Barrier with an expired deadline flushes the
+//     open batches and sweeps everything), so that objects are reclaimed
+//     as early as the hazard pointers allow.
+//
+// Free functions may run on any goroutine, the domain's aging timer
+// included: the Ledger and the free list are safe for that.
+//
+// Each test runs a fixed number of operations; STRESS_SCALE multiplies
+// them, and the duration of the tests that run for a time, for soak runs:
+// STRESS_SCALE=50 go test -race -run Stress ./hazard/. A failure prints the
+// seed and the command that replays it.
+
+const (
+	// The number of operations of each test's Run.
+	treiberOps  = 16000
+	msQueueOps  = 12000
+	snapshotOps = 16000
+	// stressStall is how long a stalled protection is held.
+	stressStall = time.Millisecond
+	// stressHang is how long a Run may take before the harness reports it
+	// as hung, with every goroutine's stack.
+	stressHang = 30 * time.Second
+)
+
+// stressDuration is how long the tests that run for a time (rather than
+// for a number of operations) run: a few hundred milliseconds, times
+// STRESS_SCALE.
 func stressDuration() time.Duration {
-	if s := os.Getenv("RECLAIM_SOAK"); s != "" {
-		if d, err := time.ParseDuration(s); err == nil {
-			return d
-		}
-		return 10 * time.Second
-	}
+	d := 300 * time.Millisecond
 	if testing.Short() {
-		return 50 * time.Millisecond
+		d = 50 * time.Millisecond
 	}
-	return 300 * time.Millisecond
+	return time.Duration(stress.Scale() * float64(d))
 }
 
 func stressWorkers() int { return 4 * runtime.GOMAXPROCS(0) }
 
-// Ledger states of a node.
-const (
-	nodeLive    = 1 // allocated, being pushed or in the structure
-	nodeRetired = 2 // unlinked and retired
-	nodeFree    = 3 // reclaimed, in the free list
-)
-
 const poison = ^uint64(0) // no value pushed is all ones
 
-// ledger recycles nodes through a free list (the main reason to use hazard
-// pointers in Go) and accounts for each: every node goes live -> retired ->
-// free -> live ..., each transition checked, and it counts retires and
-// reclaims. The free function poisons the node with plain writes: a reader
-// that touches a reclaimed node races with them (reported under -race) and,
-// without -race, reads the poison. The free list is a buffered channel used
-// without blocking (a node that does not fit is dropped): cheaper under
-// contention than a mutex, and not a sync.Pool, whose first use after each
-// GC takes a global lock (see TestRetireOnFreshDomainsConcurrently).
-type ledger[N any] struct {
-	t        testing.TB
-	state    func(*N) *atomic.Int32
-	poison   func(*N)
-	freeList chan *N
-	mu       sync.Mutex
-	all      []*N // every node ever allocated
-	retired  atomic.Int64
-	freed    atomic.Int64
-	errs     atomic.Int64 // ledger violations seen
+// newStressHarness returns the harness of one stress test: ops operations
+// per Run, scaled by STRESS_SCALE, and a hang limit scaled likewise.
+func newStressHarness(t *testing.T, ops int) *stress.Harness {
+	return stress.New(t, stress.Ops(ops), stress.Timeout(time.Duration(max(1, stress.Scale())*float64(stressHang))))
 }
 
-func (l *ledger[N]) fail(format string, args ...any) {
-	if l.errs.Add(1) <= 10 {
-		l.t.Errorf(format, args...)
-	}
+// freeList recycles nodes (the main reason to use hazard pointers in Go)
+// and wires them to a Ledger: alloc takes a node from the list, or a new
+// one, and tells the Ledger; retire tells the Ledger, then hazard.Retire;
+// the free function is the Ledger's Reclaim, which poisons the node, and
+// then puts it on the list, where alloc zeroes it again. The list is a
+// buffered channel used without blocking (a node that does not fit is
+// dropped): cheaper under contention than a mutex, and not a sync.Pool,
+// whose first use after each GC takes a global lock (see
+// TestRetireOnFreshDomainsConcurrently).
+type freeList[N any] struct {
+	l     *stress.Ledger[N]
+	nodes chan *N
 }
 
-// alloc returns a live node, recycled if one is free.
-func (l *ledger[N]) alloc() *N {
+func newFreeList[N any](l *stress.Ledger[N]) *freeList[N] {
+	return &freeList[N]{l: l, nodes: make(chan *N, 1<<16)}
+}
+
+func (f *freeList[N]) alloc() *N {
 	var n *N
 	select {
-	case n = <-l.freeList:
+	case n = <-f.nodes:
+		var zero N
+		*n = zero // heal the canary: a new life begins
 	default:
-	}
-	if n == nil {
 		n = new(N)
-		l.state(n).Store(nodeFree)
-		l.mu.Lock()
-		l.all = append(l.all, n)
-		l.mu.Unlock()
 	}
-	if !l.state(n).CompareAndSwap(nodeFree, nodeLive) {
-		l.fail("allocated node %p in state %d", n, l.state(n).Load())
-	}
+	f.l.Alloc(n)
 	return n
 }
 
-// retire is called by the goroutine that unlinked n.
-func (l *ledger[N]) retire(d *hazard.Domain, n *N) {
-	if !l.state(n).CompareAndSwap(nodeLive, nodeRetired) {
-		l.fail("node %p unlinked twice (state %d)", n, l.state(n).Load())
-	}
-	l.retired.Add(1)
-	hazard.Retire(d, n, l.free)
+func (f *freeList[N]) retire(d *hazard.Domain, n *N) {
+	f.l.Retire(n)
+	hazard.Retire(d, n, f.free)
 }
 
-func (l *ledger[N]) free(n *N) {
-	if !l.state(n).CompareAndSwap(nodeRetired, nodeFree) {
-		l.fail("node %p reclaimed in state %d (twice, or never retired)", n, l.state(n).Load())
-		return
-	}
-	l.freed.Add(1)
-	l.poison(n)
+func (f *freeList[N]) free(n *N) {
+	f.l.Reclaim(n)
 	select {
-	case l.freeList <- n:
-	default: // dropped: it stays free
+	case f.nodes <- n:
+	default: // dropped: the garbage collector has it
 	}
 }
 
-// check runs after the structure is drained and the domain synchronized:
-// every retired node was reclaimed exactly once; the nodes still in the
-// structure (live) are the only ones not free.
-// Besides the ledger's nodes, the domain retired and reclaimed others
-// (hammer's dummies).
-func (l *ledger[N]) check(t *testing.T, d *hazard.Domain, live int, others int64) {
-	t.Helper()
-	require.Equal(t, l.retired.Load(), l.freed.Load(), "retired vs reclaimed")
-	st := d.Stats()
-	require.EqualValues(t, l.retired.Load()+others, st.Retired)
-	require.EqualValues(t, l.freed.Load()+others, st.Reclaimed)
-	require.Zero(t, st.Pending)
-	counts := map[int32]int{}
-	for _, n := range l.all {
-		counts[l.state(n).Load()]++
-	}
-	want := deleteZero(map[int32]int{nodeLive: live, nodeFree: len(l.all) - live})
-	require.Equal(t, want, deleteZero(counts), "node states")
-	require.Zero(t, l.errs.Load())
-}
-
-func deleteZero(m map[int32]int) map[int32]int {
-	for k, v := range m {
-		if v == 0 {
-			delete(m, k)
-		}
-	}
-	return m
-}
-
-// values accounts for the values pushed and popped: value = producer<<32 |
-// seq, seq counting from 1 per producer.
-type values struct {
-	pushed []uint64   // per producer: how many
-	popped [][]uint64 // per consumer, in order
-}
-
-func newValues(workers int) *values {
-	return &values{pushed: make([]uint64, workers+1), popped: make([][]uint64, workers+1)}
-}
-
-func (v *values) next(producer int) uint64 {
-	v.pushed[producer]++
-	return uint64(producer)<<32 | v.pushed[producer]
-}
-
-// check: every value pushed was popped exactly once (the drain included),
-// nothing else was; with fifo, each consumer saw each producer's values in
-// increasing order.
-func (v *values) check(t *testing.T, fifo bool) {
-	t.Helper()
-	seen := make([][]bool, len(v.pushed))
-	for p, n := range v.pushed {
-		seen[p] = make([]bool, n+1)
-	}
-	total := 0
-	for c, vals := range v.popped {
-		last := make([]uint64, len(v.pushed))
-		for _, x := range vals {
-			p, s := int(x>>32), x&(1<<32-1)
-			if p >= len(v.pushed) || s < 1 || s > v.pushed[p] {
-				require.Failf(t, "bad value", "consumer %d popped a value never pushed: %#x", c, x)
-			}
-			if seen[p][s] {
-				require.Failf(t, "duplicate", "value %#x popped twice", x)
-			}
-			seen[p][s] = true
-			if fifo && s <= last[p] {
-				require.Failf(t, "not FIFO", "consumer %d: producer %d's value %d after %d", c, p, s, last[p])
-			}
-			last[p] = s
-			total++
-		}
-	}
-	want := 0
-	for _, n := range v.pushed {
-		want += int(n)
-	}
-	require.Equal(t, want, total, "values lost")
-}
-
-// hammer makes the domain scan as often as it can until stop is closed, so
-// that objects are reclaimed as early as the hazard pointers allow:
-//
-//   - a goroutine retires batches of dummy objects, and every sealed batch
-//     scans (the stress domains use WithThreshold(1));
-//   - another calls Barrier with an expired deadline in a loop: each call
-//     flushes the open batches and sweeps everything.
-//
-// It returns the number of dummy objects retired, valid once wg is done.
-func hammer(t testing.TB, d *hazard.Domain, stop <-chan struct{}, wg *sync.WaitGroup) *int64 {
-	dummies := new(int64)
-	hazard.Retire(d, new(int), func(*int) {})
-	wg.Go(func() {
-		n := 1
-		defer func() { *dummies = int64(n); t.Logf("hammer: %d dummy retires", n) }()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
+// scans returns the two operations that make d scan as often as it can,
+// and the count of dummy objects they retire, which d's Stats count
+// besides the structure's nodes.
+func scans(d *hazard.Domain) (stress.Mix, *atomic.Int64) {
+	dummies := new(atomic.Int64)
+	expired, cancel := context.WithCancel(context.Background())
+	cancel()
+	return stress.Mix{
+		{Name: "retire-dummies", Weight: 1, Do: func(*stress.Worker) {
 			for range 64 {
 				hazard.Retire(d, new(int), func(*int) {})
-				n++
 			}
-			runtime.Gosched()
-		}
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	wg.Go(func() {
-		n := 0
-		var longest time.Duration
-		defer func() { t.Logf("hammer: %d barriers, longest %v", n, longest) }()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			start := time.Now()
-			_ = d.Barrier(ctx)
-			longest = max(longest, time.Since(start))
-			n++
-			runtime.Gosched()
-		}
-	})
-	return dummies
+			dummies.Add(64)
+		}},
+		{Name: "barrier-now", Weight: 1, Do: func(*stress.Worker) { _ = d.Barrier(expired) }},
+	}, dummies
+}
+
+// checkDomain checks d's Stats against what the Ledger saw and the
+// dummies retired besides: everything retired was reclaimed, and counted.
+func checkDomain[N any](h *stress.Harness, d *hazard.Domain, l *stress.Ledger[N], dummies *atomic.Int64) {
+	h.Helper()
+	st, ls := d.Stats(), l.Stats()
+	require.Zero(h, st.Pending, "%+v", st)
+	require.EqualValues(h, ls.Retired+dummies.Load(), st.Retired, "Stats().Retired vs the Ledger's retires and the dummies: %+v", st)
+	require.EqualValues(h, ls.Reclaimed+dummies.Load(), st.Reclaimed, "%+v", st)
+	require.Equal(h, ls.Retired, ls.Reclaimed, "%+v", ls)
 }
 
 // --- Treiber stack ---
 
 type snode struct {
-	val   uint64 // written before the push, read by poppers under protection
-	next  *snode // immutable while the node is in the stack
-	state atomic.Int32
+	stress.Canary
+	val  uint64 // written before the push, read by poppers under protection
+	next *snode // immutable while the node is in the stack
 }
+
+func poisonSnode(n *snode) { n.Poison(); n.val, n.next = poison, nil }
 
 type treiber struct {
-	top atomic.Pointer[snode]
-	l   *ledger[snode]
-	d   *hazard.Domain
-	t   testing.TB
+	top  atomic.Pointer[snode]
+	free *freeList[snode]
+	d    *hazard.Domain
 }
 
-func (s *treiber) push(v uint64) {
-	n := s.l.alloc()
-	n.val = v
+func (s *treiber) push(_ *stress.Worker, v int) {
+	n := s.free.alloc()
+	n.val = uint64(v)
 	for {
 		top := s.top.Load()
 		n.next = top
@@ -269,123 +181,119 @@ func (s *treiber) push(v uint64) {
 	}
 }
 
-func (s *treiber) pop(hp *hazard.Pointer) (uint64, bool) {
-	defer hp.Reset()
+func (s *treiber) pop(w *stress.Worker) (int, bool) {
+	hp := s.d.Acquire()
+	defer hp.Release()
 	for {
 		top := hazard.Protect(hp, &s.top)
 		if top == nil {
 			return 0, false
 		}
-		next := top.next
-		v := top.val
-		if v == poison || top.state.Load() == nodeFree {
-			s.l.fail("pop: protected node %p was reclaimed (val %#x)", top, v)
+		w.Yield() // protected: top may be popped and retired, not reclaimed
+		if !stress.CheckRead(w, top) {
 			return 0, false
 		}
+		next, v := top.next, top.val
+		w.Yield() // top may be popped, recycled and pushed again here (ABA)
 		if s.top.CompareAndSwap(top, next) {
-			s.l.retire(s.d, top)
-			return v, true
+			s.free.retire(s.d, top)
+			return int(v), true
 		}
 	}
 }
 
-// TestStressTreiberStack runs 4×GOMAXPROCS goroutines that push and pop on
-// a Treiber stack whose nodes are recycled through the domain, while
-// another goroutine forces scans. Checks: no protected node is reclaimed
-// (poison, ledger, -race), no node is reclaimed twice, every pushed value
-// is popped exactly once (the final drain included), and after Barrier and
-// Close every retired node was reclaimed exactly once.
-func TestStressTreiberStack(t *testing.T) {
-	d := hazard.New(hazard.WithThreshold(1))
-	l := &ledger[snode]{
-		t:        t,
-		freeList: make(chan *snode, 1<<16),
-		state:    func(n *snode) *atomic.Int32 { return &n.state },
-		poison:   func(n *snode) { n.val = poison; n.next = nil },
-	}
-	s := &treiber{l: l, d: d, t: t}
-	workers := stressWorkers()
-	vals := newValues(workers)
-	stop := make(chan struct{})
-	var bg, wg sync.WaitGroup
-	dummies := hammer(t, d, stop, &bg)
-	deadline := time.Now().Add(stressDuration())
-	var ops atomic.Int64
-	for w := range workers {
-		wg.Go(func() {
-			hp := d.Acquire()
-			defer hp.Release()
-			rng := rand.New(rand.NewPCG(uint64(w), 1))
-			n := 0
-			for ; n%64 != 0 || time.Now().Before(deadline); n++ {
-				if l.errs.Load() > 0 {
-					return
-				}
-				if rng.IntN(2) == 0 {
-					s.push(vals.next(w))
-				} else if v, ok := s.pop(hp); ok {
-					vals.popped[w] = append(vals.popped[w], v)
-				}
-			}
-			ops.Add(int64(n))
-		})
-	}
-	wg.Wait()
-	close(stop)
-	bg.Wait()
-	hp := d.Acquire()
-	for {
-		v, ok := s.pop(hp)
-		if !ok {
-			break
+// walk checks the nodes still in the stack once the workers stopped: each
+// is healthy and neither retired nor reclaimed.
+func walk[N any](w *stress.Worker, l *stress.Ledger[N], first *N, next func(*N) *N, check func(*N) bool) {
+	limit := l.Stats().Allocated
+	var k int64
+	for n := first; n != nil; n = next(n) {
+		if k++; k > limit {
+			w.Errorf("the structure holds more nodes than were allocated (%d): a cycle", limit)
+			return
 		}
-		vals.popped[workers] = append(vals.popped[workers], v)
+		l.Reachable(n)
+		if !check(n) {
+			return
+		}
 	}
-	hp.Release()
-	require.NoError(t, d.Barrier(waitCtx(t)))
-	t.Logf("%d ops by %d goroutines; %d nodes allocated, %d retired; peak pending %d",
-		ops.Load(), workers, len(l.all), l.retired.Load(), d.Stats().PeakPending)
-	vals.check(t, false)
-	l.check(t, d, 0, *dummies)
-	require.NoError(t, d.Close())
-	l.check(t, d, 0, *dummies)
+}
+
+// TestStressTreiberStack pushes and pops on a Treiber stack whose nodes
+// are recycled through the domain, while the domain scans as often as it
+// can and a protection is now and then held for a while
+// (stress.StallProtect). Checks: no protected node is reclaimed (CheckRead,
+// -race), the Ledger's, every pushed value is popped exactly once (the
+// final drain included), and after Barrier and Close the domain's Stats
+// agree with the Ledger.
+func TestStressTreiberStack(t *testing.T) {
+	h := newStressHarness(t, treiberOps)
+	d := hazard.New(hazard.WithThreshold(1))
+	l := stress.NewLedger(h, poisonSnode)
+	s := &treiber{free: newFreeList(l), d: d}
+	mix, dummies := scans(d)
+	for _, op := range stress.StackMix(nil, s.push, s.pop) {
+		op.Weight *= 4
+		mix = append(mix, op)
+	}
+	mix = append(stress.Mix{stress.Finally("walk", func(w *stress.Worker) {
+		walk(w, l, s.top.Load(), func(n *snode) *snode { return n.next }, func(n *snode) bool { return stress.CheckRead(w, n) })
+	})}, append(mix, stress.StallProtect(d, &s.top, stressStall))...)
+	res := h.Run(mix)
+	if !h.Failed() {
+		require.NoError(h, d.Barrier(waitCtx(t)))
+		t.Logf("%v; peak pending %d", res, d.Stats().PeakPending)
+		checkDomain(h, d, l, dummies)
+	}
+	require.NoError(h, stress.Shutdown(h, d.Close))
+	if !h.Failed() {
+		checkDomain(h, d, l, dummies)
+		ls := l.Verify()
+		require.Equal(h, ls.Allocated, ls.Retired, "nodes allocated vs retired after the drain: %+v", ls)
+	}
 }
 
 // --- Michael-Scott queue ---
 
 type qnode struct {
-	val   uint64 // written before the enqueue, read by dequeuers under protection
-	next  atomic.Pointer[qnode]
-	state atomic.Int32
+	stress.Canary
+	val  uint64 // written before the enqueue, read by dequeuers under protection
+	next atomic.Pointer[qnode]
 }
 
 // qPoison is what a reclaimed node's next points to.
 var qPoison = &qnode{val: poison}
 
+func poisonQnode(n *qnode) { n.Poison(); n.val = poison; n.next.Store(qPoison) }
+
 type msQueue struct {
 	head, tail atomic.Pointer[qnode]
-	l          *ledger[qnode]
+	free       *freeList[qnode]
 	d          *hazard.Domain
 }
 
-func newMSQueue(l *ledger[qnode], d *hazard.Domain) *msQueue {
-	q := &msQueue{l: l, d: d}
-	dummy := l.alloc()
+func newMSQueue(free *freeList[qnode], d *hazard.Domain) *msQueue {
+	q := &msQueue{free: free, d: d}
+	dummy := free.alloc()
 	q.head.Store(dummy)
 	q.tail.Store(dummy)
 	return q
 }
 
-func (q *msQueue) enqueue(hp *hazard.Pointer, v uint64) {
-	defer hp.Reset()
-	n := q.l.alloc()
-	n.val = v
-	n.next.Store(nil)
+func (q *msQueue) enqueue(w *stress.Worker, v int) {
+	hp := q.d.Acquire()
+	defer hp.Release()
+	n := q.free.alloc()
+	n.val = uint64(v)
 	for {
 		t := hazard.Protect(hp, &q.tail)
+		w.Yield()
 		next := t.next.Load()
 		if next == qPoison {
-			q.l.fail("enqueue: protected tail %p was reclaimed", t)
+			w.Errorf("enqueue: protected tail %p was reclaimed", t)
+			return
+		}
+		if !stress.CheckRead(w, t) {
 			return
 		}
 		if q.tail.Load() != t {
@@ -404,10 +312,10 @@ func (q *msQueue) enqueue(hp *hazard.Pointer, v uint64) {
 
 // dequeue needs two hazard pointers: the head (the dummy) and its
 // successor, whose value it reads.
-func (q *msQueue) dequeue(a *hazard.Array) (uint64, bool) {
+func (q *msQueue) dequeue(w *stress.Worker) (int, bool) {
+	a := q.d.AcquireArray(2)
+	defer a.Release()
 	hh, hn := a.At(0), a.At(1)
-	defer hh.Reset()
-	defer hn.Reset()
 	for {
 		h := hazard.Protect(hh, &q.head)
 		t := q.tail.Load()
@@ -415,8 +323,12 @@ func (q *msQueue) dequeue(a *hazard.Array) (uint64, bool) {
 		if q.head.Load() != h {
 			continue
 		}
+		w.Yield()
 		if next == qPoison {
-			q.l.fail("dequeue: protected head %p was reclaimed", h)
+			w.Errorf("dequeue: protected head %p was reclaimed", h)
+			return 0, false
+		}
+		if !stress.CheckRead(w, h) {
 			return 0, false
 		}
 		if next == nil {
@@ -427,162 +339,140 @@ func (q *msQueue) dequeue(a *hazard.Array) (uint64, bool) {
 			continue
 		}
 		v := next.val
-		if v == poison || next.state.Load() == nodeFree {
-			q.l.fail("dequeue: protected node %p was reclaimed (val %#x)", next, v)
+		if !stress.CheckRead(w, next) {
 			return 0, false
 		}
+		w.Yield()
 		if q.head.CompareAndSwap(h, next) {
-			q.l.retire(q.d, h)
-			return v, true
+			q.free.retire(q.d, h)
+			return int(v), true
 		}
 	}
 }
 
-// TestStressMSQueue runs 4×GOMAXPROCS goroutines that enqueue and dequeue
-// on a Michael-Scott queue whose nodes are recycled through the domain,
-// while another goroutine forces scans. Checks as for the stack, plus FIFO:
-// each consumer sees each producer's values in the order they were
-// enqueued.
+// TestStressMSQueue enqueues and dequeues on a Michael-Scott queue whose
+// nodes are recycled through the domain, while the domain scans as often
+// as it can. Checks as for the stack, plus linearizability: the Run is
+// split into rounds of stress.DefaultHistorySize operations, each ended by
+// the drain, and each round's history is checked against a FIFO queue
+// (stress.QueueModel), which covers the FIFO order of each producer's
+// values as seen by each consumer.
 func TestStressMSQueue(t *testing.T) {
+	h := newStressHarness(t, msQueueOps)
 	d := hazard.New(hazard.WithThreshold(1))
-	l := &ledger[qnode]{
-		t:        t,
-		freeList: make(chan *qnode, 1<<16),
-		state:    func(n *qnode) *atomic.Int32 { return &n.state },
-		poison:   func(n *qnode) { n.val = poison; n.next.Store(qPoison) },
+	l := stress.NewLedger(h, poisonQnode)
+	q := newMSQueue(newFreeList(l), d)
+	hist := stress.NewHistory(h, stress.QueueModel())
+	mix, dummies := scans(d)
+	for _, op := range stress.QueueMix(hist, q.enqueue, q.dequeue) {
+		op.Weight *= 4
+		mix = append(mix, op)
 	}
-	q := newMSQueue(l, d)
-	workers := stressWorkers()
-	vals := newValues(workers)
-	stop := make(chan struct{})
-	var bg, wg sync.WaitGroup
-	dummies := hammer(t, d, stop, &bg)
-	deadline := time.Now().Add(stressDuration())
-	var ops atomic.Int64
-	for w := range workers {
-		wg.Go(func() {
-			a := d.AcquireArray(2)
-			defer a.Release()
-			rng := rand.New(rand.NewPCG(uint64(w), 2))
-			n := 0
-			for ; n%64 != 0 || time.Now().Before(deadline); n++ {
-				if l.errs.Load() > 0 {
-					return
-				}
-				if rng.IntN(2) == 0 {
-					q.enqueue(a.At(0), vals.next(w))
-				} else if v, ok := q.dequeue(a); ok {
-					vals.popped[w] = append(vals.popped[w], v)
-				}
-			}
-			ops.Add(int64(n))
-		})
+	mix = append(stress.Mix{stress.Finally("walk", func(w *stress.Worker) {
+		walk(w, l, q.head.Load(), func(n *qnode) *qnode { return n.next.Load() }, func(n *qnode) bool { return stress.CheckRead(w, n) })
+	})}, append(mix, stress.StallProtect(d, &q.head, stressStall))...)
+	res := h.Run(mix)
+	if !h.Failed() {
+		require.NoError(h, d.Barrier(waitCtx(t)))
+		t.Logf("%v; peak pending %d", res, d.Stats().PeakPending)
+		checkDomain(h, d, l, dummies)
 	}
-	wg.Wait()
-	close(stop)
-	bg.Wait()
-	a := d.AcquireArray(2)
-	for {
-		v, ok := q.dequeue(a)
-		if !ok {
-			break
-		}
-		vals.popped[workers] = append(vals.popped[workers], v)
+	require.NoError(h, stress.Shutdown(h, d.Close))
+	if !h.Failed() {
+		checkDomain(h, d, l, dummies)
+		l.Reachable(q.head.Load()) // the dummy
+		ls := l.Verify()
+		require.Equal(h, ls.Allocated-1, ls.Retired, "every node but the dummy retired after the drain: %+v", ls)
 	}
-	a.Release()
-	require.NoError(t, d.Barrier(waitCtx(t)))
-	t.Logf("%d ops by %d goroutines; %d nodes allocated, %d retired; peak pending %d",
-		ops.Load(), workers, len(l.all), l.retired.Load(), d.Stats().PeakPending)
-	vals.check(t, true)
-	l.check(t, d, 1, *dummies) // the dummy
-	require.NoError(t, d.Close())
-	l.check(t, d, 1, *dummies)
 }
 
 // --- RCU-style snapshots ---
 
 type snapshot struct {
+	stress.Canary
 	a, b uint64 // a == b while live; poisoned on reclaim
 }
 
 // TestStressSnapshotSwap is the configuration-table use: readers Protect a
-// shared pointer and read the object while writers swap in new ones and
-// retire the old, and another goroutine forces scans. A reader must never
-// see a reclaimed snapshot (poison, -race); every snapshot is reclaimed
+// shared pointer (or load it and validate with TryProtect) and read the
+// object while writers swap in new ones and retire the old, and the domain
+// scans as often as it can. A reader must never see a reclaimed snapshot
+// (CheckRead, -race); the Ledger checks that every snapshot is reclaimed
 // exactly once. In the Flush variant the writers call Flush after every
 // other Retire (as refcount's AtomicArc does after a Store) and the aging
 // timer ticks every millisecond: Flush, Retire's scans, Barriers and the
 // timer all reclaim at once.
 func TestStressSnapshotSwap(t *testing.T) {
 	t.Run("Retire", func(t *testing.T) {
-		stressSnapshotSwap(t, hazard.New(hazard.WithThreshold(1)), 0)
+		stressSnapshotSwap(t, hazard.New(hazard.WithThreshold(1)), false)
 	})
 	t.Run("Flush", func(t *testing.T) {
-		stressSnapshotSwap(t, hazard.New(hazard.WithThreshold(8), hazard.WithMaxBatchAge(time.Millisecond)), 2)
+		stressSnapshotSwap(t, hazard.New(hazard.WithThreshold(8), hazard.WithMaxBatchAge(time.Millisecond)), true)
 	})
 }
 
-// stressSnapshotSwap runs TestStressSnapshotSwap on d; with flushEvery > 0,
-// the writers call Flush after every flushEvery-th Retire.
-func stressSnapshotSwap(t *testing.T, d *hazard.Domain, flushEvery uint64) {
+// stressSnapshotSwap runs TestStressSnapshotSwap on d; with flush, the
+// writers call Flush after every other Retire.
+func stressSnapshotSwap(t *testing.T, d *hazard.Domain, flush bool) {
+	h := newStressHarness(t, snapshotOps)
+	l := stress.NewLedger(h, func(s *snapshot) { s.Poison(); s.a, s.b = poison, 0 })
 	var src atomic.Pointer[snapshot]
-	var made, freed atomic.Int64
-	free := func(s *snapshot) {
-		if s.a == poison {
-			t.Errorf("snapshot %p reclaimed twice", s)
+	var gen atomic.Uint64
+	gen.Store(1)
+	first := &snapshot{a: 1, b: 1}
+	l.Alloc(first)
+	src.Store(first)
+	read := func(w *stress.Worker, s *snapshot) {
+		w.Yield()
+		if stress.CheckRead(w, s) && s.a != s.b {
+			w.Errorf("reader saw a torn snapshot %p: %#x %#x", s, s.a, s.b)
 		}
-		s.a, s.b = poison, poison
-		freed.Add(1)
 	}
-	src.Store(&snapshot{a: 1, b: 1})
-	made.Add(1)
-	stop := make(chan struct{})
-	var bg, wg sync.WaitGroup
-	dummies := hammer(t, d, stop, &bg)
-	deadline := time.Now().Add(stressDuration())
-	var bad atomic.Int64
-	workers := stressWorkers()
-	for w := range workers {
-		wg.Go(func() {
+	mix, dummies := scans(d)
+	mix = append(mix,
+		stress.Op{Name: "swap", Weight: 3, Do: func(w *stress.Worker) {
+			i := gen.Add(1)
+			s := &snapshot{a: i, b: i}
+			l.Alloc(s)
+			old := src.Swap(s)
+			l.Retire(old)
+			hazard.Retire(d, old, l.Reclaim)
+			if flush && i%2 == 0 {
+				d.Flush()
+			}
+		}},
+		stress.Op{Name: "read-protect", Weight: 6, Do: func(w *stress.Worker) {
 			hp := d.Acquire()
 			defer hp.Release()
-			for i := uint64(2); time.Now().Before(deadline) && bad.Load() == 0; i++ {
-				if w < 2 { // writers
-					old := src.Swap(&snapshot{a: i, b: i})
-					made.Add(1)
-					hazard.Retire(d, old, free)
-					if flushEvery > 0 && i%flushEvery == 0 {
-						d.Flush()
-					}
-					continue
-				}
-				var s *snapshot
-				if w%2 == 0 {
-					s = hazard.Protect(hp, &src)
-				} else { // load, then validate
-					for s = src.Load(); !hazard.TryProtect(hp, s, &src); s = src.Load() {
-					}
-				}
-				if a, b := s.a, s.b; a != b || a == poison {
-					bad.Add(1)
-					t.Errorf("reader saw a reclaimed snapshot %p: %#x %#x", s, a, b)
-				}
-				hp.Reset()
+			read(w, hazard.Protect(hp, &src))
+		}},
+		stress.Op{Name: "read-tryprotect", Weight: 6, Do: func(w *stress.Worker) {
+			hp := d.Acquire()
+			defer hp.Release()
+			s := src.Load()
+			for ; !hazard.TryProtect(hp, s, &src); s = src.Load() {
 			}
-		})
+			read(w, s)
+		}},
+		stress.StallProtect(d, &src, stressStall),
+	)
+	res := h.Run(mix)
+	if !h.Failed() {
+		require.NoError(h, d.Barrier(waitCtx(t)))
+		checkDomain(h, d, l, dummies)
 	}
-	wg.Wait()
-	close(stop)
-	bg.Wait()
-	require.NoError(t, d.Barrier(waitCtx(t)))
-	require.Equal(t, made.Load()-1, freed.Load())
-	st := d.Stats()
-	require.EqualValues(t, freed.Load()+*dummies, st.Reclaimed)
-	require.Zero(t, st.Pending)
-	hazard.Retire(d, src.Swap(nil), free)
-	require.NoError(t, d.Close())
-	require.Equal(t, made.Load(), freed.Load())
-	t.Logf("%d snapshots", made.Load())
+	last := src.Swap(nil)
+	l.Reachable(last)
+	stress.CheckRead(h, last)
+	l.Retire(last)
+	hazard.Retire(d, last, l.Reclaim)
+	require.NoError(h, stress.Shutdown(h, d.Close))
+	if !h.Failed() {
+		checkDomain(h, d, l, dummies)
+		ls := l.Verify()
+		require.Equal(h, ls.Allocated, ls.Retired, "%+v", ls)
+		t.Logf("%v; %d snapshots", res, ls.Allocated)
+	}
 }
 
 // TestStressBarrierReclaimsAllRetiredBefore: while goroutines retire, a
@@ -595,13 +485,15 @@ func stressSnapshotSwap(t *testing.T, d *hazard.Domain, flushEvery uint64) {
 // of its shard, released the shard lock, and only then sealed it, so a
 // Barrier whose flush ran in that window returned nil while up to 63 objects
 // retired before it were neither reclaimed nor counted. Without -race the
-// bug showed within a second. It runs 2s (RECLAIM_SOAK for longer).
+// bug showed within a second. It runs 2s (times STRESS_SCALE).
+//
+// It keeps its own record of reclamation rather than a stress.Ledger: its
+// check is per object and positional (objects [0, done) of each retirer
+// were reclaimed by the Barrier that began after they were retired), and
+// it retires 64k objects per round, which a Ledger, taking a stack at each
+// step and keeping a record per object, would slow down several times.
 func TestStressBarrierReclaimsAllRetiredBefore(t *testing.T) {
-	dur := 2 * time.Second
-	if os.Getenv("RECLAIM_SOAK") != "" {
-		dur = stressDuration()
-	}
-	deadline := time.Now().Add(dur)
+	deadline := time.Now().Add(time.Duration(stress.Scale() * float64(2*time.Second)))
 	d := hazard.New()
 	hazard.Retire(d, new(int), func(*int) {})
 	rounds, barriers := 0, 0
