@@ -3,7 +3,6 @@ package refcount_test
 import (
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -13,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-reclaim/reclaim/refcount"
+	"github.com/go-reclaim/reclaim/stress"
 )
 
 // The stress tests run readers that Load, Borrow and Upgrade values of
@@ -24,19 +24,16 @@ import (
 // ledger must show every value destroyed exactly once: none twice, none
 // while read, none leaked.
 //
-// Each test runs for stressDuration, or for RECLAIM_SOAK if it is set to a
-// duration (RECLAIM_SOAK=60s go test -race -run Stress ./refcount/).
+// Each test runs for stressDuration: 300 ms times STRESS_SCALE, the soak
+// factor the stress harness reads (STRESS_SCALE=200 go test -race -run
+// Stress ./refcount/ for a minute).
 
 func stressDuration(t *testing.T) time.Duration {
-	if s := os.Getenv("RECLAIM_SOAK"); s != "" {
-		d, err := time.ParseDuration(s)
-		require.NoError(t, err, "RECLAIM_SOAK must be a duration such as 60s")
-		return d
-	}
+	t.Helper()
 	if testing.Short() {
 		return 50 * time.Millisecond
 	}
-	return 300 * time.Millisecond
+	return time.Duration(300 * float64(time.Millisecond) * stress.Scale())
 }
 
 const stressMagic = 0x5eed_cafe_f00d_d00d
