@@ -188,7 +188,8 @@ func (p *Pool[T]) newBatch(l *poolLocal[T]) *nodeBatch[T] {
 }
 
 // seal tags the limbo batch with the current epoch (every node in it was
-// unlinked before this load), queues it, and tries to advance the epoch.
+// unlinked before this load), queues it, and tries to advance the epoch if
+// the slot's oldest batch is still in its grace period.
 // Expired batches beyond the one this slot will reuse next go to the shared
 // pool, so a slot that retires more than it gets does not hoard nodes.
 func (p *Pool[T]) seal(l *poolLocal[T]) {
@@ -197,7 +198,12 @@ func (p *Pool[T]) seal(l *poolLocal[T]) {
 	p.c.openBags.Add(-1)
 	b.epoch = p.c.epoch.Load()
 	l.sealed = append(l.sealed, b)
-	p.c.tryAdvance()
+	// Advance only while this slot's oldest batch still waits: with
+	// asymmetric fences each advance costs a heavy fence, and an epoch that
+	// other slots moved already serves this one too.
+	if !expiredAt(l.sealed[0].epoch, b.epoch) {
+		p.c.tryAdvance()
+	}
 	e := p.c.epoch.Load()
 	for len(l.sealed) > 1 && expiredAt(l.sealed[0].epoch, e) {
 		p.share(p.reclaim(l.popSealed()))
