@@ -174,9 +174,10 @@ func (c *Collector) pinSlow(p *participant) uint64 {
 	}
 }
 
-// announce publishes a pin: a plain store in the asymmetric mode (the
-// scanners' fence.Heavy orders it), a sequentially consistent one
-// otherwise. Only the slot's holder writes the word.
+// announce publishes a pin: a release store in the asymmetric mode (a
+// plain store on amd64; the scanners' fence.Heavy orders it before the
+// guard's loads), a sequentially consistent one otherwise. Only the slot's
+// holder writes the word.
 func announce(w *atomic.Uint64, e uint64) { fence.Announce64(w, e) }
 
 // unpin closes the slot's outermost guard.
