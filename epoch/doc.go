@@ -70,9 +70,9 @@
 //
 //   - A global epoch counter. A participant slot announces the epoch it read
 //     when it enters a guard and clears it on exit with a release store (a
-//     plain store on amd64 and arm64). The announcement is a plain store
-//     where asymmetric fences are available, a sequentially consistent one
-//     elsewhere (see Fences).
+//     plain store on amd64, an STLR on arm64). The announcement is a
+//     release store too where asymmetric fences are available, a
+//     sequentially consistent one elsewhere (see Fences).
 //   - Retire appends to the slot's batch; a full batch is tagged with the
 //     current epoch and pushed on a lock-free stack. The epoch advances from
 //     e to e+1 when a scan finds every open guard at e; a batch tagged t is

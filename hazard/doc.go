@@ -137,10 +137,11 @@
 // Acquire is a per-processor cache hit in steady state. Protect's
 // publication must be ordered before the re-load: where asymmetric fences
 // are available (Linux with membarrier, not under the race detector; see
-// package epoch's "Fences" and internal/fence) it is a plain store and
-// every scan runs the heavy fence before it reads the slots; elsewhere, or
-// with RECLAIM_FENCE=sc, it is an atomic store (XCHG on amd64). Reset needs only release order and is a plain store on
-// amd64 and arm64 (internal/release). A scan snapshots the published
+// package epoch's "Fences" and internal/fence) it is a release store (a
+// plain MOV on amd64, an STLR on arm64) and every scan runs the heavy
+// fence before it reads the slots; elsewhere, or with RECLAIM_FENCE=sc, it
+// is an atomic store (XCHG on amd64). Reset needs only release order and
+// is a release store on amd64 and arm64 (internal/release). A scan snapshots the published
 // addresses, sorts them, and sweeps the sealed batches with the same
 // panic-safe sweep as package epoch (internal/retire). Retire counts an
 // object in its processor's shard, under the shard's lock, with a plain

@@ -14,7 +14,7 @@ import (
 // object retired after the re-load is not reclaimed before that.
 //
 // Memory order: a scan of the slots runs fence.Heavy first (in the
-// asymmetric mode, where the publication is a plain store; otherwise the
+// asymmetric mode, where the publication is a release store; otherwise the
 // publication is sequentially consistent), so either the scan sees the
 // publication, or the re-load comes after everything the reclaimer made
 // visible before its scan, including the unlink of every object it is

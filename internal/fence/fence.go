@@ -6,8 +6,9 @@
 // would otherwise pay. An announcement needs that only to order it before
 // the reader's next loads, for the one reclaimer that will read it. An
 // asymmetric fence moves the whole cost to that rare reader: the announcer
-// uses a plain store (no fence), and the reclaimer, before it reads
-// announcements, runs a process-wide barrier (Linux membarrier with
+// uses a release store (a plain MOV on amd64, an STLR on arm64; no full
+// fence), and the reclaimer, before it reads announcements, runs a
+// process-wide barrier (Linux membarrier with
 // MEMBARRIER_CMD_PRIVATE_EXPEDITED) that makes every thread of the process
 // execute a full fence. After Heavy returns, each reader's announcement
 // made before the barrier is visible, or that reader's loads after its
@@ -32,7 +33,7 @@ import (
 	"github.com/go-reclaim/reclaim/internal/release"
 )
 
-// Asymmetric reports whether announcers may use plain stores, so that
+// Asymmetric reports whether announcers may use release stores, so that
 // reclaimers must call Heavy before reading announcements. It is fixed at
 // start-up.
 var Asymmetric = choose(os.Getenv("RECLAIM_FENCE"))
