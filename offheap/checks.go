@@ -1,0 +1,115 @@
+package offheap
+
+import (
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+)
+
+// slotDebug is checked mode's record of one slot.
+type slotDebug struct {
+	allocGen uint32
+	alloc    []uintptr
+	freeGen  uint32 // generation the slot took at its last Free
+	free     []uintptr
+}
+
+func callers() []uintptr {
+	var pcs [32]uintptr
+	n := runtime.Callers(3, pcs[:])
+	return slices.Clone(pcs[:n])
+}
+
+func formatStack(pcs []uintptr) string {
+	if len(pcs) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	frames := runtime.CallersFrames(pcs)
+	for {
+		f, more := frames.Next()
+		if !strings.HasPrefix(f.Function, "github.com/go-reclaim/reclaim/offheap.") ||
+			strings.Contains(f.File, "_test.go") {
+			fmt.Fprintf(&b, "\t%s\n\t\t%s:%d\n", f.Function, f.File, f.Line)
+		}
+		if !more {
+			break
+		}
+	}
+	return b.String()
+}
+
+// recordAlloc is called with p.mu held.
+func (p *pool) recordAlloc(i, gen uint32) {
+	d := p.dbg[i]
+	if d == nil {
+		d = new(slotDebug)
+		p.dbg[i] = d
+	}
+	d.allocGen, d.alloc = gen, callers()
+}
+
+func (p *pool) recordFree(i, gen uint32) {
+	pcs := callers()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if d := p.dbg[i]; d != nil {
+		d.freeGen, d.free = gen, pcs
+	}
+}
+
+// describe adds checked mode's stacks to a report about handle generation
+// gen of slot i.
+func (p *pool) describe(e *MisuseError, i, gen uint32) {
+	e.UsedAt = formatStack(callers())
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	d := p.dbg[i]
+	if d == nil {
+		return
+	}
+	if d.allocGen == gen {
+		e.AllocatedAt = formatStack(d.alloc)
+	}
+	if d.freeGen == gen+1 {
+		e.FreedAt = formatStack(d.free)
+	} else {
+		e.Detail += " (the slot has been reused since; the stack of that free is no longer recorded)"
+	}
+}
+
+// verifyPoison is called with p.mu held, before slot m is reused.
+func (p *pool) verifyPoison(m *slotMeta, b []byte) error {
+	for off, v := range b {
+		if v != PoisonByte {
+			gen := m.gen.Load() - 1
+			e := &MisuseError{Err: ErrCorrupted, Op: "Alloc", Handle: makeHandle(m.idx, gen),
+				Detail: fmt.Sprintf("byte %d of the freed slot is %#x, not %#x; the slot is quarantined", off, v, PoisonByte)}
+			if d := p.dbg[m.idx]; d != nil {
+				e.AllocatedAt, e.FreedAt = formatStack(d.alloc), formatStack(d.free)
+			}
+			return e
+		}
+	}
+	return nil
+}
+
+// leaks is called with p.mu held.
+func (p *pool) leaks() error {
+	var out []Leak
+	for i := range p.hw {
+		m := p.meta(i)
+		if g := m.gen.Load(); g&1 == 1 {
+			l := Leak{Handle: makeHandle(i, g)}
+			if d := p.dbg[i]; d != nil {
+				l.AllocatedAt = formatStack(d.alloc)
+			}
+			out = append(out, l)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return &LeakError{Leaks: out}
+}

@@ -1,0 +1,120 @@
+// Package offheap provides memory the garbage collector never scans, made
+// safe to free and reuse under lock-free readers by package epoch.
+//
+// A Slab[T] holds up to a fixed number of values of a pointer-free type T in
+// one block obtained from the operating system with mmap. Alloc returns a
+// Handle (slot index plus generation) and a *T; Get resolves a handle under
+// an epoch guard, without locks and without copying; Free retires the slot
+// through the epoch collector, so it is reused only after every guard that
+// could have resolved the handle has exited.
+//
+//	s, err := offheap.NewSlab[Entry](c, 1_000_000)  // at most 1M entries
+//	h, e, err := s.Alloc()                           // e is zeroed, yours to fill
+//	e.Hits = 1
+//	table.Store(uint64(h))                           // publish the handle
+//
+//	g := c.Enter()
+//	e, err := s.Get(g, offheap.Handle(table.Load())) // valid until g.Exit()
+//	...
+//	err = s.Free(g, h)                               // reused after the grace period
+//	g.Exit()
+//
+// # When to use it
+//
+// Use it for millions of small fixed-size records (cache entries, index
+// nodes, routing entries) that would otherwise be Go objects the GC marks at
+// every cycle. The memory costs no GC work, the heap stays small, and readers
+// get the value in place, as fastcache or bigcache cannot offer (they copy on
+// every read because they cannot tell when a region may be reused). The price
+// is manual management: you must Free what you Alloc, and T must not contain
+// Go pointers (store a Handle or an index instead). For ordinary objects, or
+// when allocation rate and GC cost are not a problem, let the GC do it.
+//
+// The memory comes from mmap (golang.org/x/sys/unix, no cgo) on Linux, with
+// MAP_NORESERVE: the capacity is reserved as address space at NewSlab and
+// pages are committed when slots are first used. On other systems the block
+// is a pointer-free []uint64 on the Go heap: still never scanned, but counted
+// in the heap size and released by the GC after Close.
+//
+// Each slot's bookkeeping (generation, free-list link: 12 bytes) lives on the
+// Go heap, pointer-free, allocated in chunks of 1024 slots as slots are first
+// used. It stays on the Go heap because epoch.Retire holds a pointer to it
+// until the grace period ends, which may be after Close.
+//
+// # Guarantees (Go memory model)
+//
+// Reclamation uses package epoch only (not hazard): one guard covers every
+// handle a reader resolves, which suits scans and multi-entry reads.
+//
+//   - If Get(g, h) succeeds, the memory it returns is not reused, poisoned or
+//     unmapped before g exits, even if h is freed meanwhile: g's Exit is
+//     synchronized before the slot's next Alloc returns, and before Close
+//     unmaps the block.
+//   - Free(g, h) changes h's generation with an atomic compare-and-swap, so a
+//     Get that starts after Free returns fails with ErrStale; a Get
+//     concurrent with Free may succeed, and then the first guarantee holds.
+//   - Writes to a value are not synchronized by this package: initialize the
+//     value after Alloc and publish its handle with a synchronizing operation
+//     (an atomic store, a channel send); readers that load the handle with the
+//     matching atomic load see the initialized value. Concurrent updates of
+//     a live value need the caller's own synchronization (atomics inside T, or
+//     copy-on-write: Alloc a new value, publish it, Free the old one).
+//   - Handles are never reused: a slot's generation grows with every Alloc and
+//     Free, and a slot whose generation would wrap is retired for good. A stale
+//     handle therefore fails cleanly forever; it never resolves to someone
+//     else's value.
+//
+// Alloc, Get, Free, Stats and Close are safe for concurrent use. Get is
+// lock-free and does not allocate; Alloc and the return of slots to the free
+// list take a short mutex.
+//
+// # Limits
+//
+// The capacity given to NewSlab is the maximum: Alloc returns an error
+// wrapping ErrFull when every slot is live or still in its grace period; it
+// never grows, crashes or blocks. Stats reports live, pending and touched
+// slots.
+//
+// # Misuse
+//
+// Conditions a caller can meet are errors, tested with errors.Is:
+//
+//   - a stale handle (freed) or a forged one (zero, never issued):
+//     ErrStale, from Get and Free. Handles carry no slab identity: a handle
+//     of another slab is not detected and may name a live slot here;
+//   - a second Free of a handle: ErrDoubleFree;
+//   - any call after Close: ErrClosed;
+//   - a full slab: ErrFull;
+//   - a T containing Go pointers, a zero-size T, or a capacity that is not
+//     positive or does not fit: ErrPointers and ErrSize from NewSlab.
+//
+// Stale handles, double frees and writes after free are reported as
+// *MisuseError. Passing a nil guard, or a guard of another collector, panics
+// with a message naming it. Using a pointer after its guard exited (or after
+// its own Free, for Alloc's pointer) cannot be caught cheaply: enable
+// WithChecks in tests, which poisons freed slots and verifies the poison on
+// reuse. Close waits for a grace period, so it must not be called inside a
+// guard of the slab's collector on the same goroutine (CloseContext bounds
+// the wait); Alloc concurrent with Close, or writes through Alloc's pointer
+// after Close, are races in the caller's program.
+//
+// # Checked mode
+//
+// WithChecks is a sanitizer for tests, in the style of ASan: it records the
+// stack of every Alloc and Free, poisons slots with PoisonByte when their
+// grace period ends, fails Alloc with ErrCorrupted when a freed slot was
+// written, reports use after free and double free with the stacks of the
+// allocation, of the free and of the misuse, and makes Close return a
+// *LeakError (wrapping ErrLeaked) listing every allocation never freed with
+// the stack where it was made. Without checked mode, stale handles and
+// double frees are still clean errors, and Close drops live values silently
+// (arena style).
+//
+// # Byte regions
+//
+// Arena holds variable-length byte regions (keys and values) with the same
+// guarantees, errors and checked mode: Alloc(n) returns a Ref and the region,
+// Bytes(g, ref) returns it in place under a guard, Free(g, ref) retires it.
+// Regions are rounded up to power-of-two size classes, each a slab of its own,
+// sharing one byte budget.
+package offheap

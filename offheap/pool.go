@@ -1,0 +1,319 @@
+package offheap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/go-reclaim/reclaim/epoch"
+)
+
+// slotMeta is a slot's bookkeeping. It lives on the Go heap (pointer-free, so
+// never scanned) rather than in the mapped block, because epoch.Retire keeps
+// a pointer to it until the grace period ends: that pointer must stay valid
+// even if the slab is closed and its block unmapped meanwhile.
+type slotMeta struct {
+	gen  atomic.Uint32 // odd: live; even: free or pending
+	next uint32        // free-list link (index+1, 0 = end); guarded by pool.mu
+	idx  uint32
+}
+
+// metaChunk groups slot records so that bookkeeping grows with use, not with
+// the capacity.
+const chunkShift = 10
+
+type metaChunk [1 << chunkShift]slotMeta
+
+// genLimit: a slot whose generation reaches it after a Free is never reused,
+// so generations never wrap and an old handle can never match again.
+const genLimit = math.MaxUint32 - 1
+
+// pool is the untyped machinery under Slab: fixed-size slots in one mapped
+// block, generation-checked handles, a free list fed by epoch reclamation.
+type pool struct {
+	c         *epoch.Collector
+	elemSize  uintptr
+	capacity  uint32
+	mem       []byte         // the mapped block
+	base      unsafe.Pointer // &mem[0]
+	chunks    []atomic.Pointer[metaChunk]
+	reclaimFn func(*slotMeta)
+	onReclaim func() // called when a freed slot's grace period ends (Arena's budget)
+	checked   bool
+	closed    atomic.Bool
+	live      atomic.Int64
+	pending   atomic.Int64
+
+	mu       sync.Mutex
+	freeHead uint32 // index+1 of the first free slot, 0 = none
+	hw       uint32 // slots [0, hw) have been handed out at least once
+	unmapped bool
+	closing  bool
+	dead     int // slots never reused again (generation limit or corrupted)
+	dbg      map[uint32]*slotDebug
+}
+
+func (p *pool) init(c *epoch.Collector, elemSize uintptr, capacity int, opts []Option) error {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if c == nil {
+		c = epoch.Default()
+	}
+	if capacity <= 0 || uint64(capacity) > math.MaxUint32 {
+		return fmt.Errorf("%w: capacity %d (want 1 to %d)", ErrSize, capacity, uint32(math.MaxUint32))
+	}
+	if elemSize == 0 {
+		return fmt.Errorf("%w: zero-size element type", ErrSize)
+	}
+	if uint64(capacity) > uint64(math.MaxInt)/uint64(elemSize) {
+		return fmt.Errorf("%w: capacity %d of %d-byte elements overflows the address space", ErrSize, capacity, elemSize)
+	}
+	mem, err := mapMemory(capacity * int(elemSize))
+	if err != nil {
+		return fmt.Errorf("offheap: mapping %d bytes: %w", capacity*int(elemSize), err)
+	}
+	p.c = c
+	p.elemSize = elemSize
+	p.capacity = uint32(capacity)
+	p.mem = mem
+	p.base = unsafe.Pointer(unsafe.SliceData(mem))
+	p.chunks = make([]atomic.Pointer[metaChunk], (capacity+len(metaChunk{})-1)>>chunkShift)
+	p.reclaimFn = p.reclaim
+	p.checked = cfg.checked
+	if p.checked {
+		p.dbg = make(map[uint32]*slotDebug)
+	}
+	return nil
+}
+
+func (p *pool) slot(i uint32) unsafe.Pointer {
+	return unsafe.Add(p.base, uintptr(i)*p.elemSize)
+}
+
+func (p *pool) slotBytes(i uint32) []byte {
+	return unsafe.Slice((*byte)(p.slot(i)), p.elemSize)
+}
+
+// meta returns slot i's record, or nil if slot i was never handed out.
+func (p *pool) meta(i uint32) *slotMeta {
+	if i >= p.capacity {
+		return nil
+	}
+	ch := p.chunks[i>>chunkShift].Load()
+	if ch == nil {
+		return nil
+	}
+	return &ch[i&(1<<chunkShift-1)]
+}
+
+func (p *pool) checkGuard(op string, g *epoch.Guard) {
+	if g == nil {
+		panic("offheap: " + op + " with a nil guard")
+	}
+	if g.Collector() != p.c {
+		panic("offheap: " + op + " with a guard of another collector than the slab's")
+	}
+}
+
+func closedErr(op string) error { return fmt.Errorf("%w: %s", ErrClosed, op) }
+
+func (p *pool) alloc() (Handle, unsafe.Pointer, error) {
+	if p.closed.Load() {
+		return 0, nil, closedErr("Alloc")
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closing || p.unmapped {
+		return 0, nil, closedErr("Alloc")
+	}
+	var m *slotMeta
+	reused := false
+	if p.freeHead != 0 {
+		m = p.meta(p.freeHead - 1)
+		p.freeHead = m.next
+		m.next = 0
+		reused = true
+	} else if p.hw < p.capacity {
+		i := p.hw
+		if p.chunks[i>>chunkShift].Load() == nil {
+			ch := new(metaChunk)
+			for j := range ch {
+				ch[j].idx = i + uint32(j)
+			}
+			p.chunks[i>>chunkShift].Store(ch)
+		}
+		p.hw++
+		m = p.meta(i)
+	} else {
+		return 0, nil, fmt.Errorf("%w: all %d slots of %d bytes are allocated or waiting for their grace period",
+			ErrFull, p.capacity, p.elemSize)
+	}
+	b := p.slotBytes(m.idx)
+	if reused && p.checked {
+		if err := p.verifyPoison(m, b); err != nil {
+			p.dead++ // quarantine the slot: its memory is suspect
+			return 0, nil, err
+		}
+	}
+	clear(b)
+	gen := m.gen.Add(1) // even -> odd: live
+	if p.checked {
+		p.recordAlloc(m.idx, gen)
+	}
+	p.live.Add(1)
+	return makeHandle(m.idx, gen), p.slot(m.idx), nil
+}
+
+// stale builds the error for a handle that does not name a live slot.
+func (p *pool) stale(op string, h Handle, cur uint32, m *slotMeta) error {
+	gen := h.Generation()
+	e := &MisuseError{Err: ErrStale, Op: op, Handle: h}
+	switch {
+	case m == nil || gen&1 == 0 || gen > cur:
+		e.Detail = "forged handle: never issued by this slab"
+	default:
+		e.Detail = fmt.Sprintf("use after free: the slot is at generation %d", cur)
+		if p.checked {
+			p.describe(e, m.idx, gen)
+		}
+	}
+	return e
+}
+
+func (p *pool) get(g *epoch.Guard, h Handle) (unsafe.Pointer, error) {
+	p.checkGuard("Get", g)
+	if p.closed.Load() {
+		return nil, closedErr("Get")
+	}
+	m := p.meta(h.Index())
+	if m == nil {
+		return nil, p.stale("Get", h, 0, nil)
+	}
+	if cur := m.gen.Load(); cur != h.Generation() || cur&1 == 0 {
+		return nil, p.stale("Get", h, cur, m)
+	}
+	return p.slot(h.Index()), nil
+}
+
+func (p *pool) free(g *epoch.Guard, h Handle) error {
+	p.checkGuard("Free", g)
+	if p.closed.Load() {
+		return closedErr("Free")
+	}
+	gen := h.Generation()
+	m := p.meta(h.Index())
+	if m == nil || gen&1 == 0 {
+		return p.stale("Free", h, 0, nil)
+	}
+	if !m.gen.CompareAndSwap(gen, gen+1) {
+		cur := m.gen.Load()
+		if gen > cur {
+			return p.stale("Free", h, cur, m)
+		}
+		e := &MisuseError{Err: ErrDoubleFree, Op: "Free", Handle: h,
+			Detail: fmt.Sprintf("already freed; the slot is at generation %d", cur)}
+		if p.checked {
+			p.describe(e, m.idx, gen)
+		}
+		return e
+	}
+	p.live.Add(-1)
+	p.pending.Add(1)
+	if p.checked {
+		p.recordFree(m.idx, gen+1)
+	}
+	// The slot returns to the free list only after every guard that could
+	// have resolved h has exited.
+	epoch.Retire(g, m, p.reclaimFn)
+	return nil
+}
+
+// reclaim runs after the grace period of a freed slot.
+func (p *pool) reclaim(m *slotMeta) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pending.Add(-1)
+	if p.onReclaim != nil {
+		p.onReclaim()
+	}
+	if p.unmapped || p.closing {
+		return
+	}
+	if p.checked {
+		b := p.slotBytes(m.idx)
+		for i := range b {
+			b[i] = PoisonByte
+		}
+	}
+	if m.gen.Load() >= genLimit {
+		p.dead++
+		return
+	}
+	m.next = p.freeHead
+	p.freeHead = m.idx + 1
+}
+
+func (p *pool) close(ctx context.Context) error {
+	p.mu.Lock()
+	if p.unmapped {
+		p.mu.Unlock()
+		return closedErr("Close")
+	}
+	p.mu.Unlock()
+	p.closed.Store(true)
+	// Wait one grace period: every guard that may have resolved a handle
+	// before closed was set exits before the block is unmapped. Guards
+	// entered later see closed and get ErrClosed.
+	g := p.c.Enter()
+	g.Defer(func() {})
+	g.Exit()
+	if err := p.c.Barrier(ctx); err != nil {
+		return fmt.Errorf("offheap: Close: waiting for open guards: %w", err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.unmapped {
+		return closedErr("Close")
+	}
+	var leaks error
+	if p.checked {
+		leaks = p.leaks()
+	}
+	p.closing = true
+	err := unmapMemory(p.mem)
+	p.unmapped = true
+	p.mem, p.base = nil, nil
+	if err != nil {
+		err = fmt.Errorf("offheap: Close: unmapping: %w", err)
+	}
+	return errors.Join(err, leaks)
+}
+
+// Stats is a snapshot of a slab's occupancy.
+type Stats struct {
+	Capacity int   // the maximum number of slots
+	Live     int64 // allocated and not freed
+	Pending  int64 // freed, waiting for their grace period
+	Touched  int   // slots handed out at least once (their pages are committed)
+	Dead     int   // slots retired for good (generation exhausted, or corrupted in checked mode)
+	Bytes    int   // bytes reserved from the OS (Capacity times the element size)
+}
+
+func (p *pool) stats() Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return Stats{
+		Capacity: int(p.capacity),
+		Live:     p.live.Load(),
+		Pending:  p.pending.Load(),
+		Touched:  int(p.hw),
+		Dead:     p.dead,
+		Bytes:    int(p.capacity) * int(p.elemSize),
+	}
+}

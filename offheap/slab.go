@@ -1,0 +1,95 @@
+package offheap
+
+import (
+	"context"
+	"reflect"
+	"unsafe"
+
+	"github.com/go-reclaim/reclaim/epoch"
+)
+
+// Slab is a fixed-capacity store of values of a pointer-free type T, in
+// memory obtained from the operating system that the garbage collector never
+// scans. Alloc hands out a slot and a Handle; Get resolves a handle under an
+// epoch guard; Free retires the slot through the epoch collector, so that it
+// is reused only after every guard that could have resolved it has exited.
+//
+// All methods are safe for concurrent use.
+type Slab[T any] struct {
+	p pool
+}
+
+// NewSlab returns a slab of at most capacity values of T, reclaimed through
+// collector c (epoch.Default() if c is nil). The whole capacity is reserved
+// up front as address space; pages are committed as slots are first used.
+//
+// NewSlab fails with ErrPointers if T contains Go pointers (pointers, strings,
+// slices, maps, channels, funcs, interfaces, unsafe.Pointer), and with ErrSize
+// if capacity is not positive, T has size zero, or the reservation does not
+// fit the address space.
+func NewSlab[T any](c *epoch.Collector, capacity int, opts ...Option) (*Slab[T], error) {
+	if err := checkPointerFree(reflect.TypeFor[T]()); err != nil {
+		return nil, err
+	}
+	s := new(Slab[T])
+	var zero T
+	if err := s.p.init(c, unsafe.Sizeof(zero), capacity, opts); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Alloc takes a free slot, zeroes it, and returns its handle and a pointer
+// to it. The pointer is the caller's until it frees the handle; publish the
+// handle to other goroutines with a synchronizing operation (an atomic store,
+// a channel send) after initializing the value.
+//
+// Alloc fails with ErrFull when every slot is live or still waiting for its
+// grace period, with ErrClosed after Close, and in checked mode with
+// ErrCorrupted if the slot it was about to reuse had been written after Free.
+func (s *Slab[T]) Alloc() (Handle, *T, error) {
+	h, ptr, err := s.p.alloc()
+	return h, (*T)(ptr), err
+}
+
+// Get resolves h. The pointer stays valid until g exits, even if another
+// goroutine frees h meanwhile (the slot is not reused before g exits). Get is
+// lock-free and does not allocate.
+//
+// Get fails with ErrStale if h was freed or was never issued by this slab
+// (in checked mode the *MisuseError says where it was allocated and freed),
+// and with ErrClosed after Close. It panics if g is nil or belongs to another
+// collector than the slab's.
+func (s *Slab[T]) Get(g *epoch.Guard, h Handle) (*T, error) {
+	ptr, err := s.p.get(g, h)
+	return (*T)(ptr), err
+}
+
+// Free frees h. Its generation changes at once, so from now on Get(h) fails
+// with ErrStale; the slot goes back to the free list after the grace period
+// (epoch.Retire through g). Pointers to the value obtained under guards open
+// now stay valid until those guards exit.
+//
+// Free fails with ErrDoubleFree if h was already freed, ErrStale if h was
+// never issued by this slab, and ErrClosed after Close. It panics if g is
+// nil or belongs to another collector.
+func (s *Slab[T]) Free(g *epoch.Guard, h Handle) error { return s.p.free(g, h) }
+
+// Close waits for one grace period of the slab's collector (every guard
+// open now exits), then returns the memory to the OS. From the moment Close
+// is called, Alloc, Get and Free fail with ErrClosed; a second Close does
+// too. Values still allocated are dropped; in checked mode Close then returns
+// a *LeakError wrapping ErrLeaked that lists them.
+//
+// Close must not be called inside a guard of the slab's collector on the same
+// goroutine (it would wait for itself); use CloseContext to bound the wait.
+// Close the slab before its collector.
+func (s *Slab[T]) Close() error { return s.p.close(context.Background()) }
+
+// CloseContext is Close with a bound on the wait for open guards. If ctx ends
+// first it returns an error wrapping ctx.Err(), the memory stays mapped, and
+// a later Close or CloseContext finishes the job.
+func (s *Slab[T]) CloseContext(ctx context.Context) error { return s.p.close(ctx) }
+
+// Stats returns a snapshot of the slab's occupancy.
+func (s *Slab[T]) Stats() Stats { return s.p.stats() }
