@@ -236,9 +236,24 @@ func TestStressTreiberStack(t *testing.T) {
 		op.Weight *= 4
 		mix = append(mix, op)
 	}
+	next := func(n *snode) *snode { return n.next }
+	check := func(w *stress.Worker, n *snode) bool { return stress.CheckRead(w, n) }
+	if ls, ok := runLinked(t, h, d, l, dummies, mix, &s.top, next, check, nil); ok {
+		require.Equal(h, ls.Allocated, ls.Retired, "nodes allocated vs retired after the drain: %+v", ls)
+	}
+}
+
+// runLinked runs mix, plus a final walk of the linked structure from head
+// and a stalled protection of head, and checks the domain's Stats against
+// the Ledger after a Barrier and again after Close. It returns the
+// Ledger's final account (after keep, if not nil, has marked what the
+// structure still holds), and whether the run passed.
+func runLinked[N any](t *testing.T, h *stress.Harness, d *hazard.Domain, l *stress.Ledger[N], dummies *atomic.Int64,
+	mix stress.Mix, head *atomic.Pointer[N], next func(*N) *N, check func(*stress.Worker, *N) bool,
+	keep func()) (stress.LedgerStats, bool) {
 	mix = append(stress.Mix{stress.Finally("walk", func(w *stress.Worker) {
-		walk(w, l, s.top.Load(), func(n *snode) *snode { return n.next }, func(n *snode) bool { return stress.CheckRead(w, n) })
-	})}, append(mix, stress.StallProtect(d, &s.top, stressStall))...)
+		walk(w, l, head.Load(), next, func(n *N) bool { return check(w, n) })
+	})}, append(mix, stress.StallProtect(d, head, stressStall))...)
 	res := h.Run(mix)
 	if !h.Failed() {
 		require.NoError(h, d.Barrier(waitCtx(t)))
@@ -246,11 +261,14 @@ func TestStressTreiberStack(t *testing.T) {
 		checkDomain(h, d, l, dummies)
 	}
 	require.NoError(h, stress.Shutdown(h, d.Close))
-	if !h.Failed() {
-		checkDomain(h, d, l, dummies)
-		ls := l.Verify()
-		require.Equal(h, ls.Allocated, ls.Retired, "nodes allocated vs retired after the drain: %+v", ls)
+	if h.Failed() {
+		return stress.LedgerStats{}, false
 	}
+	checkDomain(h, d, l, dummies)
+	if keep != nil {
+		keep()
+	}
+	return l.Verify(), true
 }
 
 // --- Michael-Scott queue ---
@@ -368,20 +386,10 @@ func TestStressMSQueue(t *testing.T) {
 		op.Weight *= 4
 		mix = append(mix, op)
 	}
-	mix = append(stress.Mix{stress.Finally("walk", func(w *stress.Worker) {
-		walk(w, l, q.head.Load(), func(n *qnode) *qnode { return n.next.Load() }, func(n *qnode) bool { return stress.CheckRead(w, n) })
-	})}, append(mix, stress.StallProtect(d, &q.head, stressStall))...)
-	res := h.Run(mix)
-	if !h.Failed() {
-		require.NoError(h, d.Barrier(waitCtx(t)))
-		t.Logf("%v; peak pending %d", res, d.Stats().PeakPending)
-		checkDomain(h, d, l, dummies)
-	}
-	require.NoError(h, stress.Shutdown(h, d.Close))
-	if !h.Failed() {
-		checkDomain(h, d, l, dummies)
-		l.Reachable(q.head.Load()) // the dummy
-		ls := l.Verify()
+	next := func(n *qnode) *qnode { return n.next.Load() }
+	check := func(w *stress.Worker, n *qnode) bool { return stress.CheckRead(w, n) }
+	dummy := func() { l.Reachable(q.head.Load()) } // the queue keeps its dummy
+	if ls, ok := runLinked(t, h, d, l, dummies, mix, &q.head, next, check, dummy); ok {
 		require.Equal(h, ls.Allocated-1, ls.Retired, "every node but the dummy retired after the drain: %+v", ls)
 	}
 }

@@ -14,12 +14,22 @@ func checkPointerFree(t reflect.Type) error {
 	return nil
 }
 
+// pointerKinds names the kinds the garbage collector must trace.
+var pointerKinds = map[reflect.Kind]string{
+	reflect.Pointer:       "a pointer",
+	reflect.UnsafePointer: "an unsafe.Pointer",
+	reflect.String:        "a string",
+	reflect.Slice:         "a slice",
+	reflect.Map:           "a map",
+	reflect.Chan:          "a channel",
+	reflect.Func:          "a func",
+	reflect.Interface:     "an interface",
+}
+
+// findPointer returns the path within t of the first part that holds a Go
+// pointer, and what it is; "" if t is pointer-free.
 func findPointer(t reflect.Type, path string) (string, string) {
 	switch t.Kind() {
-	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
-		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
-		return "", ""
 	case reflect.Array:
 		return findPointer(t.Elem(), path+"[]")
 	case reflect.Struct:
@@ -30,23 +40,9 @@ func findPointer(t reflect.Type, path string) (string, string) {
 			}
 		}
 		return "", ""
-	case reflect.Pointer:
-		return path, "a pointer"
-	case reflect.UnsafePointer:
-		return path, "an unsafe.Pointer"
-	case reflect.String:
-		return path, "a string"
-	case reflect.Slice:
-		return path, "a slice"
-	case reflect.Map:
-		return path, "a map"
-	case reflect.Chan:
-		return path, "a channel"
-	case reflect.Func:
-		return path, "a func"
-	case reflect.Interface:
-		return path, "an interface"
-	default:
-		return path, "a " + t.Kind().String()
 	}
+	if kind, ok := pointerKinds[t.Kind()]; ok {
+		return path, kind
+	}
+	return "", "" // booleans and numbers
 }

@@ -52,9 +52,6 @@ func (s *Stack) PushList(first, last *Batch) {
 	}
 }
 
-// Empty reports whether the stack holds no batch.
-func (s *Stack) Empty() bool { return s.head.Load() == nil }
-
 // TakeAll empties the stack and returns its former contents as a list.
 func (s *Stack) TakeAll() *Batch { return s.head.Swap(nil) }
 
