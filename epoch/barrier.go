@@ -40,14 +40,14 @@ func (c *Collector) Barrier(ctx context.Context) error {
 		return err
 	}
 	// Every object retired before the call is now in a sealed or orphaned
-	// batch tagged at most the epoch read here; two advances later all of
-	// them have expired.
-	target := c.epoch.Load() + 2
+	// batch tagged at most the epoch read here. In the classic mode two
+	// advances later all of them have expired; in the robust mode a scan
+	// frees each once no guard's reservation reaches it.
+	flushed := c.epoch.Load()
 	var w backoff.Backoff
 	for {
-		if c.epoch.Load() >= target {
-			if c.reclaiming.CompareAndSwap(false, true) {
-				c.sweepAll()
+		if c.robust || c.epoch.Load() >= flushed+2 {
+			if c.reclaiming.CompareAndSwap(false, true) && c.sweepAll() > flushed {
 				return nil
 			}
 		} else if c.tryAdvance() {
@@ -198,10 +198,7 @@ func (c *Collector) Close() error {
 				break
 			}
 		}
-		e := c.epoch.Load()
-		kept := c.reclaimList(c.sealed.TakeAll(), e)
-		kept.PushTo(&c.sealed)
-		c.reclaimOrphans(e)
+		c.sweepLocked()
 		// The scan for open guards comes after the last free function has
 		// returned, with the state exactly closedBit: an Enter that this
 		// scan misses sees closedBit and panics (see pin).

@@ -1,6 +1,7 @@
 package epoch
 
 import (
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -35,7 +36,8 @@ type Collector struct {
 	// others leave their batches and go on. No holder ever waits for a
 	// guard, so Barrier and Close wait for it only while a sweep runs.
 	reclaiming atomic.Bool
-	sweepEpoch uint64 // the epoch a sweep reclaims at; owned by the reclaiming holder
+	sweepGrace grace        // what a sweep reclaims by; owned by the reclaiming holder
+	res        reservations // the robust mode's last scan; owned by the reclaiming holder
 	// sweeper is the goroutine running free functions, so that Close and
 	// Barrier called from one of them panic instead of waiting for
 	// themselves (0: none, or IDs unknown on this platform).
@@ -56,6 +58,7 @@ type Collector struct {
 
 	batchSize int
 	tracking  bool
+	robust    bool
 	isDefault bool
 }
 
@@ -74,6 +77,7 @@ func New(opts ...Option) *Collector {
 		slots:     registry.New[participant](),
 		batchSize: cfg.batchSize,
 		tracking:  cfg.tracking,
+		robust:    cfg.robust,
 	}
 	c.epoch.Store(1)
 	c.pools.Store(new([]slotFlusher))
@@ -149,7 +153,7 @@ func (c *Collector) pin(s *slot) bool {
 		p.word.Store(0)
 		return false
 	}
-	p.pinned = e
+	p.pinned, p.reserved = e, e
 	p.nest = 1
 	if c.tracking {
 		p.site.Store(newEnterSite())
@@ -267,18 +271,19 @@ func (c *Collector) flush(s *slot, req uint64) {
 func (c *Collector) handOver(s *slot) {
 	c.seal(&s.Value)
 	for _, pl := range *c.pools.Load() {
-		pl.flushSlot(s.Index())
+		pl.flushSlot(s)
 	}
 }
 
 // reclaimOrphans reclaims the expired Pool batches that Barrier and Close
-// collected, and reports how many batches are left.
-func (c *Collector) reclaimOrphans(e uint64) int {
-	n := 0
+// collected, and returns the smallest tag of those left (MaxUint64 if
+// none).
+func (c *Collector) reclaimOrphans(gr grace) (oldest uint64) {
+	oldest = math.MaxUint64
 	for _, pl := range *c.pools.Load() {
-		n += pl.reclaimOrphans(e)
+		oldest = min(oldest, pl.reclaimOrphans(gr))
 	}
-	return n
+	return oldest
 }
 
 // collect tries to advance the epoch, then reclaims the batches whose grace
@@ -290,16 +295,33 @@ func (c *Collector) collect() {
 		return
 	}
 	defer c.reclaiming.Store(false)
-	kept := c.reclaimList(c.sealed.TakeAll(), c.epoch.Load())
+	list := c.sealed.TakeAll()
+	tag, birth := oldestOf(list)
+	kept := c.reclaimList(list, c.graceNow(&c.res, tag, birth))
 	kept.PushTo(&c.sealed)
+}
+
+// oldestOf returns the tag and birth of the batch of list sealed first
+// (0, 0 if list is empty).
+func oldestOf(list *retire.Batch) (tag, birth uint64) {
+	for b := list; b != nil; b = b.Next() {
+		if tag == 0 || b.Epoch < tag {
+			tag, birth = b.Epoch, b.Birth
+		}
+	}
+	return tag, birth
 }
 
 // tryAdvance moves the global epoch from e to e+1 if every open guard
 // entered at e. It reports whether the epoch is now past the value it read
 // (moved by this call or by a concurrent one). The first scan is cheap and
 // may miss announcements; only when it finds nothing holding the epoch
-// back does the heavy fence run, and a second scan decide.
+// back does the heavy fence run, and a second scan decide. In the robust
+// mode the era advances at every scan instead, and tryAdvance does nothing.
 func (c *Collector) tryAdvance() bool {
+	if c.robust {
+		return false
+	}
 	e := c.epoch.Load()
 	if !c.allAt(e) {
 		return false
@@ -369,13 +391,23 @@ func (c *Collector) flushNow() (more bool) {
 }
 
 // sweepAll reclaims every sealed and orphaned batch whose grace period is
-// over, and releases the reclaiming lock, which the caller holds.
-func (c *Collector) sweepAll() {
+// over, releases the reclaiming lock, which the caller holds, and returns
+// the smallest tag of the batches left (MaxUint64 if none).
+func (c *Collector) sweepAll() (oldest uint64) {
 	defer c.reclaiming.Store(false)
-	e := c.epoch.Load()
-	kept := c.reclaimList(c.sealed.TakeAll(), e)
+	return c.sweepLocked()
+}
+
+// sweepLocked is sweepAll for a caller that keeps the lock.
+func (c *Collector) sweepLocked() (oldest uint64) {
+	gr := c.graceNow(&c.res, 0, 0)
+	kept := c.reclaimList(c.sealed.TakeAll(), gr)
+	oldest, _ = oldestOf(kept.Head())
 	kept.PushTo(&c.sealed)
-	c.reclaimOrphans(e)
+	if oldest == 0 {
+		oldest = math.MaxUint64
+	}
+	return min(oldest, c.reclaimOrphans(gr))
 }
 
 // countRetired counts one more object retired through p, for Stats. Only

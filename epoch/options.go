@@ -11,6 +11,7 @@ type Option func(*config)
 type config struct {
 	batchSize int
 	tracking  bool
+	robust    bool
 	maxAge    time.Duration
 }
 
@@ -61,3 +62,25 @@ func WithMaxBatchAge(d time.Duration) Option {
 	}
 	return func(c *config) { c.maxAge = d }
 }
+
+// WithRobust selects the robust mode: interval-based reclamation, in which
+// a guard holds back only the objects that were alive while it could load
+// them, so that a goroutine descheduled or stalled inside a guard no longer
+// stops reclamation. Pending memory then has a bound in the number of open
+// guards and the size of the structure (see the package documentation),
+// which is what a program with more goroutines than processors needs.
+//
+// The contract changes: every load of a shared pointer that is then
+// dereferenced must go through Load or Guard.Reserve (for a marked pointer,
+// marked.Pointer.TryReserve), and, as with hazard pointers, a pointer must
+// be shown reachable after it is reserved: a traversal may not follow a
+// link out of a node that may already be unlinked. Objects are bounded only
+// when their birth era is known: Pool keeps it for every node (and in this
+// mode takes back only nodes of its own Get); objects retired with Retire or
+// Defer are held back as in the classic mode.
+func WithRobust() Option {
+	return func(c *config) { c.robust = true }
+}
+
+// Robust reports whether c was created WithRobust.
+func (c *Collector) Robust() bool { return c.robust }

@@ -12,6 +12,11 @@ type participant struct {
 	// entered at (epochs start at 1). The holder writes it: an
 	// announcement (see announce), a clear with a release store.
 	word atomic.Uint64
+	// hi is, in the robust mode, the newest era the open guard has
+	// reserved (Reserve, Load): it protects the objects born up to it. The
+	// holder writes it with an announcement; a scan reads max(word, hi),
+	// since a value left by an earlier guard is never above word.
+	hi atomic.Uint64
 	// claim is nonzero while a collector (Barrier, Close, Flush or the
 	// aging tick) takes the idle slot to flush its batches: the token of
 	// that collector's pass. See takeIdle for the protocol.
@@ -36,8 +41,10 @@ type participant struct {
 	// Owned by the goroutine that holds the slot, or by a collector while
 	// it has claimed the idle slot; the claim protocol orders the two.
 	nest   int32  // open guards on this slot (nested Handle guards)
-	pinned uint64 // the epoch this slot is pinned at, owner's copy
-	bag    *retire.Batch
+	pinned   uint64 // the epoch this slot is pinned at, owner's copy
+	reserved uint64 // hi's value for the open guard, owner's copy
+	bag      *retire.Batch
+	res      reservations // the robust mode's last scan by this slot's holder
 }
 
 type slot = registry.Slot[participant]

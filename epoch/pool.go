@@ -1,6 +1,7 @@
 package epoch
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 )
@@ -27,6 +28,7 @@ import (
 type Pool[T any] struct {
 	c         *Collector
 	onReclaim func(*T)
+	robust    bool // nodes are bornNode[T]: see born.go
 
 	mu     sync.Mutex                      // serializes growth of locals and access to orphans
 	locals atomic.Pointer[[]*poolLocal[T]] // by slot index; grows, never shrinks
@@ -46,7 +48,8 @@ type poolLocal[T any] struct {
 }
 
 type nodeBatch[T any] struct {
-	epoch uint64
+	epoch uint64 // the epoch (era) it was sealed at
+	birth uint64 // robust mode: the smallest birth era of nodes
 	nodes []*T
 }
 
@@ -70,7 +73,7 @@ func OnReclaim[T any](fn func(*T)) PoolOption[T] {
 
 // NewPool returns a Pool of T on c.
 func NewPool[T any](c *Collector, opts ...PoolOption[T]) *Pool[T] {
-	p := &Pool[T]{c: c}
+	p := &Pool[T]{c: c, robust: c.robust}
 	for _, o := range opts {
 		o(p)
 	}
@@ -86,13 +89,16 @@ func (p *Pool[T]) Get(g *Guard) *T {
 	l := p.cached(g)
 	if l == nil || l.free == nil || len(l.free.nodes) == 0 {
 		if l = p.refilled(g); l == nil {
-			return new(T)
+			return p.alloc()
 		}
 	}
 	f := l.free.nodes
 	x := f[len(f)-1]
 	l.free.nodes = f[:len(f)-1]
 	*x = *new(T)
+	if p.robust {
+		p.born(x)
+	}
 	return x
 }
 
@@ -100,7 +106,7 @@ func (p *Pool[T]) Get(g *Guard) *T {
 // node can be reused yet.
 func (p *Pool[T]) refilled(g *Guard) *poolLocal[T] {
 	l := p.local(g, "Pool.Get")
-	if (l.free == nil || len(l.free.nodes) == 0) && !p.refill(l) {
+	if (l.free == nil || len(l.free.nodes) == 0) && !p.refill(l, g.s) {
 		return nil
 	}
 	return l
@@ -111,6 +117,9 @@ func (p *Pool[T]) refilled(g *Guard) *poolLocal[T] {
 // or belongs to another Collector.
 func (p *Pool[T]) Retire(g *Guard, x *T) {
 	if l := p.cached(g); l != nil && x != nil && l.limbo != nil && len(l.limbo.nodes) < p.c.batchSize-1 {
+		if p.robust {
+			p.noteBirth(l.limbo, x)
+		}
 		l.limbo.nodes = append(l.limbo.nodes, x)
 		countRetired(&g.s.Value)
 		return
@@ -123,17 +132,21 @@ func (p *Pool[T]) retireSlow(g *Guard, x *T) {
 		panic("epoch: Pool.Retire of a nil pointer")
 	}
 	l := p.local(g, "Pool.Retire")
-	countRetired(&g.s.Value)
 	b := l.limbo
 	if b == nil {
 		b = p.newBatch(l)
+		b.birth = unbornBatch
 		l.limbo = b
 		p.c.openBags.Add(1)
 		p.c.ager.Arm() // after openBags: the tick that is armed sees it
 	}
+	if p.robust {
+		p.noteBirth(b, x)
+	}
+	countRetired(&g.s.Value)
 	b.nodes = append(b.nodes, x)
 	if len(b.nodes) >= p.c.batchSize {
-		p.seal(l)
+		p.seal(l, g.s)
 	}
 }
 
@@ -187,37 +200,35 @@ func (p *Pool[T]) newBatch(l *poolLocal[T]) *nodeBatch[T] {
 	return &nodeBatch[T]{nodes: make([]*T, 0, p.c.batchSize)}
 }
 
-// seal tags the limbo batch with the current epoch (every node in it was
-// unlinked before this load), queues it, and tries to advance the epoch if
-// the slot's oldest batch is still in its grace period.
+// seal tags the limbo batch of l, slot s's share, with the current epoch
+// (every node in it was unlinked before this load), queues it, and tries to
+// advance the epoch (scan, in the robust mode) if the slot's oldest batch
+// is still in its grace period: with asymmetric fences each costs a heavy
+// fence, and an epoch that other slots moved already serves this one too.
 // Expired batches beyond the one this slot will reuse next go to the shared
 // pool, so a slot that retires more than it gets does not hoard nodes.
-func (p *Pool[T]) seal(l *poolLocal[T]) {
+func (p *Pool[T]) seal(l *poolLocal[T], s *slot) {
 	b := l.limbo
 	l.limbo = nil
 	p.c.openBags.Add(-1)
 	b.epoch = p.c.epoch.Load()
 	l.sealed = append(l.sealed, b)
-	// Advance only while this slot's oldest batch still waits: with
-	// asymmetric fences each advance costs a heavy fence, and an epoch that
-	// other slots moved already serves this one too.
-	if !expiredAt(l.sealed[0].epoch, b.epoch) {
-		p.c.tryAdvance()
-	}
-	e := p.c.epoch.Load()
-	for len(l.sealed) > 1 && expiredAt(l.sealed[0].epoch, e) {
+	first := l.sealed[0]
+	gr := p.c.graceFor(&s.Value.res, first.epoch, first.birth)
+	for len(l.sealed) > 1 && gr.over(l.sealed[0].epoch, l.sealed[0].birth) {
 		p.share(p.reclaim(l.popSealed()))
 	}
 }
 
-// refill gives l a non-empty free batch: its oldest sealed batch if that
-// has expired, else an orphaned or shared one. It reports false if none is
-// available.
-func (p *Pool[T]) refill(l *poolLocal[T]) bool {
+// refill gives l, slot s's share, a non-empty free batch: its oldest
+// sealed batch if that has expired, else an orphaned or shared one. It
+// reports false if none is available.
+func (p *Pool[T]) refill(l *poolLocal[T], s *slot) bool {
 	var b *nodeBatch[T]
-	if len(l.sealed) > 0 && expiredAt(l.sealed[0].epoch, p.c.epoch.Load()) {
+	gr := p.c.graceSeen(&s.Value.res)
+	if len(l.sealed) > 0 && gr.over(l.sealed[0].epoch, l.sealed[0].birth) {
 		b = p.reclaim(l.popSealed())
-	} else if b = p.adoptOrphan(); b == nil {
+	} else if b = p.adoptOrphan(gr); b == nil {
 		b, _ = p.shared.Get().(*nodeBatch[T])
 	}
 	if b == nil {
@@ -253,13 +264,13 @@ func (p *Pool[T]) reclaim(b *nodeBatch[T]) *nodeBatch[T] {
 
 func (p *Pool[T]) share(b *nodeBatch[T]) { p.shared.Put(b) }
 
-// adoptOrphan takes an expired orphaned batch, if there is one.
-func (p *Pool[T]) adoptOrphan() *nodeBatch[T] {
+// adoptOrphan takes an orphaned batch whose grace period gr ends, if there
+// is one.
+func (p *Pool[T]) adoptOrphan(gr grace) *nodeBatch[T] {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	e := p.c.epoch.Load()
 	for i, b := range p.orphans {
-		if expiredAt(b.epoch, e) {
+		if gr.over(b.epoch, b.birth) {
 			p.orphans = append(p.orphans[:i], p.orphans[i+1:]...)
 			return p.reclaim(b)
 		}
@@ -267,16 +278,17 @@ func (p *Pool[T]) adoptOrphan() *nodeBatch[T] {
 	return nil
 }
 
-// flushSlot moves slot i's limbo and sealed batches to the orphans, where
-// Barrier and Close can reach them. The caller holds slot i.
-func (p *Pool[T]) flushSlot(i int) {
+// flushSlot moves slot s's limbo and sealed batches to the orphans, where
+// Barrier and Close can reach them. The caller holds s.
+func (p *Pool[T]) flushSlot(s *slot) {
+	i := s.Index()
 	ls := *p.locals.Load()
 	if i >= len(ls) || ls[i] == nil {
 		return
 	}
 	l := ls[i]
 	if l.limbo != nil && len(l.limbo.nodes) > 0 {
-		p.seal(l)
+		p.seal(l, s)
 	}
 	if len(l.sealed) == 0 {
 		return
@@ -288,9 +300,9 @@ func (p *Pool[T]) flushSlot(i int) {
 	l.sealed = l.sealed[:0]
 }
 
-// reclaimOrphans reclaims the orphans that have expired at epoch e and
-// reports how many remain.
-func (p *Pool[T]) reclaimOrphans(e uint64) (left int) {
+// reclaimOrphans reclaims the orphans whose grace period gr ends and
+// returns the smallest tag of those left (MaxUint64 if none).
+func (p *Pool[T]) reclaimOrphans(gr grace) (oldest uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	kept, next := p.orphans[:0], 0
@@ -302,17 +314,21 @@ func (p *Pool[T]) reclaimOrphans(e uint64) (left int) {
 	for next < len(p.orphans) {
 		b := p.orphans[next]
 		next++
-		if expiredAt(b.epoch, e) {
+		if gr.over(b.epoch, b.birth) {
 			p.share(p.reclaim(b))
 		} else {
 			kept = append(kept, b)
 		}
 	}
-	return len(kept)
+	oldest = math.MaxUint64
+	for _, b := range kept {
+		oldest = min(oldest, b.epoch)
+	}
+	return oldest
 }
 
 // slotFlusher is the Pool's side of Barrier and Close.
 type slotFlusher interface {
-	flushSlot(i int)
-	reclaimOrphans(e uint64) int
+	flushSlot(s *slot)
+	reclaimOrphans(gr grace) (oldest uint64)
 }

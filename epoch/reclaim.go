@@ -6,19 +6,14 @@ import (
 	"github.com/go-reclaim/reclaim/internal/retire"
 )
 
-// expiredAt reports whether the grace period of a batch sealed at epoch tag
-// is over at global epoch e: the epoch has advanced twice since, so every
-// guard that was open at the seal has exited (see tryAdvance).
-func expiredAt(tag, e uint64) bool { return tag+2 <= e }
-
-// reclaimList reclaims the batches of list that have expired at epoch e and
+// reclaimList reclaims the batches of list whose grace period gr ends and
 // returns the others. The caller holds c.reclaiming. If a free function
 // panics, what is still pending goes back onto c.sealed and the panic
 // continues (see retire.Sweep).
 //
 // While free functions run, the state counts one more drain, so that they
 // may Enter (to retire more) even after Close has begun or returned.
-func (c *Collector) reclaimList(list *retire.Batch, e uint64) retire.List {
+func (c *Collector) reclaimList(list *retire.Batch, gr grace) retire.List {
 	if list == nil {
 		return retire.List{}
 	}
@@ -28,15 +23,15 @@ func (c *Collector) reclaimList(list *retire.Batch, e uint64) retire.List {
 		release.StoreUintptr(&c.sweeper, 0)
 		c.state.Add(^uint64(drainUnit - 1))
 	}()
-	c.sweepEpoch = e
+	c.sweepGrace = gr
 	return retire.Sweep(list, (*sweeper)(c))
 }
 
 // sweeper is the Collector's side of retire.Sweep: whole batches whose grace
-// period is over at c.sweepEpoch are reclaimed.
+// period is over by c.sweepGrace are reclaimed.
 type sweeper Collector
 
-func (s *sweeper) KeepBatch(b *retire.Batch) bool { return !expiredAt(b.Epoch, s.sweepEpoch) }
+func (s *sweeper) KeepBatch(b *retire.Batch) bool { return !s.sweepGrace.over(b.Epoch, b.Birth) }
 func (s *sweeper) KeepEntry(retire.Entry) bool    { return false }
 func (s *sweeper) Recycle(b *retire.Batch)        { b.Reset(); s.spare.Put(b) }
 func (s *sweeper) Reclaimed(n int)                { s.reclaimed.Add(uint64(n)) }

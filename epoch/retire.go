@@ -37,11 +37,19 @@ func (g *Guard) Defer(fn func()) {
 	g.c.retire(g.active("Defer"), retire.Func(fn))
 }
 
-// Load loads src under g. It is src.Load() plus a check that g is open: with
-// epoch-based reclamation the guard alone protects what it loads, and Load
-// exists so that code reads the same as with hazard pointers and so that a
-// load through an exited guard panics instead of going unnoticed.
+// Load loads src under g and returns a pointer that stays safe to
+// dereference until g exits. In the classic mode it is src.Load() plus a
+// check that g is open: the guard alone protects what it loads. In the
+// robust mode (WithRobust) it also keeps g's reservation current (see
+// Reserve), and every load of a shared pointer whose target is dereferenced
+// must go through Load or Reserve. A load through an exited guard panics.
 func Load[T any](g *Guard, src *atomic.Pointer[T]) *T {
-	g.active("Load")
-	return src.Load()
+	s := g.active("Load")
+	x := src.Load()
+	if g.c.robust {
+		for !g.c.reserve(&s.Value) {
+			x = src.Load()
+		}
+	}
+	return x
 }

@@ -9,6 +9,9 @@ type Batch struct {
 	// Epoch is the scheme's tag for the batch (epoch: the global epoch when
 	// it was sealed).
 	Epoch uint64
+	// Birth is the smallest birth era of the entries where the scheme
+	// knows it (epoch's robust mode), else 0.
+	Birth uint64
 	next  *Batch
 }
 
@@ -17,7 +20,7 @@ type Batch struct {
 func (b *Batch) Reset() {
 	clear(b.Entries)
 	b.Entries = b.Entries[:0]
-	b.Epoch = 0
+	b.Epoch, b.Birth = 0, 0
 	b.next = nil
 }
 

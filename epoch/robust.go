@@ -1,0 +1,142 @@
+package epoch
+
+import (
+	"math"
+
+	"github.com/go-reclaim/reclaim/internal/fence"
+)
+
+// The robust mode (WithRobust) is interval-based reclamation, 2GEIBR of
+// Wen et al. (PPoPP 2018), on the classic mode's machinery. The epoch
+// becomes an era clock that advances at every scan whatever guards do, a
+// guard reserves the interval of eras [lo, hi] (lo announced at Enter as in
+// the classic mode, hi raised by Reserve and Load), and a Pool node carries
+// the era it was born in. A batch whose objects were born at era b or later
+// and sealed at era t is held only by a guard whose interval meets [b, t];
+// see the package documentation for the argument and the bound.
+
+// reservations is a snapshot of the open guards' intervals, taken by scan.
+// It judges the batches sealed at era at most era; the snapshot stays valid
+// for them however old it grows, because a guard that the scan missed, or
+// that raised hi after it, sees every unlink made before the scan (see
+// scan). Its owner is the goroutine that holds c.reclaiming (c.res) or the
+// slot (participant.res).
+type reservations struct {
+	era   uint64 // judges batches sealed at eras up to this; 0: none yet
+	minLo uint64 // the smallest lo of spans (MaxUint64 if none)
+	spans []span // one per open guard seen
+}
+
+type span struct{ lo, hi uint64 }
+
+// holds reports whether some open guard may still reach an object of the
+// batch sealed at era tag whose objects were born at era birth or later.
+func (r *reservations) holds(tag, birth uint64) bool {
+	if tag > r.era {
+		return true // sealed after the scan
+	}
+	if tag < r.minLo {
+		return false // every open guard entered after the seal
+	}
+	for _, s := range r.spans {
+		if s.lo <= tag && s.hi >= birth {
+			return true
+		}
+	}
+	return false
+}
+
+// scan advances the era and, unless the batch (tag, birth) would stay held
+// anyway, takes a snapshot of the reservations into r.
+//
+// Ordering. Every batch r will judge was sealed by a load of the era that
+// came before this scan's increment, and every object in it was unlinked
+// before that load. The scan then runs fence.Heavy (in the sequentially
+// consistent mode the holders' stores are themselves fences) and reads each
+// slot's lo and then hi. A holder stores hi before the loads it protects and
+// announces lo (after hi's older value) before its first load. So for each
+// guard either the scan sees the store, or the guard's later loads see the
+// unlinks: a guard the scan missed cannot load the batch's objects from the
+// structure, and a guard that raised hi after the scan cannot load one that
+// was born after the hi the scan saw. That is why the snapshot stays valid.
+// Reading lo before hi errs safe when the slot changes guards in between:
+// hi only grows, and a later guard's lo is not below an earlier one's.
+func (c *Collector) scan(r *reservations, tag, birth uint64) {
+	era := c.epoch.Add(1) - 1
+	if fence.Asymmetric {
+		// The cheap look may miss announcements, so it can only say "keep
+		// waiting" (the batch stays held when a guard seen here could reach
+		// it): then the heavy fence is not worth paying.
+		if c.heldCheaply(tag, birth) {
+			return
+		}
+		fence.Heavy()
+	}
+	r.era = era
+	r.minLo = math.MaxUint64
+	r.spans = r.spans[:0]
+	var oldest *participant
+	for s := range c.slots.All() {
+		p := &s.Value
+		lo := p.word.Load()
+		if lo == 0 {
+			continue
+		}
+		r.spans = append(r.spans, span{lo, max(lo, p.hi.Load())})
+		if lo < r.minLo {
+			r.minLo, oldest = lo, p
+		}
+	}
+	if oldest != nil {
+		observe(oldest) // for Stats.OldestGuardAge
+	}
+}
+
+// heldCheaply reports whether a guard seen without the heavy fence holds
+// the batch (tag, birth); tag 0 means no batch in particular (false).
+func (c *Collector) heldCheaply(tag, birth uint64) bool {
+	for s := range c.slots.All() {
+		p := &s.Value
+		if lo := p.word.Load(); lo != 0 && lo <= tag && max(lo, p.hi.Load()) >= birth {
+			return true
+		}
+	}
+	return false
+}
+
+// reserve extends the open guard of p to every object born until now and
+// reports whether it already covered them. Only the slot's holder calls it.
+func (c *Collector) reserve(p *participant) bool {
+	e := c.epoch.Load()
+	if e == p.reserved {
+		return true
+	}
+	p.reserved = e
+	announce(&p.hi, e)
+	return false
+}
+
+// Reserve keeps g's protection current for a pointer loaded without Load,
+// and reports whether the pointer is protected. In the robust mode a guard
+// protects only objects born up to the era it has reserved: Reserve raises
+// that to the present and reports whether it had to. Call it after each
+// such load:
+//
+//	p := src.Load()
+//	for !g.Reserve() {
+//		p = src.Load() // the reservation grew: load again
+//	}
+//
+// If it reports true, p was loaded under a reservation that covers it and
+// is protected as by Load, provided the load itself shows that p had not
+// been unlinked (as hazard pointers require: a link read from a node that
+// may already be unlinked, such as a marked one in a Harris list, does
+// not). If it reports false, the reservation has grown; loading p again
+// from its source, or checking that the source still holds p, then shows
+// it as above (see marked.Pointer.TryReserve). In the classic mode a guard
+// protects everything it loads and Reserve returns true. Reserve panics if
+// g has exited.
+func (g *Guard) Reserve() bool {
+	s := g.active("Reserve")
+	return !g.c.robust || g.c.reserve(&s.Value)
+}

@@ -1,0 +1,325 @@
+package epoch_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-reclaim/reclaim/epoch"
+)
+
+// robustNode is a Treiber stack node for the robust mode's tests; reclaimed
+// nodes are poisoned through OnReclaim.
+type robustNode struct {
+	val  atomic.Int64
+	next *robustNode
+}
+
+const robustPoison = -1
+
+// robustStack is a Treiber stack whose nodes are recycled through a Pool.
+type robustStack struct {
+	head atomic.Pointer[robustNode]
+	pool *epoch.Pool[robustNode]
+}
+
+func newRobustStack(c *epoch.Collector) *robustStack {
+	return &robustStack{pool: epoch.NewPool(c, epoch.OnReclaim(func(n *robustNode) { n.val.Store(robustPoison) }))}
+}
+
+func (s *robustStack) push(g *epoch.Guard, v int64) {
+	n := s.pool.Get(g)
+	n.val.Store(v)
+	for {
+		n.next = s.head.Load()
+		if s.head.CompareAndSwap(n.next, n) {
+			return
+		}
+	}
+}
+
+func (s *robustStack) pop(g *epoch.Guard) (int64, bool) {
+	for {
+		top := epoch.Load(g, &s.head)
+		if top == nil {
+			return 0, false
+		}
+		if s.head.CompareAndSwap(top, top.next) {
+			v := top.val.Load()
+			s.pool.Retire(g, top)
+			return v, true
+		}
+	}
+}
+
+// A guard stalled in the robust mode holds back only what was alive while
+// it could load: nodes born after it are recycled. In the classic mode the
+// same guard holds back everything retired after it entered.
+func TestRobustRecyclesPastAStalledGuard(t *testing.T) {
+	forModes(t, func(t *testing.T, mode []epoch.Option) {
+		c := epoch.New(append(mode, epoch.WithBatchSize(4), epoch.WithMaxBatchAge(0))...)
+		s := newRobustStack(c)
+		stalled := c.Enter()
+		epoch.Load(stalled, &s.head)
+		h := c.Register()
+		for i := range 1000 {
+			g := h.Enter()
+			s.push(g, int64(i))
+			g.Exit()
+			g = h.Enter()
+			s.pop(g)
+			g.Exit()
+		}
+		c.Flush()
+		st := c.Stats()
+		if c.Robust() {
+			require.Less(t, st.Pending, uint64(16), "a stalled guard held back nodes born after it: %+v", st)
+		} else {
+			require.EqualValues(t, 1000, st.Pending, "the classic mode reclaimed past an open guard: %+v", st)
+		}
+		stalled.Exit()
+		h.Unregister()
+		require.NoError(t, c.Close())
+	})
+}
+
+// A node that a guard loaded, through Load, stays unreclaimed, unpoisoned
+// and out of Get until the guard exits, however far the era moves and
+// however many scans run meanwhile, also when it was born after the guard
+// entered (Load extends the reservation).
+func TestRobustKeepsWhatAGuardLoaded(t *testing.T) {
+	c := epoch.New(epoch.WithRobust(), epoch.WithBatchSize(2), epoch.WithMaxBatchAge(0))
+	s := newRobustStack(c)
+	w := c.Register()
+	reader := c.Enter() // enters first: the node it loads is born after it
+	for range 10 {      // the era moves on
+		g := w.Enter()
+		s.push(g, 1)
+		s.pop(g)
+		g.Exit()
+	}
+	g := w.Enter()
+	s.push(g, 42)
+	g.Exit()
+	seen := epoch.Load(reader, &s.head)
+	require.EqualValues(t, 42, seen.val.Load())
+
+	for i := range 2000 { // pop seen, then churn: many seals, scans and eras
+		g := w.Enter()
+		if i%2 == 0 {
+			s.pop(g)
+		} else {
+			require.NotSame(t, seen, s.pool.Get(g), "Get handed out a node a guard still holds")
+		}
+		g.Exit()
+		if i%100 == 0 {
+			c.Flush()
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, c.Barrier(ctx), context.DeadlineExceeded, "Barrier returned while a guard held a retired node")
+	require.EqualValues(t, 42, seen.val.Load(), "a node was reclaimed while a guard that loaded it was open")
+	reader.Exit()
+	require.NoError(t, c.Barrier(context.Background()))
+	require.EqualValues(t, robustPoison, seen.val.Load(), "the node was not reclaimed after the guard exited")
+	w.Unregister()
+	require.NoError(t, c.Close())
+}
+
+// A reader whose reservation is behind the era raises it in Load; Reserve
+// reports whether it had to. Objects retired with plain Retire carry no
+// birth era and are held back as in the classic mode.
+func TestRobustReserveAndPlainRetire(t *testing.T) {
+	c := epoch.New(epoch.WithRobust(), epoch.WithBatchSize(1), epoch.WithMaxBatchAge(0))
+	g := c.Enter()
+	require.True(t, g.Reserve(), "a fresh guard's reservation is current")
+
+	var freed atomic.Int64
+	w := c.Enter() // another slot: retiring advances the era
+	for range 10 {
+		epoch.Retire(w, new(int), func(*int) { freed.Add(1) })
+	}
+	w.Exit()
+	c.Flush()
+	require.Zero(t, freed.Load(), "a plain Retire was reclaimed past a guard open before it")
+	require.False(t, g.Reserve(), "the era moved: Reserve must extend the reservation")
+	require.True(t, g.Reserve())
+	g.Exit()
+	c.Flush()
+	require.EqualValues(t, 10, freed.Load())
+	require.NoError(t, c.Close())
+
+	classic := epoch.New()
+	g = classic.Enter()
+	require.True(t, g.Reserve(), "the classic mode has no reservation to extend")
+	g.Exit()
+	require.NoError(t, classic.Close())
+}
+
+// In the robust mode a Pool keeps each node's birth era beside it, so it
+// takes back only nodes of its own Get.
+func TestRobustPoolRejectsForeignNodes(t *testing.T) {
+	c := epoch.New(epoch.WithRobust())
+	p := epoch.NewPool[robustNode](c)
+	other := epoch.NewPool[robustNode](c)
+	g := c.Enter()
+	n := other.Get(g)
+	require.PanicsWithValue(t, "epoch: Pool.Retire of a node that did not come from this Pool's Get (with WithRobust, a Pool keeps each node's birth era beside it)",
+		func() { p.Retire(g, n) })
+	other.Retire(g, n)
+	g.Exit()
+	require.NoError(t, c.Close())
+}
+
+// The robust mode's bound (package documentation): with k guards stalled,
+// each having reserved d = 0 eras beyond the one it entered at, pending
+// nodes stay under
+//
+//	S·2B + B·k·3·O,  O = N + W + S·B
+//
+// for S slots, batch size B, N nodes in the structure and W goroutines
+// working on it, however long the others churn. The churn runs in rounds;
+// between rounds, with the churners' guards closed and Flush called,
+// pending is what the stalled guards hold. In the classic mode the same
+// run exceeds the bound, so the test can fail.
+func TestRobustBoundsPendingUnderStalledGuards(t *testing.T) {
+	const (
+		batch    = 8
+		size     = 64 // nodes in the stack between operations
+		churners = 4
+		stalls   = 4 // two stall before the churn, two after the first round
+		rounds   = 6
+		perRound = 1500 // push+pop pairs per churner per round
+	)
+	forModes(t, func(t *testing.T, mode []epoch.Option) {
+		c := epoch.New(append(mode, epoch.WithBatchSize(batch), epoch.WithMaxBatchAge(0))...)
+		s := newRobustStack(c)
+		g := c.Enter()
+		for i := range size {
+			s.push(g, int64(i))
+		}
+		g.Exit()
+
+		release := make(chan struct{})
+		var stalled sync.WaitGroup
+		stall := func() { // called while no churner runs: d = 0
+			ready := make(chan struct{})
+			stalled.Go(func() {
+				g := c.Enter()
+				if top := epoch.Load(g, &s.head); top == nil || top.val.Load() == robustPoison {
+					t.Errorf("the stalled reader loaded %v", top)
+				}
+				close(ready)
+				<-release
+				g.Exit()
+			})
+			<-ready
+		}
+		stall()
+		stall()
+
+		handles := make([]*epoch.Handle, churners)
+		for i := range handles {
+			handles[i] = c.Register()
+		}
+		bound := func(st epoch.Stats) uint64 {
+			S, B := uint64(st.Slots), uint64(batch)
+			O := size + churners + S*B
+			return S*2*B + B*stalls*3*O
+		}
+		var last epoch.Stats
+		for round := range rounds {
+			if round == 1 {
+				stall()
+				stall()
+			}
+			var wg sync.WaitGroup
+			for _, h := range handles {
+				wg.Go(func() {
+					for range perRound {
+						g := h.Enter()
+						s.push(g, 7)
+						g.Exit()
+						g = h.Enter()
+						if v, ok := s.pop(g); !ok || v == robustPoison {
+							t.Errorf("pop = %d, %v: the stack lost a node or popped a reclaimed one", v, ok)
+						}
+						g.Exit()
+					}
+				})
+			}
+			wg.Wait()
+			c.Flush()
+			last = c.Stats()
+			if c.Robust() {
+				require.LessOrEqual(t, last.Pending, bound(last), "round %d: pending above the robust bound: %+v", round, last)
+			}
+			t.Logf("round %d: pending %d (bound %d), era %d, slots %d", round, last.Pending, bound(last), last.Epoch, last.Slots)
+		}
+		if !c.Robust() {
+			require.Greater(t, last.Pending, bound(last), "the classic mode stayed within the robust bound: the test cannot tell them apart")
+		}
+		close(release)
+		stalled.Wait()
+		for _, h := range handles {
+			h.Unregister()
+		}
+		require.NoError(t, c.Barrier(context.Background()))
+		require.Zero(t, c.Stats().Pending)
+		require.NoError(t, c.Close())
+	})
+}
+
+// Guards enter, load and stall while other goroutines churn, the Collector
+// is flushed and closed: every node comes back exactly once and no stalled
+// reader ever sees a poisoned one. It runs 256 goroutines on a Collector
+// whose Pool nodes are recycled, in both modes.
+func TestRobustManyStalledReaders(t *testing.T) {
+	const goroutines = 256
+	forModes(t, func(t *testing.T, mode []epoch.Option) {
+		c := epoch.New(append(mode, epoch.WithBatchSize(16))...)
+		s := newRobustStack(c)
+		g := c.Enter()
+		for i := range 32 {
+			s.push(g, int64(i))
+		}
+		g.Exit()
+		var wg sync.WaitGroup
+		for i := range goroutines {
+			wg.Go(func() {
+				for j := range 40 {
+					g := c.Enter()
+					if j%8 == i%8 {
+						if top := epoch.Load(g, &s.head); top != nil {
+							time.Sleep(time.Millisecond) // stalled inside the guard
+							if v := top.val.Load(); v == robustPoison {
+								t.Errorf("a reader saw a reclaimed node")
+							}
+						}
+					}
+					s.push(g, int64(i))
+					g.Exit()
+					g = c.Enter()
+					s.pop(g)
+					g.Exit()
+				}
+			})
+		}
+		wg.Wait()
+		g = c.Enter()
+		for range 32 {
+			_, ok := s.pop(g)
+			require.True(t, ok)
+		}
+		g.Exit()
+		require.NoError(t, c.Barrier(context.Background()))
+		st := c.Stats()
+		require.Equal(t, st.Retired, st.Reclaimed, "%+v", st)
+		require.NoError(t, c.Close())
+	})
+}
