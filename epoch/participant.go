@@ -40,7 +40,7 @@ type participant struct {
 
 	// Owned by the goroutine that holds the slot, or by a collector while
 	// it has claimed the idle slot; the claim protocol orders the two.
-	nest   int32  // open guards on this slot (nested Handle guards)
+	nest     int32  // open guards on this slot (nested Handle guards)
 	pinned   uint64 // the epoch this slot is pinned at, owner's copy
 	reserved uint64 // hi's value for the open guard, owner's copy
 	bag      *retire.Batch
