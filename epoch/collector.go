@@ -254,8 +254,19 @@ func (c *Collector) seal(p *participant) {
 	}
 	p.bag = nil
 	c.openBags.Add(-1)
-	b.Epoch = c.epoch.Load()
+	b.Epoch = c.sealTag()
 	c.sealed.Push(b)
+}
+
+// sealTag returns the tag of a batch being sealed: the current epoch, read
+// after every object in the batch was unlinked. In the robust mode the era
+// also advances at every seal, which bounds the objects born in one era
+// (see the package documentation).
+func (c *Collector) sealTag() uint64 {
+	if c.robust {
+		return c.epoch.Add(1) - 1
+	}
+	return c.epoch.Load()
 }
 
 // flush hands over the batches of s and records that flush request req

@@ -38,7 +38,6 @@ func (c *Collector) graceNow(r *reservations, tag, birth uint64) grace {
 // graceFor returns a verdict that frees the batch (tag, birth) if anything
 // can, advancing the epoch or scanning only if the verdict at hand does not
 // (in the robust mode, the last scan of the slot whose reservations r are).
-// A Pool calls it at every seal.
 func (c *Collector) graceFor(r *reservations, tag, birth uint64) grace {
 	if !c.robust {
 		e := c.epoch.Load()
@@ -50,8 +49,6 @@ func (c *Collector) graceFor(r *reservations, tag, birth uint64) grace {
 	}
 	if r.holds(tag, birth) {
 		c.scan(r, tag, birth)
-	} else {
-		c.epoch.Add(1) // the era advances at every seal: this bounds the births per era
 	}
 	return grace{res: r}
 }

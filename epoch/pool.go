@@ -201,18 +201,28 @@ func (p *Pool[T]) newBatch(l *poolLocal[T]) *nodeBatch[T] {
 }
 
 // seal tags the limbo batch of l, slot s's share, with the current epoch
-// (every node in it was unlinked before this load), queues it, and tries to
-// advance the epoch (scan, in the robust mode) if the slot's oldest batch
-// is still in its grace period: with asymmetric fences each costs a heavy
-// fence, and an epoch that other slots moved already serves this one too.
-// Expired batches beyond the one this slot will reuse next go to the shared
-// pool, so a slot that retires more than it gets does not hoard nodes.
+// (every node in it was unlinked before this load), queues it, and reclaims
+// what has expired.
 func (p *Pool[T]) seal(l *poolLocal[T], s *slot) {
+	l.sealLimbo(p.c)
+	p.reclaimExpired(l, s)
+}
+
+func (l *poolLocal[T]) sealLimbo(c *Collector) {
 	b := l.limbo
 	l.limbo = nil
-	p.c.openBags.Add(-1)
-	b.epoch = p.c.epoch.Load()
+	c.openBags.Add(-1)
+	b.epoch = c.sealTag()
 	l.sealed = append(l.sealed, b)
+}
+
+// reclaimExpired tries to advance the epoch (scan, in the robust mode) if
+// slot s's oldest batch is still in its grace period: with asymmetric
+// fences each costs a heavy fence, and an epoch that other slots moved
+// already serves this one too. Expired batches beyond the one this slot
+// will reuse next go to the shared pool, so a slot that retires more than
+// it gets does not hoard nodes.
+func (p *Pool[T]) reclaimExpired(l *poolLocal[T], s *slot) {
 	first := l.sealed[0]
 	gr := p.c.graceFor(&s.Value.res, first.epoch, first.birth)
 	for len(l.sealed) > 1 && gr.over(l.sealed[0].epoch, l.sealed[0].birth) {
@@ -288,7 +298,7 @@ func (p *Pool[T]) flushSlot(s *slot) {
 	}
 	l := ls[i]
 	if l.limbo != nil && len(l.limbo.nodes) > 0 {
-		p.seal(l, s)
+		l.sealLimbo(p.c) // no reclaiming here: Flush, Barrier and Close sweep the orphans once
 	}
 	if len(l.sealed) == 0 {
 		return

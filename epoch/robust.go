@@ -1,7 +1,9 @@
 package epoch
 
 import (
+	"cmp"
 	"math"
+	"slices"
 
 	"github.com/go-reclaim/reclaim/internal/fence"
 )
@@ -22,28 +24,24 @@ import (
 // scan). Its owner is the goroutine that holds c.reclaiming (c.res) or the
 // slot (participant.res).
 type reservations struct {
-	era   uint64 // judges batches sealed at eras up to this; 0: none yet
-	minLo uint64 // the smallest lo of spans (MaxUint64 if none)
-	spans []span // one per open guard seen
+	era uint64 // judges batches sealed at eras up to this; 0: none yet
+	// spans are the open guards' intervals sorted by lo, each hi raised to
+	// the largest hi of the spans before it, so that one binary search
+	// answers holds.
+	spans []span
 }
 
 type span struct{ lo, hi uint64 }
 
 // holds reports whether some open guard may still reach an object of the
-// batch sealed at era tag whose objects were born at era birth or later.
+// batch sealed at era tag whose objects were born at era birth or later:
+// whether a guard that entered at or before tag reserved birth or later.
 func (r *reservations) holds(tag, birth uint64) bool {
 	if tag > r.era {
 		return true // sealed after the scan
 	}
-	if tag < r.minLo {
-		return false // every open guard entered after the seal
-	}
-	for _, s := range r.spans {
-		if s.lo <= tag && s.hi >= birth {
-			return true
-		}
-	}
-	return false
+	i, _ := slices.BinarySearchFunc(r.spans, tag+1, func(s span, t uint64) int { return cmp.Compare(s.lo, t) })
+	return i > 0 && r.spans[i-1].hi >= birth
 }
 
 // scan advances the era and, unless the batch (tag, birth) would stay held
@@ -73,9 +71,9 @@ func (c *Collector) scan(r *reservations, tag, birth uint64) {
 		fence.Heavy()
 	}
 	r.era = era
-	r.minLo = math.MaxUint64
 	r.spans = r.spans[:0]
 	var oldest *participant
+	minLo := uint64(math.MaxUint64)
 	for s := range c.slots.All() {
 		p := &s.Value
 		lo := p.word.Load()
@@ -83,12 +81,16 @@ func (c *Collector) scan(r *reservations, tag, birth uint64) {
 			continue
 		}
 		r.spans = append(r.spans, span{lo, max(lo, p.hi.Load())})
-		if lo < r.minLo {
-			r.minLo, oldest = lo, p
+		if lo < minLo {
+			minLo, oldest = lo, p
 		}
 	}
 	if oldest != nil {
 		observe(oldest) // for Stats.OldestGuardAge
+	}
+	slices.SortFunc(r.spans, func(a, b span) int { return cmp.Compare(a.lo, b.lo) })
+	for i := 1; i < len(r.spans); i++ {
+		r.spans[i].hi = max(r.spans[i].hi, r.spans[i-1].hi)
 	}
 }
 
