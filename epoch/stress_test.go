@@ -62,7 +62,7 @@ const (
 // newStressHarness returns the harness of one stress test: the Run's
 // operations, scaled by STRESS_SCALE, and its hang limit, scaled likewise.
 func newStressHarness(t *testing.T, ops int, opts ...stress.Option) *stress.Harness {
-	return stress.New(t, append([]stress.Option{stress.Ops(ops), stress.Timeout(time.Duration(max(1, stress.Scale())*float64(stressHang)))}, opts...)...)
+	return stress.New(t, append([]stress.Option{stress.Ops(ops), stress.Timeout(time.Duration(max(1, stress.Scale()) * float64(stressHang)))}, opts...)...)
 }
 
 // TestStressTreiberPoolManyGoroutines is Go's common case, which the
