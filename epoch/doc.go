@@ -181,25 +181,30 @@
 // nodes the structure holds, W the goroutines working on it, and O = N + W
 // + S·B, a bound on the node lives open at one moment (in the structure, in
 // flight, or retired into an open batch). A guard with interval [lo, hi]
-// holds back a batch only if the batch contains a life born at or before hi
-// and sealed at or after lo. The lives open when the era reached lo are at
+// can hold back a node only if the node was born at or before hi and
+// sealed at or after lo. The lives open when the era reached lo are at
 // most O; those born in one era are at most O plus those sealed in it, and
 // every seal advances the era, so at most S·B more. So a guard G holds back
-// at most (2·d+3)·O lives, d = hi − lo, each in one batch of at most B
-// nodes, and
+// at most (2·d+3)·O nodes, d = hi − lo. A batch that a guard reaches is
+// sifted node by node (Pool keeps each node's birth), so one old node does
+// not hold back the batch it was retired with. Once the working guards have
+// exited and Flush has run,
 //
-//	pending <= S·2B + B·Σ_G (2·d_G+3)·O
+//	pending <= Σ_G (2·d_G+3)·O
 //
-// over the open guards G, the first term being the open batches and the
-// one sealed batch each slot keeps for reuse. A guard stalled after its
-// loads has a fixed d; a guard stalled for ever holds a fixed amount; and
-// the bound does not grow with time or with how long any goroutine stays
-// descheduled. TestRobustBoundsPendingUnderStalledGuards checks it, and
-// checks that the classic mode exceeds it.
+// over the guards G still open; while goroutines work, add for each slot
+// its open batch and what it had not reclaimed at its last seal (at most
+// 2B, plus what the guards open at that seal could reach, for a slot whose
+// holder is descheduled). A guard stalled after its loads has a fixed d, so
+// what it holds back does not grow with time or with how long any goroutine
+// stays descheduled. TestRobustBoundsPendingUnderStalledGuards checks the
+// bound, and that the classic mode exceeds it.
 //
 // The cost. Enter and Exit are the classic ones; Load adds a load of the
-// era and a compare; each seal is an atomic add on the era; a scan reads
-// every slot and sorts the open intervals. Measured figures are in the
+// era and a compare; each seal is an atomic add on the era; a scan, at most
+// one per seal, runs the heavy fence, reads every slot and sorts the open
+// intervals; sifting reads the births of a batch's nodes when the guards
+// that reach it have changed. Measured figures are in the
 // README.
 //
 // Why 2GEIBR. Hazard eras (Ramalhete and Correia, SPAA 2017) reserve an era

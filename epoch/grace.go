@@ -48,7 +48,9 @@ func (c *Collector) graceFor(r *reservations, tag, birth uint64) grace {
 		return grace{epoch: e}
 	}
 	if r.holds(tag, birth) {
-		c.scan(r, tag, birth)
+		// No cheap look: a batch that a stalled guard holds may still have
+		// nodes to sift out (see Pool.reclaimRobust).
+		c.scan(r, 0, 0)
 	}
 	return grace{res: r}
 }

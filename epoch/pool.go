@@ -49,8 +49,10 @@ type poolLocal[T any] struct {
 
 type nodeBatch[T any] struct {
 	epoch uint64 // the epoch (era) it was sealed at
-	birth uint64 // robust mode: the smallest birth era of nodes
-	nodes []*T
+	// Robust mode: the smallest birth era of the nodes, and the reach of
+	// the guards (reservations.reach) when the batch was last sifted.
+	birth, reach uint64
+	nodes        []*T
 }
 
 // PoolOption configures a Pool.
@@ -135,7 +137,7 @@ func (p *Pool[T]) retireSlow(g *Guard, x *T) {
 	b := l.limbo
 	if b == nil {
 		b = p.newBatch(l)
-		b.birth = unbornBatch
+		b.birth, b.reach = unsifted, unsifted
 		l.limbo = b
 		p.c.openBags.Add(1)
 		p.c.ager.Arm() // after openBags: the tick that is armed sees it
@@ -225,6 +227,10 @@ func (l *poolLocal[T]) sealLimbo(c *Collector) {
 func (p *Pool[T]) reclaimExpired(l *poolLocal[T], s *slot) {
 	first := l.sealed[0]
 	gr := p.c.graceFor(&s.Value.res, first.epoch, first.birth)
+	if p.robust {
+		p.reclaimRobust(l, gr.res)
+		return
+	}
 	for len(l.sealed) > 1 && gr.over(l.sealed[0].epoch, l.sealed[0].birth) {
 		p.share(p.reclaim(l.popSealed()))
 	}
@@ -324,9 +330,17 @@ func (p *Pool[T]) reclaimOrphans(gr grace) (oldest uint64) {
 	for next < len(p.orphans) {
 		b := p.orphans[next]
 		next++
-		if gr.over(b.epoch, b.birth) {
+		switch {
+		case gr.over(b.epoch, b.birth):
 			p.share(p.reclaim(b))
-		} else {
+		case gr.res != nil:
+			if reach := gr.res.reach(b.epoch); reach < b.reach {
+				if f := p.sift(b, reach, nil); f != nil {
+					p.share(p.reclaim(f))
+				}
+			}
+			kept = append(kept, b)
+		default:
 			kept = append(kept, b)
 		}
 	}

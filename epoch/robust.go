@@ -37,11 +37,22 @@ type span struct{ lo, hi uint64 }
 // batch sealed at era tag whose objects were born at era birth or later:
 // whether a guard that entered at or before tag reserved birth or later.
 func (r *reservations) holds(tag, birth uint64) bool {
+	return r.reach(tag) >= max(birth, 1) // eras start at 1; birth 0 is unknown
+}
+
+// reach returns the newest era reserved by a guard that entered at or
+// before tag (0 if none): the objects of a batch sealed at tag that were
+// born later are out of every guard's reach. For a batch sealed after the
+// scan it returns MaxUint64: the scan knows nothing of it.
+func (r *reservations) reach(tag uint64) uint64 {
 	if tag > r.era {
-		return true // sealed after the scan
+		return math.MaxUint64
 	}
 	i, _ := slices.BinarySearchFunc(r.spans, tag+1, func(s span, t uint64) int { return cmp.Compare(s.lo, t) })
-	return i > 0 && r.spans[i-1].hi >= birth
+	if i == 0 {
+		return 0
+	}
+	return r.spans[i-1].hi
 }
 
 // scan advances the era and, unless the batch (tag, birth) would stay held
