@@ -16,8 +16,10 @@ var ErrGuardsOpen = errors.New("guards still open")
 
 // Barrier returns once every object retired through c before the call has
 // been reclaimed: each of their free functions has returned, and is
-// synchronized before Barrier returns. It waits for the guards that could
-// still see them to exit. It returns ctx.Err() if ctx ends first; the
+// synchronized before Barrier returns. It waits for every guard open at the
+// call to exit or Refresh (only a slot's holder can hand over its open
+// batch), and then, in the robust mode, for the guards that can still reach
+// those objects. It returns ctx.Err() if ctx ends first; the
 // objects not yet reclaimed then stay pending, and nothing is lost. Every
 // wait in Barrier (for a guard to exit, for the epoch to advance, for
 // another goroutine's sweep to finish) ends when ctx does.
@@ -47,7 +49,7 @@ func (c *Collector) Barrier(ctx context.Context) error {
 	var w backoff.Backoff
 	for {
 		if c.robust || c.epoch.Load() >= flushed+2 {
-			if c.reclaiming.CompareAndSwap(false, true) && c.sweepAll() > flushed {
+			if c.reclaiming.CompareAndSwap(false, true) && c.sweptPast(c.sweepAll(), flushed) {
 				return nil
 			}
 		} else if c.tryAdvance() {
@@ -57,6 +59,18 @@ func (c *Collector) Barrier(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// sweptPast reports whether a sweep that left oldest as its oldest tag has
+// reclaimed every batch sealed before Barrier's flush ended at epoch
+// flushed. Robust tags are unique (each seal increments the era), so a
+// batch tagged flushed was sealed after it; classic tags are not, and a
+// batch tagged flushed may be older.
+func (c *Collector) sweptPast(oldest, flushed uint64) bool {
+	if c.robust {
+		return oldest >= flushed
+	}
+	return oldest > flushed
 }
 
 // flushAll has every slot hand its open batch to the collector: idle slots

@@ -146,14 +146,16 @@
 //     beside it where the user never sees it; a batch records its oldest
 //     birth and is tagged with the era of its seal.
 //   - A scan (at a seal whose slot's oldest batch is still held, and at
-//     Flush, Barrier and Close) advances the era to E+1, runs the heavy
-//     fence and reads every open guard's interval. A batch sealed at era
-//     t <= E whose objects were born at b or later is reclaimed when no
-//     interval meets [b, t]. Objects retired with Retire or Defer have no
+//     Flush, Barrier and Close) reads the era E+1, runs the heavy fence and
+//     reads every open guard's interval. A batch sealed at era t <= E whose
+//     objects were born at b or later is reclaimed when no interval meets
+//     [b, t]; a batch that an interval meets is sifted, and its nodes born
+//     after every such interval's hi are reclaimed. Objects retired with Retire or Defer have no
 //     known birth (b = 0) and are held back as in the classic mode.
 //
-// Why it is safe. A batch's objects were unlinked before its tag was read,
-// and the tag before the scan's increment. For each guard, either the scan
+// Why it is safe. A batch's objects were unlinked before the increment of
+// the era that returned its tag, and that increment came before the scan's
+// load of the era. For each guard, either the scan
 // sees its lo and hi, or (by the heavy fence; in the sequentially
 // consistent mode by the stores themselves) every load the guard makes
 // after the store the scan missed sees the unlinks. A guard the scan saw
@@ -161,7 +163,9 @@
 // loading anything born at b or later, and each Load ends with an era equal
 // to hi, read after the load, so everything it returned was born by then.
 // A later raise of hi, which the scan did not see, is followed by a reload
-// that sees the unlinks. That is also why a snapshot stays valid for the
+// that sees the unlinks. Get raises the guard's hi to the birth it gives a
+// node before the node is published, so the guard that publishes a node may
+// go on using it. That is also why a snapshot stays valid for the
 // batches it judges, however old it grows. Reading lo before hi errs safe
 // when a slot changes hands: hi only grows, and a later guard's lo is never
 // below an earlier one's hi.
@@ -178,27 +182,31 @@
 // data race with the read, and is reported.
 //
 // The bound. Let S be the participant slots, B the batch size, N the most
-// nodes the structure holds, W the goroutines working on it, and O = N + W
-// + S·B, a bound on the node lives open at one moment (in the structure, in
-// flight, or retired into an open batch). A guard with interval [lo, hi]
-// can hold back a node only if the node was born at or before hi and
-// sealed at or after lo. The lives open when the era reached lo are at
-// most O; those born in one era are at most O plus those sealed in it, and
-// every seal advances the era, so at most S·B more. So a guard G holds back
-// at most (2·d+3)·O nodes, d = hi − lo. A batch that a guard reaches is
+// nodes the structure holds, W the goroutines working on it (each holding
+// at most one node it took from Get and has not published, or unlinked and
+// not yet retired), and O = N + W + S·B, a bound on the lives of one Pool's
+// nodes open at one moment (in the structure, in flight, or retired into an
+// open batch). A guard with interval [lo, hi] can hold back a node only if
+// the node was born at or before hi and sealed at or after lo. The lives
+// open when the era reached lo are at most O; those born in one era are at
+// most O plus those sealed in it, and every seal advances the era, so at
+// most B more: at most 2·O in all. So a guard G holds back at most
+// (2·d+3)·O nodes of the Pool, d = hi − lo. A batch that a guard reaches is
 // sifted node by node (Pool keeps each node's birth), so one old node does
-// not hold back the batch it was retired with. Once the working guards have
-// exited and Flush has run,
+// not hold back the batch it was retired with. Once the working guards
+// have exited and Flush has run,
 //
 //	pending <= Σ_G (2·d_G+3)·O
 //
-// over the guards G still open; while goroutines work, add for each slot
-// its open batch and what it had not reclaimed at its last seal (at most
-// 2B, plus what the guards open at that seal could reach, for a slot whose
-// holder is descheduled). A guard stalled after its loads has a fixed d, so
-// what it holds back does not grow with time or with how long any goroutine
-// stays descheduled. TestRobustBoundsPendingUnderStalledGuards checks the
-// bound, and that the classic mode exceeds it.
+// per Pool, over the guards G still open, plus what Retire and Defer
+// retired while they were open (held back as in the classic mode). While
+// goroutines work, add for each slot its open batches (B per Pool, and B for
+// Retire) and what it had not reclaimed at its last seal (B, plus what the
+// guards open at that seal could reach, for a slot whose holder is
+// descheduled). A guard stalled after its loads has a fixed d, so what it
+// holds back does not grow with time or with how long any goroutine stays
+// descheduled. TestRobustBoundsPendingUnderStalledGuards checks the bound,
+// and that the classic mode exceeds it.
 //
 // The cost. Enter and Exit are the classic ones; Load adds a load of the
 // era and a compare; each seal is an atomic add on the era; a scan, at most

@@ -91,7 +91,7 @@ func (p *Pool[T]) Get(g *Guard) *T {
 	l := p.cached(g)
 	if l == nil || l.free == nil || len(l.free.nodes) == 0 {
 		if l = p.refilled(g); l == nil {
-			return p.alloc()
+			return p.alloc(g)
 		}
 	}
 	f := l.free.nodes
@@ -99,7 +99,7 @@ func (p *Pool[T]) Get(g *Guard) *T {
 	l.free.nodes = f[:len(f)-1]
 	*x = *new(T)
 	if p.robust {
-		p.born(x)
+		p.born(x, g)
 	}
 	return x
 }
@@ -283,6 +283,13 @@ func (p *Pool[T]) share(b *nodeBatch[T]) { p.shared.Put(b) }
 // adoptOrphan takes an orphaned batch whose grace period gr ends, if there
 // is one.
 func (p *Pool[T]) adoptOrphan(gr grace) *nodeBatch[T] {
+	if p.robust {
+		// Orphans that a stalled guard holds stay here until it exits, and
+		// judging them at every refill would cost more than it recycles:
+		// the sweeps (Flush, the aging timer, Barrier, Close) share the
+		// others.
+		return nil
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for i, b := range p.orphans {

@@ -7,9 +7,11 @@ import (
 
 // bornNode is how a Pool of a robust Collector allocates its nodes: the
 // era the node was last handed out by Get sits beside it, where Retire
-// finds it, and so does the Pool, so that a node from elsewhere is caught
-// instead of being read past its end. v comes first: a *T from Get points
-// at the start of its bornNode.
+// finds it, and so does the Pool, so that Retire can tell a node from
+// another Pool. A node that no Pool allocated (new(T)) is read past its
+// end: that is undefined, caught only on a best-effort basis (a panic if
+// the memory there does not name this Pool; under -race, checkptr's fatal
+// error). v comes first: a *T from Get points at the start of its bornNode.
 type bornNode[T any] struct {
 	v     T
 	birth uint64
@@ -22,18 +24,28 @@ const unsifted = math.MaxUint64
 
 func birthOf[T any](x *T) uint64 { return (*bornNode[T])(unsafe.Pointer(x)).birth }
 
-// alloc returns a new zeroed node.
-func (p *Pool[T]) alloc() *T {
+// alloc returns a new zeroed node for g.
+func (p *Pool[T]) alloc(g *Guard) *T {
 	if !p.robust {
 		return new(T)
 	}
-	n := &bornNode[T]{birth: p.c.epoch.Load(), pool: p}
+	n := &bornNode[T]{birth: p.birthFor(g), pool: p}
 	return &n.v
 }
 
-// born records that x, a recycled node, is handed out now: a guard that
-// loads it after it is published has reserved at least this era.
-func (p *Pool[T]) born(x *T) { (*bornNode[T])(unsafe.Pointer(x)).birth = p.c.epoch.Load() }
+// born records that x, a recycled node, is handed out to g now.
+func (p *Pool[T]) born(x *T, g *Guard) { (*bornNode[T])(unsafe.Pointer(x)).birth = p.birthFor(g) }
+
+// birthFor returns the birth era of a node handed out to g now, after
+// raising g's reservation to it: a guard that loads the node after it is
+// published reserves at least this era, and g itself, which may publish
+// the node and dereference it afterwards, already has (the raise is a
+// store before the node's publication).
+func (p *Pool[T]) birthFor(g *Guard) uint64 {
+	pp := &g.s.Value
+	p.c.reserve(pp)
+	return pp.reserved
+}
 
 // noteBirth lowers b's birth era to x's, which is being retired into b.
 func (p *Pool[T]) noteBirth(b *nodeBatch[T], x *T) {

@@ -1,9 +1,7 @@
 package epoch
 
 import (
-	"cmp"
 	"math"
-	"slices"
 
 	"github.com/go-reclaim/reclaim/internal/fence"
 )
@@ -24,11 +22,11 @@ import (
 // scan). Its owner is the goroutine that holds c.reclaiming (c.res) or the
 // slot (participant.res).
 type reservations struct {
-	era uint64 // judges batches sealed at eras up to this; 0: none yet
-	// spans are the open guards' intervals sorted by lo, each hi raised to
-	// the largest hi of the spans before it, so that one binary search
-	// answers holds.
-	spans []span
+	era   uint64 // judges batches sealed at eras up to this; 0: none yet
+	spans []span // one per open guard seen
+	// minLo and maxLo bound the spans' lo, and maxHi is the largest hi, so
+	// that most questions are answered without going through the spans.
+	minLo, maxLo, maxHi uint64
 }
 
 type span struct{ lo, hi uint64 }
@@ -45,22 +43,30 @@ func (r *reservations) holds(tag, birth uint64) bool {
 // born later are out of every guard's reach. For a batch sealed after the
 // scan it returns MaxUint64: the scan knows nothing of it.
 func (r *reservations) reach(tag uint64) uint64 {
-	if tag > r.era {
+	switch {
+	case tag > r.era:
 		return math.MaxUint64
-	}
-	i, _ := slices.BinarySearchFunc(r.spans, tag+1, func(s span, t uint64) int { return cmp.Compare(s.lo, t) })
-	if i == 0 {
+	case tag < r.minLo:
 		return 0
+	case tag >= r.maxLo:
+		return r.maxHi
 	}
-	return r.spans[i-1].hi
+	var reach uint64
+	for _, s := range r.spans {
+		if s.lo <= tag {
+			reach = max(reach, s.hi)
+		}
+	}
+	return reach
 }
 
-// scan advances the era and, unless the batch (tag, birth) would stay held
-// anyway, takes a snapshot of the reservations into r.
+// scan takes a snapshot of the reservations into r, unless the batch (tag,
+// birth) would stay held anyway.
 //
-// Ordering. Every batch r will judge was sealed by a load of the era that
-// came before this scan's increment, and every object in it was unlinked
-// before that load. The scan then runs fence.Heavy (in the sequentially
+// Ordering. Every batch r will judge (tag <= era) was sealed by an
+// increment of the era that came before this scan's load of it (tags are
+// the values those increments replaced), and every object in it was
+// unlinked before that increment. The scan then runs fence.Heavy (in the sequentially
 // consistent mode the holders' stores are themselves fences) and reads each
 // slot's lo and then hi. A holder stores hi before the loads it protects and
 // announces lo (after hi's older value) before its first load. So for each
@@ -71,7 +77,7 @@ func (r *reservations) reach(tag uint64) uint64 {
 // Reading lo before hi errs safe when the slot changes guards in between:
 // hi only grows, and a later guard's lo is not below an earlier one's.
 func (c *Collector) scan(r *reservations, tag, birth uint64) {
-	era := c.epoch.Add(1) - 1
+	era := c.epoch.Load() - 1
 	if fence.Asymmetric {
 		// The cheap look may miss announcements, so it can only say "keep
 		// waiting" (the batch stays held when a guard seen here could reach
@@ -83,25 +89,23 @@ func (c *Collector) scan(r *reservations, tag, birth uint64) {
 	}
 	r.era = era
 	r.spans = r.spans[:0]
+	r.minLo, r.maxLo, r.maxHi = math.MaxUint64, 0, 0
 	var oldest *participant
-	minLo := uint64(math.MaxUint64)
 	for s := range c.slots.All() {
 		p := &s.Value
 		lo := p.word.Load()
 		if lo == 0 {
 			continue
 		}
-		r.spans = append(r.spans, span{lo, max(lo, p.hi.Load())})
-		if lo < minLo {
-			minLo, oldest = lo, p
+		hi := max(lo, p.hi.Load())
+		r.spans = append(r.spans, span{lo, hi})
+		if lo < r.minLo {
+			r.minLo, oldest = lo, p
 		}
+		r.maxLo, r.maxHi = max(r.maxLo, lo), max(r.maxHi, hi)
 	}
 	if oldest != nil {
 		observe(oldest) // for Stats.OldestGuardAge
-	}
-	slices.SortFunc(r.spans, func(a, b span) int { return cmp.Compare(a.lo, b.lo) })
-	for i := 1; i < len(r.spans); i++ {
-		r.spans[i].hi = max(r.spans[i].hi, r.spans[i-1].hi)
 	}
 }
 
@@ -132,20 +136,23 @@ func (c *Collector) reserve(p *participant) bool {
 // Reserve keeps g's protection current for a pointer loaded without Load,
 // and reports whether the pointer is protected. In the robust mode a guard
 // protects only objects born up to the era it has reserved: Reserve raises
-// that to the present and reports whether it had to. Call it after each
-// such load:
+// that to the present and reports whether it had to. Call it right after
+// each such load, with no Load, Reserve, Pool.Get or nested guard of the
+// same Handle in between (any of them may raise the reservation, and a
+// raise protects only what is loaded after it), and again after each
+// reload:
 //
 //	p := src.Load()
 //	for !g.Reserve() {
 //		p = src.Load() // the reservation grew: load again
 //	}
 //
-// If it reports true, p was loaded under a reservation that covers it and
-// is protected as by Load, provided the load itself shows that p had not
-// been unlinked (as hazard pointers require: a link read from a node that
-// may already be unlinked, such as a marked one in a Harris list, does
-// not). If it reports false, the reservation has grown; loading p again
-// from its source, or checking that the source still holds p, then shows
+// If it reports true, p was loaded after the last raise, which covers it,
+// and is protected as by Load, provided the load itself shows that p had
+// not been unlinked (as hazard pointers require: a link read from a node
+// that may already be unlinked, such as a marked one in a Harris list, does
+// not). If it reports false, p is not protected yet: load it again and call
+// Reserve again, or check that the source still holds p, which then shows
 // it as above (see marked.Pointer.TryReserve). In the classic mode a guard
 // protects everything it loads and Reserve returns true. Reserve panics if
 // g has exited.

@@ -337,7 +337,8 @@ func TestRobustSiftsABatchNodeByNode(t *testing.T) {
 	reader := c.Enter()
 	old := epoch.Load(reader, &s.head)
 	g = w.Enter()
-	g.Flush() // the era moves past the reader's
+	epoch.Retire(g, new(int), func(*int) {}) // held by the reader too: it has no birth era
+	g.Flush()                                // a seal: the era moves past the reader's
 	g.Exit()
 	g = w.Enter()
 	for range epoch.DefaultBatchSize - 1 {
@@ -349,12 +350,40 @@ func TestRobustSiftsABatchNodeByNode(t *testing.T) {
 	}
 	g.Exit()
 	c.Flush()
-	require.EqualValues(t, 1, c.Stats().Pending, "the stalled guard held back more than the node it loaded")
+	require.EqualValues(t, 2, c.Stats().Pending, "the stalled guard held back more than the node it loaded and the plain Retire")
 	require.EqualValues(t, 1, old.val.Load(), "the node the stalled guard loaded was reclaimed")
 	reader.Exit()
 	c.Flush()
 	require.Zero(t, c.Stats().Pending)
 	require.EqualValues(t, robustPoison, old.val.Load())
+	w.Unregister()
+	require.NoError(t, c.Close())
+}
+
+// A guard that takes a node from Get and publishes it may dereference it
+// afterwards: the node's birth is its reservation, raised at Get, so the
+// node stays protected when another guard unlinks and retires it.
+func TestRobustGetThenPublishIsProtected(t *testing.T) {
+	c := epoch.New(epoch.WithRobust(), epoch.WithBatchSize(1), epoch.WithMaxBatchAge(0))
+	s := newRobustStack(c)
+	g1 := c.Enter()
+	w := c.Register()
+	for range 4 { // the era moves past g1's
+		g := w.Enter()
+		s.push(g, 1)
+		s.pop(g)
+		g.Exit()
+	}
+	s.push(g1, 42) // g1 takes n from Get and publishes it
+	n := s.head.Load()
+	g := w.Enter()
+	s.pop(g) // another guard unlinks and retires n
+	g.Exit()
+	c.Flush()
+	require.EqualValues(t, 42, n.val.Load(), "a node was reclaimed under the guard that published it")
+	g1.Exit()
+	c.Flush()
+	require.EqualValues(t, robustPoison, n.val.Load())
 	w.Unregister()
 	require.NoError(t, c.Close())
 }
