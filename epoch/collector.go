@@ -153,7 +153,7 @@ func (c *Collector) pin(s *slot) bool {
 		p.word.Store(0)
 		return false
 	}
-	p.pinned, p.reserved = e, e
+	p.pinned, p.reserved, p.fresh = e, e, true
 	p.nest = 1
 	if c.tracking {
 		p.site.Store(newEnterSite())
@@ -417,6 +417,11 @@ func (c *Collector) sweepLocked() (oldest uint64) {
 	kept.PushTo(&c.sealed)
 	if oldest == 0 {
 		oldest = math.MaxUint64
+	}
+	if gr.res != nil {
+		for _, pl := range *c.pools.Load() {
+			pl.sweepLocals(gr.res)
+		}
 	}
 	return min(oldest, c.reclaimOrphans(gr))
 }

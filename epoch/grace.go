@@ -31,28 +31,19 @@ func (c *Collector) graceNow(r *reservations, tag, birth uint64) grace {
 	if !c.robust {
 		return grace{epoch: c.epoch.Load()}
 	}
-	c.scan(r, tag, birth)
+	c.scan(r, tag, birth, nil)
 	return grace{res: r}
 }
 
-// graceFor returns a verdict that frees the batch (tag, birth) if anything
-// can, advancing the epoch or scanning only if the verdict at hand does not
-// (in the robust mode, the last scan of the slot whose reservations r are).
-func (c *Collector) graceFor(r *reservations, tag, birth uint64) grace {
-	if !c.robust {
-		e := c.epoch.Load()
-		if !expiredAt(tag, e) {
-			c.tryAdvance()
-			e = c.epoch.Load()
-		}
-		return grace{epoch: e}
+// graceFor returns a classic verdict that frees the batch sealed at tag if
+// anything can, advancing the epoch only if the epoch at hand does not.
+func (c *Collector) graceFor(tag uint64) grace {
+	e := c.epoch.Load()
+	if !expiredAt(tag, e) {
+		c.tryAdvance()
+		e = c.epoch.Load()
 	}
-	if r.holds(tag, birth) {
-		// No cheap look: a batch that a stalled guard holds may still have
-		// nodes to sift out (see Pool.reclaimRobust).
-		c.scan(r, 0, 0)
-	}
-	return grace{res: r}
+	return grace{epoch: e}
 }
 
 // graceSeen returns the verdict at hand without advancing or scanning.

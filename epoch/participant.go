@@ -43,6 +43,7 @@ type participant struct {
 	nest     int32  // open guards on this slot (nested Handle guards)
 	pinned   uint64 // the epoch this slot is pinned at, owner's copy
 	reserved uint64 // hi's value for the open guard, owner's copy
+	fresh    bool   // the open guard has not reserved anything yet (robust mode)
 	bag      *retire.Batch
 	res      reservations // the robust mode's last scan by this slot's holder
 }

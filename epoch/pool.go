@@ -45,14 +45,25 @@ type poolLocal[T any] struct {
 	limbo  *nodeBatch[T]   // retired, not yet sealed
 	sealed []*nodeBatch[T] // oldest first
 	spare  *nodeBatch[T]   // an empty batch kept for the next limbo
+	// Robust mode: the slot's guard (its pin count) that retired the
+	// limbo's nodes from index curStart on; the earlier ones were retired
+	// under guards that have exited.
+	curPin   uint64
+	curStart int
+	// Robust mode: sealedMu guards sealed, which the sweeps sift too (see
+	// Pool.sweepLocals), and owner is the slot's participant.
+	sealedMu sync.Mutex
+	owner    *participant
 }
 
 type nodeBatch[T any] struct {
 	epoch uint64 // the epoch (era) it was sealed at
-	// Robust mode: the smallest birth era of the nodes, and the reach of
-	// the guards (reservations.reach) when the batch was last sifted.
-	birth, reach uint64
-	nodes        []*T
+	// Robust mode: the smallest birth era of the nodes, the reach of the
+	// guards (reservations.reach) at its tag and the scan (count) when the
+	// batch was last sifted, and the pin count of the slot's guard that
+	// retired some of its nodes and may still be open (0 if none).
+	birth, reach, sifted, pin uint64
+	nodes                     []*T
 }
 
 // PoolOption configures a Pool.
@@ -120,7 +131,7 @@ func (p *Pool[T]) refilled(g *Guard) *poolLocal[T] {
 func (p *Pool[T]) Retire(g *Guard, x *T) {
 	if l := p.cached(g); l != nil && x != nil && l.limbo != nil && len(l.limbo.nodes) < p.c.batchSize-1 {
 		if p.robust {
-			p.noteBirth(l.limbo, x)
+			p.noteRetire(l, l.limbo, x, &g.s.Value)
 		}
 		l.limbo.nodes = append(l.limbo.nodes, x)
 		countRetired(&g.s.Value)
@@ -137,13 +148,13 @@ func (p *Pool[T]) retireSlow(g *Guard, x *T) {
 	b := l.limbo
 	if b == nil {
 		b = p.newBatch(l)
-		b.birth, b.reach = unsifted, unsifted
+		b.birth, b.reach, b.pin = unsifted, unsifted, 0
 		l.limbo = b
 		p.c.openBags.Add(1)
 		p.c.ager.Arm() // after openBags: the tick that is armed sees it
 	}
 	if p.robust {
-		p.noteBirth(b, x)
+		p.noteRetire(l, b, x, &g.s.Value)
 	}
 	countRetired(&g.s.Value)
 	b.nodes = append(b.nodes, x)
@@ -175,10 +186,11 @@ func (p *Pool[T]) local(g *Guard, op string) *poolLocal[T] {
 			return l
 		}
 	}
-	return p.newLocal(s.Index())
+	return p.newLocal(s)
 }
 
-func (p *Pool[T]) newLocal(i int) *poolLocal[T] {
+func (p *Pool[T]) newLocal(s *slot) *poolLocal[T] {
+	i := s.Index()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	ls := *p.locals.Load()
@@ -188,7 +200,7 @@ func (p *Pool[T]) newLocal(i int) *poolLocal[T] {
 		ls = grown
 	}
 	if ls[i] == nil {
-		ls[i] = new(poolLocal[T])
+		ls[i] = &poolLocal[T]{owner: &s.Value}
 	}
 	p.locals.Store(&ls)
 	return ls[i]
@@ -206,7 +218,13 @@ func (p *Pool[T]) newBatch(l *poolLocal[T]) *nodeBatch[T] {
 // (every node in it was unlinked before this load), queues it, and reclaims
 // what has expired.
 func (p *Pool[T]) seal(l *poolLocal[T], s *slot) {
-	l.sealLimbo(p.c)
+	if p.robust {
+		l.sealedMu.Lock()
+		defer l.sealedMu.Unlock()
+		p.sealRobust(l)
+	} else {
+		l.sealLimbo(p.c)
+	}
 	p.reclaimExpired(l, s)
 }
 
@@ -226,11 +244,11 @@ func (l *poolLocal[T]) sealLimbo(c *Collector) {
 // it gets does not hoard nodes.
 func (p *Pool[T]) reclaimExpired(l *poolLocal[T], s *slot) {
 	first := l.sealed[0]
-	gr := p.c.graceFor(&s.Value.res, first.epoch, first.birth)
 	if p.robust {
-		p.reclaimRobust(l, gr.res)
+		p.reclaimRobust(l, &s.Value)
 		return
 	}
+	gr := p.c.graceFor(first.epoch)
 	for len(l.sealed) > 1 && gr.over(l.sealed[0].epoch, l.sealed[0].birth) {
 		p.share(p.reclaim(l.popSealed()))
 	}
@@ -242,7 +260,8 @@ func (p *Pool[T]) reclaimExpired(l *poolLocal[T], s *slot) {
 func (p *Pool[T]) refill(l *poolLocal[T], s *slot) bool {
 	var b *nodeBatch[T]
 	gr := p.c.graceSeen(&s.Value.res)
-	if len(l.sealed) > 0 && gr.over(l.sealed[0].epoch, l.sealed[0].birth) {
+	// (In the robust mode seal already hands expired batches to free.)
+	if !p.robust && len(l.sealed) > 0 && gr.over(l.sealed[0].epoch, l.sealed[0].birth) {
 		b = p.reclaim(l.popSealed())
 	} else if b = p.adoptOrphan(gr); b == nil {
 		b, _ = p.shared.Get().(*nodeBatch[T])
@@ -310,8 +329,13 @@ func (p *Pool[T]) flushSlot(s *slot) {
 		return
 	}
 	l := ls[i]
+	if p.robust {
+		l.sealedMu.Lock()
+		defer l.sealedMu.Unlock()
+	}
 	if l.limbo != nil && len(l.limbo.nodes) > 0 {
 		l.sealLimbo(p.c) // no reclaiming here: Flush, Barrier and Close sweep the orphans once
+		l.curStart = 0
 	}
 	if len(l.sealed) == 0 {
 		return
@@ -341,12 +365,14 @@ func (p *Pool[T]) reclaimOrphans(gr grace) (oldest uint64) {
 		case gr.over(b.epoch, b.birth):
 			p.share(p.reclaim(b))
 		case gr.res != nil:
-			if reach := gr.res.reach(b.epoch); reach < b.reach {
-				if f := p.sift(b, reach, nil); f != nil {
+			if reach := gr.res.reach(b.epoch); reach < b.reach || gr.res.scans != b.sifted {
+				if f := p.sift(b, gr.res, reach, nil); f != nil {
 					p.share(p.reclaim(f))
 				}
 			}
-			kept = append(kept, b)
+			if len(b.nodes) > 0 { // else every node was sifted out
+				kept = append(kept, b)
+			}
 		default:
 			kept = append(kept, b)
 		}
@@ -362,4 +388,5 @@ func (p *Pool[T]) reclaimOrphans(gr grace) (oldest uint64) {
 type slotFlusher interface {
 	flushSlot(s *slot)
 	reclaimOrphans(gr grace) (oldest uint64)
+	sweepLocals(r *reservations)
 }

@@ -13,9 +13,10 @@ import (
 // the memory there does not name this Pool; under -race, checkptr's fatal
 // error). v comes first: a *T from Get points at the start of its bornNode.
 type bornNode[T any] struct {
-	v     T
-	birth uint64
-	pool  *Pool[T]
+	v       T
+	birth   uint64 // the era Get handed it out at
+	retired uint64 // the era Retire took it back at
+	pool    *Pool[T]
 }
 
 // unsifted is the reach of a batch that has not been sifted yet, and the
@@ -47,40 +48,140 @@ func (p *Pool[T]) birthFor(g *Guard) uint64 {
 	return pp.reserved
 }
 
-// noteBirth lowers b's birth era to x's, which is being retired into b.
-func (p *Pool[T]) noteBirth(b *nodeBatch[T], x *T) {
+// noteRetire records x, about to be appended to b, the limbo of l, by the
+// guard of the slot whose participant is self: its birth lowers b's, and
+// the first node retired under a guard marks where that guard's nodes
+// start.
+func (p *Pool[T]) noteRetire(l *poolLocal[T], b *nodeBatch[T], x *T, self *participant) {
 	n := (*bornNode[T])(unsafe.Pointer(x))
 	if n.pool != p {
 		panic("epoch: Pool.Retire of a node that did not come from this Pool's Get (with WithRobust, a Pool keeps each node's birth era beside it)")
 	}
 	b.birth = min(b.birth, n.birth)
+	n.retired = p.c.epoch.Load() // after the unlink, so a valid tag for the node alone
+	if pin := self.pin.Load(); pin != l.curPin {
+		l.curPin, l.curStart = pin, len(b.nodes)
+	}
 }
 
-// reclaimRobust judges every sealed batch of l by r: a batch that no guard
-// reaches is reclaimed whole, and one that a guard reaches is sifted, node
-// by node, when the guards reaching it have changed since it was last
-// sifted. A batch with one node that a stalled guard may hold then no
-// longer holds back the others: what a guard holds back is the nodes that
-// were alive while it could load, not the batches they were retired with.
-func (p *Pool[T]) reclaimRobust(l *poolLocal[T], r *reservations) {
+// sealRobust seals the nodes of l's limbo that earlier guards of the slot
+// retired and carries those of the open guard into a new limbo, so that the
+// sealed batch can be reclaimed at once if no other guard reaches it: the
+// open guard unlinked them itself and may still hold them, but it cannot
+// reach what its slot's earlier guards unlinked. If the open guard retired
+// the whole limbo, the limbo is sealed whole and marked with its pin.
+func (p *Pool[T]) sealRobust(l *poolLocal[T]) {
+	b, k := l.limbo, l.curStart
+	if k == 0 || k >= len(b.nodes) {
+		b.pin = l.curPin
+		l.sealLimbo(p.c)
+		l.curStart = 0
+		return
+	}
+	carry := p.newBatch(l)
+	carry.nodes = append(carry.nodes, b.nodes[k:]...)
+	clear(b.nodes[k:])
+	b.nodes = b.nodes[:k]
+	b.birth, b.pin = minBirth(b.nodes), 0
+	carry.birth, carry.reach, carry.pin = minBirth(carry.nodes), unsifted, 0
+	l.sealLimbo(p.c)
+	l.limbo, l.curStart = carry, 0
+	p.c.openBags.Add(1)
+}
+
+func minBirth[T any](nodes []*T) uint64 {
+	birth := uint64(unsifted)
+	for _, x := range nodes {
+		birth = min(birth, birthOf(x))
+	}
+	return birth
+}
+
+// heldBy reports whether the open guard of the slot whose participant is
+// self retired some of b's nodes and so may still hold them.
+func (b *nodeBatch[T]) heldBy(self *participant) bool {
+	return b.pin != 0 && b.pin == self.pin.Load()
+}
+
+// reclaimRobust judges every sealed batch of l, the share of the slot
+// whose participant is self, by the slot's snapshot of the other slots'
+// reservations, scanning again if the oldest batch is still held: a batch
+// that no guard reaches is reclaimed whole, and one that a guard reaches is
+// sifted, node by node, when the guards reaching it have changed since it
+// was last sifted. A batch with one node that a stalled guard may hold then
+// no longer holds back the others: what a guard holds back is the nodes
+// that were alive while it could load, not the batches they were retired
+// with.
+func (p *Pool[T]) reclaimRobust(l *poolLocal[T], self *participant) {
+	r := &self.res
+	if first := l.sealed[0]; r.holds(first.epoch, first.birth) || first.heldBy(self) {
+		// No cheap look: a batch that a stalled guard holds may still have
+		// nodes to sift out.
+		p.c.scan(r, 0, 0, self)
+	}
 	kept := l.sealed[:0]
 	for _, b := range l.sealed {
 		reach := r.reach(b.epoch)
 		switch {
+		case b.heldBy(self):
 		case reach < b.birth:
 			p.release(l, p.reclaim(b))
-		case reach < b.reach:
-			if f := p.sift(b, reach, l); f != nil {
+			continue
+		case reach < b.reach || r.scans >= b.sifted+resiftEvery:
+			if f := p.sift(b, r, reach, l); f != nil {
 				p.release(l, p.reclaim(f))
 			}
-			kept = append(kept, b)
-		default:
-			kept = append(kept, b)
+			if len(b.nodes) == 0 { // every node was sifted out
+				if l.spare == nil {
+					l.spare = b
+				}
+				continue
+			}
 		}
+		kept = append(kept, b)
 	}
 	clear(l.sealed[len(kept):])
 	l.sealed = kept
 }
+
+// sweepLocals sifts the sealed batches that slots keep, by r, a sweep's
+// snapshot of every slot: a slot whose holder is descheduled keeps what its
+// last seal found held, long after the guards that held it have exited. A
+// slot that is sealing at the moment is skipped: it is not descheduled.
+func (p *Pool[T]) sweepLocals(r *reservations) {
+	for _, l := range *p.locals.Load() {
+		if l == nil || !l.sealedMu.TryLock() {
+			continue
+		}
+		kept := l.sealed[:0]
+		for _, b := range l.sealed {
+			reach := r.reach(b.epoch)
+			switch {
+			case b.heldBy(l.owner):
+			case reach < b.birth:
+				p.share(p.reclaim(b))
+				continue
+			default:
+				if f := p.sift(b, r, reach, nil); f != nil {
+					p.share(p.reclaim(f))
+				}
+				if len(b.nodes) == 0 {
+					continue
+				}
+			}
+			kept = append(kept, b)
+		}
+		clear(l.sealed[len(kept):])
+		l.sealed = kept
+		l.sealedMu.Unlock()
+	}
+}
+
+// resiftEvery is how many scans of its slot a held batch waits before it
+// is sifted again when its reach at its tag has not dropped: the guards
+// that reach its nodes may have exited while others, reaching nothing in
+// it, keep that reach up.
+const resiftEvery = 8
 
 // release makes b, reclaimed, the free list of l if that is empty, or
 // shares it.
@@ -95,16 +196,29 @@ func (p *Pool[T]) release(l *poolLocal[T], b *nodeBatch[T]) {
 	p.share(b)
 }
 
-// sift moves the nodes of b born after reach, which no guard reaches, into
-// a batch of their own and returns it (nil if there are none); b keeps the
-// others, its birth lowered to theirs. l, if not nil, lends its spare
-// batch.
-func (p *Pool[T]) sift(b *nodeBatch[T], reach uint64, l *poolLocal[T]) *nodeBatch[T] {
-	b.reach = reach
+// sift moves the nodes of b that no guard of r reaches into a batch of
+// their own and returns it (nil if there are none); b keeps the others, its
+// birth lowered to theirs, and remembers reach, r's reach at its tag. A
+// node is judged by its own birth and retirement, since guards that entered
+// after it was retired cannot reach it: its batch was tagged when sealed,
+// later. l, if not nil, lends its spare batch.
+func (p *Pool[T]) sift(b *nodeBatch[T], r *reservations, reach uint64, l *poolLocal[T]) *nodeBatch[T] {
+	b.reach, b.sifted = reach, r.scans
+	deep := len(b.nodes) > 16 // few distinct tags, or many nodes: sort once
 	held, birth := 0, uint64(unsifted)
 	var f *nodeBatch[T]
+	var lastTag, lastReach uint64 // nodes come in retirement order: few distinct tags
 	for _, x := range b.nodes {
-		if bx := birthOf(x); bx <= reach {
+		n := (*bornNode[T])(unsafe.Pointer(x))
+		if n.retired != lastTag {
+			lastTag = n.retired
+			if deep {
+				lastReach = r.deepReach(lastTag)
+			} else {
+				lastReach = r.reach(lastTag)
+			}
+		}
+		if bx := n.birth; bx <= lastReach {
 			b.nodes[held] = x
 			held++
 			birth = min(birth, bx)

@@ -1,7 +1,9 @@
 package epoch
 
 import (
+	"cmp"
 	"math"
+	"slices"
 
 	"github.com/go-reclaim/reclaim/internal/fence"
 )
@@ -27,6 +29,12 @@ type reservations struct {
 	// minLo and maxLo bound the spans' lo, and maxHi is the largest hi, so
 	// that most questions are answered without going through the spans.
 	minLo, maxLo, maxHi uint64
+	// sorted is spans sorted by lo, each hi raised to the largest before
+	// it, built on the first deepReach after a scan: sifting many nodes
+	// then costs a binary search each.
+	sorted   []span
+	sortedOK bool
+	scans    uint64 // snapshots taken into r
 }
 
 type span struct{ lo, hi uint64 }
@@ -60,6 +68,32 @@ func (r *reservations) reach(tag uint64) uint64 {
 	return reach
 }
 
+// deepReach is reach for many questions at once: it sorts the spans once
+// per scan and answers each with a binary search.
+func (r *reservations) deepReach(tag uint64) uint64 {
+	switch {
+	case tag > r.era:
+		return math.MaxUint64
+	case tag < r.minLo:
+		return 0
+	case tag >= r.maxLo:
+		return r.maxHi
+	}
+	if !r.sortedOK {
+		r.sorted = append(r.sorted[:0], r.spans...)
+		slices.SortFunc(r.sorted, func(a, b span) int { return cmp.Compare(a.lo, b.lo) })
+		for i := 1; i < len(r.sorted); i++ {
+			r.sorted[i].hi = max(r.sorted[i].hi, r.sorted[i-1].hi)
+		}
+		r.sortedOK = true
+	}
+	i, _ := slices.BinarySearchFunc(r.sorted, tag+1, func(s span, t uint64) int { return cmp.Compare(s.lo, t) })
+	if i == 0 {
+		return 0
+	}
+	return r.sorted[i-1].hi
+}
+
 // scan takes a snapshot of the reservations into r, unless the batch (tag,
 // birth) would stay held anyway.
 //
@@ -76,7 +110,11 @@ func (r *reservations) reach(tag uint64) uint64 {
 // was born after the hi the scan saw. That is why the snapshot stays valid.
 // Reading lo before hi errs safe when the slot changes guards in between:
 // hi only grows, and a later guard's lo is not below an earlier one's.
-func (c *Collector) scan(r *reservations, tag, birth uint64) {
+//
+// self, if not nil, is the caller's slot, left out of the snapshot: a Pool
+// judges its slot's batches by it, and its own guard can reach only the
+// nodes of batches marked with that guard's pin (see nodeBatch.pin).
+func (c *Collector) scan(r *reservations, tag, birth uint64, self *participant) {
 	era := c.epoch.Load() - 1
 	if fence.Asymmetric {
 		// The cheap look may miss announcements, so it can only say "keep
@@ -88,13 +126,14 @@ func (c *Collector) scan(r *reservations, tag, birth uint64) {
 		fence.Heavy()
 	}
 	r.era = era
-	r.spans = r.spans[:0]
+	r.spans, r.sortedOK = r.spans[:0], false
+	r.scans++
 	r.minLo, r.maxLo, r.maxHi = math.MaxUint64, 0, 0
 	var oldest *participant
 	for s := range c.slots.All() {
 		p := &s.Value
 		lo := p.word.Load()
-		if lo == 0 {
+		if lo == 0 || p == self {
 			continue
 		}
 		hi := max(lo, p.hi.Load())
@@ -123,12 +162,25 @@ func (c *Collector) heldCheaply(tag, birth uint64) bool {
 
 // reserve extends the open guard of p to every object born until now and
 // reports whether it already covered them. Only the slot's holder calls it.
+//
+// A guard's first reservation, if the era has moved since it entered,
+// announces a new lo instead of raising hi: the guard holds nothing yet
+// (every load goes through Load or Reserve, and a node from Get is its
+// own), so it is as if it entered now. A goroutine descheduled between
+// Enter and its first load then reserves one era, not all those it missed.
 func (c *Collector) reserve(p *participant) bool {
 	e := c.epoch.Load()
 	if e == p.reserved {
+		p.fresh = false
 		return true
 	}
 	p.reserved = e
+	if p.fresh {
+		p.fresh = false
+		p.pinned = e
+		announce(&p.word, e)
+		return false
+	}
 	announce(&p.hi, e)
 	return false
 }
