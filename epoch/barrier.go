@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"time"
 
 	"github.com/go-reclaim/reclaim/internal/backoff"
 	"github.com/go-reclaim/reclaim/internal/fence"
@@ -243,8 +244,25 @@ func (c *Collector) openGuards() int {
 // pending is retired minus reclaimed, read in the order that keeps it from
 // going negative: every reclaimed object was counted as retired first.
 func (c *Collector) pending() uint64 {
-	reclaimed := c.reclaimed.Load()
-	return c.retired() - reclaimed
+	retired, reclaimed := c.counts()
+	return retired - reclaimed
+}
+
+// counts reads the retired and reclaimed counts, reclaimed first (see
+// pending). Objects retired while the slots are summed count as pending,
+// so a goroutine descheduled in the middle of the sum (for seconds, with
+// thousands of goroutines) would report everything retired meanwhile: the
+// read is retried, a few times, until it is quick.
+func (c *Collector) counts() (retired, reclaimed uint64) {
+	for range 4 {
+		start := monotonic()
+		reclaimed = c.reclaimed.Load()
+		retired = c.retired()
+		if monotonic()-start < int64(time.Millisecond) {
+			break
+		}
+	}
+	return retired, reclaimed
 }
 
 // retired sums the slots' counts of retired objects.

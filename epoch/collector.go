@@ -38,6 +38,7 @@ type Collector struct {
 	reclaiming atomic.Bool
 	sweepGrace grace        // what a sweep reclaims by; owned by the reclaiming holder
 	res        reservations // the robust mode's last scan; owned by the reclaiming holder
+	spans      sync.Pool    // *reservations for Pool seals' scans
 	// sweeper is the goroutine running free functions, so that Close and
 	// Barrier called from one of them panic instead of waiting for
 	// themselves (0: none, or IDs unknown on this platform).

@@ -45,11 +45,3 @@ func (c *Collector) graceFor(tag uint64) grace {
 	}
 	return grace{epoch: e}
 }
-
-// graceSeen returns the verdict at hand without advancing or scanning.
-func (c *Collector) graceSeen(r *reservations) grace {
-	if !c.robust {
-		return grace{epoch: c.epoch.Load()}
-	}
-	return grace{res: r}
-}

@@ -45,7 +45,6 @@ type participant struct {
 	reserved uint64 // hi's value for the open guard, owner's copy
 	fresh    bool   // the open guard has not reserved anything yet (robust mode)
 	bag      *retire.Batch
-	res      reservations // the robust mode's last scan by this slot's holder
 }
 
 type slot = registry.Slot[participant]

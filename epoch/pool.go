@@ -36,6 +36,8 @@ type Pool[T any] struct {
 	// (or by the owner, on their request).
 	orphans []*nodeBatch[T]
 	shared  sync.Pool // of *nodeBatch[T] whose grace period is over
+	// sweepFreed is sweepLocals' scratch, under mu.
+	sweepFreed []*nodeBatch[T]
 }
 
 // poolLocal is one slot's share of a Pool. It belongs to the slot's owner
@@ -50,10 +52,12 @@ type poolLocal[T any] struct {
 	// under guards that have exited.
 	curPin   uint64
 	curStart int
+	tick     uint32 // nodes retired, for eraStride
 	// Robust mode: sealedMu guards sealed, which the sweeps sift too (see
 	// Pool.sweepLocals), and owner is the slot's participant.
 	sealedMu sync.Mutex
 	owner    *participant
+	freed    []*nodeBatch[T] // robust seal's scratch
 }
 
 type nodeBatch[T any] struct {
@@ -259,11 +263,13 @@ func (p *Pool[T]) reclaimExpired(l *poolLocal[T], s *slot) {
 // reports false if none is available.
 func (p *Pool[T]) refill(l *poolLocal[T], s *slot) bool {
 	var b *nodeBatch[T]
-	gr := p.c.graceSeen(&s.Value.res)
-	// (In the robust mode seal already hands expired batches to free.)
-	if !p.robust && len(l.sealed) > 0 && gr.over(l.sealed[0].epoch, l.sealed[0].birth) {
+	// (In the robust mode seal already hands expired batches to free, and
+	// orphans wait for the sweeps.)
+	if p.robust {
+		b, _ = p.shared.Get().(*nodeBatch[T])
+	} else if e := p.c.epoch.Load(); len(l.sealed) > 0 && expiredAt(l.sealed[0].epoch, e) {
 		b = p.reclaim(l.popSealed())
-	} else if b = p.adoptOrphan(gr); b == nil {
+	} else if b = p.adoptOrphan(e); b == nil {
 		b, _ = p.shared.Get().(*nodeBatch[T])
 	}
 	if b == nil {
@@ -299,20 +305,13 @@ func (p *Pool[T]) reclaim(b *nodeBatch[T]) *nodeBatch[T] {
 
 func (p *Pool[T]) share(b *nodeBatch[T]) { p.shared.Put(b) }
 
-// adoptOrphan takes an orphaned batch whose grace period gr ends, if there
-// is one.
-func (p *Pool[T]) adoptOrphan(gr grace) *nodeBatch[T] {
-	if p.robust {
-		// Orphans that a stalled guard holds stay here until it exits, and
-		// judging them at every refill would cost more than it recycles:
-		// the sweeps (Flush, the aging timer, Barrier, Close) share the
-		// others.
-		return nil
-	}
+// adoptOrphan takes an orphaned batch expired at epoch e, if there is one
+// (classic mode).
+func (p *Pool[T]) adoptOrphan(e uint64) *nodeBatch[T] {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for i, b := range p.orphans {
-		if gr.over(b.epoch, b.birth) {
+		if expiredAt(b.epoch, e) {
 			p.orphans = append(p.orphans[:i], p.orphans[i+1:]...)
 			return p.reclaim(b)
 		}
@@ -365,13 +364,12 @@ func (p *Pool[T]) reclaimOrphans(gr grace) (oldest uint64) {
 		case gr.over(b.epoch, b.birth):
 			p.share(p.reclaim(b))
 		case gr.res != nil:
-			if reach := gr.res.reach(b.epoch); reach < b.reach || gr.res.scans != b.sifted {
-				if f := p.sift(b, gr.res, reach, nil); f != nil {
-					p.share(p.reclaim(f))
-				}
-			}
+			f := p.sift(b, gr.res, gr.res.reach(b.epoch), nil)
 			if len(b.nodes) > 0 { // else every node was sifted out
-				kept = append(kept, b)
+				kept = append(kept, b) // before OnReclaim runs on f
+			}
+			if f != nil {
+				p.share(p.reclaim(f))
 			}
 		default:
 			kept = append(kept, b)

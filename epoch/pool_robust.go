@@ -59,6 +59,9 @@ func (p *Pool[T]) noteRetire(l *poolLocal[T], b *nodeBatch[T], x *T, self *parti
 	}
 	b.birth = min(b.birth, n.birth)
 	n.retired = p.c.epoch.Load() // after the unlink, so a valid tag for the node alone
+	if l.tick++; l.tick%eraStride == 0 {
+		p.c.epoch.Add(1)
+	}
 	if pin := self.pin.Load(); pin != l.curPin {
 		l.curPin, l.curStart = pin, len(b.nodes)
 	}
@@ -113,27 +116,38 @@ func (b *nodeBatch[T]) heldBy(self *participant) bool {
 // that were alive while it could load, not the batches they were retired
 // with.
 func (p *Pool[T]) reclaimRobust(l *poolLocal[T], self *participant) {
-	r := &self.res
-	if first := l.sealed[0]; r.holds(first.epoch, first.birth) || first.heldBy(self) {
-		// No cheap look: a batch that a stalled guard holds may still have
-		// nodes to sift out.
-		p.c.scan(r, 0, 0, self)
-	}
+	// No cheap look: a batch that a stalled guard holds may still have
+	// nodes to sift out.
+	r := p.c.scanner()
+	defer p.c.spans.Put(r)
+	p.c.scan(r, 0, 0, self)
+	l.freed = p.judge(l, r, self, l.freed[:0], l)
+	p.reclaimAll(l.freed, func(b *nodeBatch[T]) { p.release(l, b) })
+	clear(l.freed)
+}
+
+// judge keeps in l.sealed the batches that a guard of r, or the open guard
+// of the slot whose participant is self, may still reach, sifting those
+// whose reach has changed, and appends the rest, and the nodes sifted out,
+// to freed, which it returns. It runs no user code, so l.sealed is
+// consistent whatever OnReclaim does afterwards. spare, if not nil, lends
+// its spare batch for sifting and takes back batches left empty.
+func (p *Pool[T]) judge(l *poolLocal[T], r *reservations, self *participant, freed []*nodeBatch[T], spare *poolLocal[T]) []*nodeBatch[T] {
 	kept := l.sealed[:0]
 	for _, b := range l.sealed {
 		reach := r.reach(b.epoch)
 		switch {
 		case b.heldBy(self):
 		case reach < b.birth:
-			p.release(l, p.reclaim(b))
+			freed = append(freed, b)
 			continue
-		case reach < b.reach || r.scans >= b.sifted+resiftEvery:
-			if f := p.sift(b, r, reach, l); f != nil {
-				p.release(l, p.reclaim(f))
+		case spare == nil || reach < b.reach || r.scans >= b.sifted+resiftEvery:
+			if f := p.sift(b, r, reach, spare); f != nil {
+				freed = append(freed, f)
 			}
 			if len(b.nodes) == 0 { // every node was sifted out
-				if l.spare == nil {
-					l.spare = b
+				if spare != nil && spare.spare == nil {
+					spare.spare = b
 				}
 				continue
 			}
@@ -142,40 +156,54 @@ func (p *Pool[T]) reclaimRobust(l *poolLocal[T], self *participant) {
 	}
 	clear(l.sealed[len(kept):])
 	l.sealed = kept
+	return freed
+}
+
+// reclaimAll reclaims each batch of freed and gives it to give. If an
+// OnReclaim panics, the batches not reached yet count as reclaimed and are
+// left to the garbage collector, as the one that panicked is.
+func (p *Pool[T]) reclaimAll(freed []*nodeBatch[T], give func(*nodeBatch[T])) {
+	next := 0
+	defer func() {
+		for _, b := range freed[next:] {
+			p.c.reclaimed.Add(uint64(len(b.nodes)))
+		}
+	}()
+	for next < len(freed) {
+		b := freed[next]
+		next++
+		give(p.reclaim(b))
+	}
 }
 
 // sweepLocals sifts the sealed batches that slots keep, by r, a sweep's
 // snapshot of every slot: a slot whose holder is descheduled keeps what its
 // last seal found held, long after the guards that held it have exited. A
 // slot that is sealing at the moment is skipped: it is not descheduled.
+//
+// It holds p.mu, which orders its reading of the locals after newLocal's
+// writes, and only tries each slot's sealedMu: flushSlot takes the two in
+// the other order.
 func (p *Pool[T]) sweepLocals(r *reservations) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	freed := p.sweepFreed[:0]
 	for _, l := range *p.locals.Load() {
-		if l == nil || !l.sealedMu.TryLock() {
-			continue
+		if l != nil && l.sealedMu.TryLock() {
+			freed = p.judge(l, r, l.owner, freed, nil)
+			l.sealedMu.Unlock()
 		}
-		kept := l.sealed[:0]
-		for _, b := range l.sealed {
-			reach := r.reach(b.epoch)
-			switch {
-			case b.heldBy(l.owner):
-			case reach < b.birth:
-				p.share(p.reclaim(b))
-				continue
-			default:
-				if f := p.sift(b, r, reach, nil); f != nil {
-					p.share(p.reclaim(f))
-				}
-				if len(b.nodes) == 0 {
-					continue
-				}
-			}
-			kept = append(kept, b)
-		}
-		clear(l.sealed[len(kept):])
-		l.sealed = kept
-		l.sealedMu.Unlock()
 	}
+	p.sweepFreed = freed
+	p.reclaimAll(freed, p.share)
+	clear(freed)
 }
+
+// eraStride is how many nodes a slot retires into a Pool between two
+// advances of the era (its seals advance it too). A guard stalled at an era
+// holds back the nodes born and retired in that era, so the era advances
+// more often than batches are sealed.
+const eraStride = 16
 
 // resiftEvery is how many scans of its slot a held batch waits before it
 // is sifted again when its reach at its tag has not dropped: the guards
@@ -204,19 +232,16 @@ func (p *Pool[T]) release(l *poolLocal[T], b *nodeBatch[T]) {
 // later. l, if not nil, lends its spare batch.
 func (p *Pool[T]) sift(b *nodeBatch[T], r *reservations, reach uint64, l *poolLocal[T]) *nodeBatch[T] {
 	b.reach, b.sifted = reach, r.scans
-	deep := len(b.nodes) > 16 // few distinct tags, or many nodes: sort once
+	if len(b.nodes) > 16 { // many nodes: one sort, then a binary search each
+		r.sort()
+	}
 	held, birth := 0, uint64(unsifted)
 	var f *nodeBatch[T]
 	var lastTag, lastReach uint64 // nodes come in retirement order: few distinct tags
 	for _, x := range b.nodes {
 		n := (*bornNode[T])(unsafe.Pointer(x))
 		if n.retired != lastTag {
-			lastTag = n.retired
-			if deep {
-				lastReach = r.deepReach(lastTag)
-			} else {
-				lastReach = r.reach(lastTag)
-			}
+			lastTag, lastReach = n.retired, r.reach(n.retired)
 		}
 		if bx := n.birth; bx <= lastReach {
 			b.nodes[held] = x

@@ -21,20 +21,16 @@ import (
 // It judges the batches sealed at era at most era; the snapshot stays valid
 // for them however old it grows, because a guard that the scan missed, or
 // that raised hi after it, sees every unlink made before the scan (see
-// scan). Its owner is the goroutine that holds c.reclaiming (c.res) or the
-// slot (participant.res).
+// scan). Its owner is the goroutine that holds c.reclaiming (c.res) or
+// that took it from c.spans for one seal.
 type reservations struct {
 	era   uint64 // judges batches sealed at eras up to this; 0: none yet
 	spans []span // one per open guard seen
 	// minLo and maxLo bound the spans' lo, and maxHi is the largest hi, so
 	// that most questions are answered without going through the spans.
 	minLo, maxLo, maxHi uint64
-	// sorted is spans sorted by lo, each hi raised to the largest before
-	// it, built on the first deepReach after a scan: sifting many nodes
-	// then costs a binary search each.
-	sorted   []span
-	sortedOK bool
-	scans    uint64 // snapshots taken into r
+	sorted              bool   // spans are sorted (see sort)
+	scans               uint64 // snapshots taken into r
 }
 
 type span struct{ lo, hi uint64 }
@@ -58,6 +54,9 @@ func (r *reservations) reach(tag uint64) uint64 {
 		return 0
 	case tag >= r.maxLo:
 		return r.maxHi
+	case r.sorted:
+		i, _ := slices.BinarySearchFunc(r.spans, tag+1, func(s span, t uint64) int { return cmp.Compare(s.lo, t) })
+		return r.spans[i-1].hi // i > 0: tag >= minLo
 	}
 	var reach uint64
 	for _, s := range r.spans {
@@ -68,30 +67,25 @@ func (r *reservations) reach(tag uint64) uint64 {
 	return reach
 }
 
-// deepReach is reach for many questions at once: it sorts the spans once
-// per scan and answers each with a binary search.
-func (r *reservations) deepReach(tag uint64) uint64 {
-	switch {
-	case tag > r.era:
-		return math.MaxUint64
-	case tag < r.minLo:
-		return 0
-	case tag >= r.maxLo:
-		return r.maxHi
+// sort prepares r for many questions at once: the spans sorted by lo, each
+// hi raised to the largest before it, so that reach is a binary search.
+func (r *reservations) sort() {
+	if r.sorted {
+		return
 	}
-	if !r.sortedOK {
-		r.sorted = append(r.sorted[:0], r.spans...)
-		slices.SortFunc(r.sorted, func(a, b span) int { return cmp.Compare(a.lo, b.lo) })
-		for i := 1; i < len(r.sorted); i++ {
-			r.sorted[i].hi = max(r.sorted[i].hi, r.sorted[i-1].hi)
-		}
-		r.sortedOK = true
+	slices.SortFunc(r.spans, func(a, b span) int { return cmp.Compare(a.lo, b.lo) })
+	for i := 1; i < len(r.spans); i++ {
+		r.spans[i].hi = max(r.spans[i].hi, r.spans[i-1].hi)
 	}
-	i, _ := slices.BinarySearchFunc(r.sorted, tag+1, func(s span, t uint64) int { return cmp.Compare(s.lo, t) })
-	if i == 0 {
-		return 0
+	r.sorted = true
+}
+
+// scanner returns reservations to scan into, for one seal.
+func (c *Collector) scanner() *reservations {
+	if r, _ := c.spans.Get().(*reservations); r != nil {
+		return r
 	}
-	return r.sorted[i-1].hi
+	return new(reservations)
 }
 
 // scan takes a snapshot of the reservations into r, unless the batch (tag,
@@ -126,7 +120,7 @@ func (c *Collector) scan(r *reservations, tag, birth uint64, self *participant) 
 		fence.Heavy()
 	}
 	r.era = era
-	r.spans, r.sortedOK = r.spans[:0], false
+	r.spans, r.sorted = r.spans[:0], false
 	r.scans++
 	r.minLo, r.maxLo, r.maxHi = math.MaxUint64, 0, 0
 	var oldest *participant

@@ -14,10 +14,7 @@ import (
 
 // plainNode has a plain field, so that the race detector sees a read of a
 // recycled node race with Get zeroing it.
-type plainNode struct {
-	val  int
-	next *plainNode
-}
+type plainNode struct{ val int }
 
 // readAfterRecycle is the scenario of TestRobustPlainLoadIsCaught: a reader
 // enters, the era moves on, a node is pushed and the reader loads it,

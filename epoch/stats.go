@@ -40,9 +40,9 @@ type Stats struct {
 // Stats returns a snapshot of c's counters and open guards. It scans every
 // participant slot and takes no lock.
 func (c *Collector) Stats() Stats {
-	reclaimed := c.reclaimed.Load()
+	retired, reclaimed := c.counts()
 	st := Stats{
-		Retired:   c.retired(),
+		Retired:   retired,
 		Reclaimed: reclaimed,
 		Epoch:     c.epoch.Load(),
 		Slots:     c.slots.Len(),
