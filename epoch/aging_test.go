@@ -14,7 +14,7 @@ import (
 // A retired object counts as pending from the moment Retire is called, not
 // when its batch fills.
 func TestPendingCountsFromRetire(t *testing.T) {
-	c := epoch.New(epoch.WithMaxBatchAge(0))
+	c := newCollector(epoch.WithMaxBatchAge(0))
 	pool := epoch.NewPool[closeNode](c)
 	g := c.Enter()
 	epoch.Retire(g, new(int), func(*int) {})
@@ -34,7 +34,7 @@ func TestPendingCountsFromRetire(t *testing.T) {
 // away. With the default options the old config is closed within a
 // bounded delay, with no Barrier and no other activity.
 func TestRetiredObjectAgesOut(t *testing.T) {
-	c := epoch.New()
+	c := newCollector()
 	defer func() { require.NoError(t, c.Close()) }()
 	var closed atomic.Bool
 	g := c.Enter()
@@ -47,7 +47,7 @@ func TestRetiredObjectAgesOut(t *testing.T) {
 // An open guard holds the aged object back; once it exits, aging reclaims
 // the object without any further call.
 func TestAgingWaitsForGuards(t *testing.T) {
-	c := epoch.New(epoch.WithMaxBatchAge(time.Millisecond))
+	c := newCollector(epoch.WithMaxBatchAge(time.Millisecond))
 	defer func() { require.NoError(t, c.Close()) }()
 	var closed atomic.Bool
 	reader := c.Enter()
@@ -63,7 +63,7 @@ func TestAgingWaitsForGuards(t *testing.T) {
 // With aging off, a partial batch waits for Flush: Collector.Flush after
 // the writer's guard exits reclaims at once when no guard is open.
 func TestFlushReclaimsPromptly(t *testing.T) {
-	c := epoch.New(epoch.WithMaxBatchAge(0))
+	c := newCollector(epoch.WithMaxBatchAge(0))
 	closed := 0
 	g := c.Enter()
 	epoch.Retire(g, new(int), func(*int) { closed++ })
@@ -80,7 +80,7 @@ func TestFlushReclaimsPromptly(t *testing.T) {
 // Flush never waits: with a guard open it returns at once and reclaims
 // nothing that guard could hold.
 func TestFlushDoesNotWait(t *testing.T) {
-	c := epoch.New(epoch.WithMaxBatchAge(0))
+	c := newCollector(epoch.WithMaxBatchAge(0))
 	open := c.Enter()
 	closed := 0
 	g := c.Enter()
@@ -99,7 +99,7 @@ func TestFlushDoesNotWait(t *testing.T) {
 // a caller there; the next Flush, Barrier or Close re-raises it, and the
 // Collector stays usable.
 func TestAgingTimerPanicReachesACaller(t *testing.T) {
-	c := epoch.New(epoch.WithMaxBatchAge(time.Millisecond))
+	c := newCollector(epoch.WithMaxBatchAge(time.Millisecond))
 	var ran atomic.Bool
 	g := c.Enter()
 	epoch.Retire(g, new(int), func(*int) { ran.Store(true); panic("free failed") })
@@ -127,7 +127,7 @@ func TestWithMaxBatchAgeRejectsNegative(t *testing.T) {
 // Pool nodes age out like other retired objects: OnReclaim runs without a
 // Barrier, and Collector.Flush reclaims them at once.
 func TestPoolNodesAgeOut(t *testing.T) {
-	c := epoch.New(epoch.WithMaxBatchAge(time.Millisecond))
+	c := newCollector(epoch.WithMaxBatchAge(time.Millisecond))
 	var ran atomic.Int32
 	pool := epoch.NewPool(c, epoch.OnReclaim(func(*closeNode) { ran.Add(1) }))
 	g := c.Enter()
@@ -136,7 +136,7 @@ func TestPoolNodesAgeOut(t *testing.T) {
 	waitUntil(t, "the aged Pool node is reclaimed", func() bool { return ran.Load() == 1 })
 	require.Zero(t, c.Stats().Pending)
 
-	c2 := epoch.New(epoch.WithMaxBatchAge(0))
+	c2 := newCollector(epoch.WithMaxBatchAge(0))
 	pool2 := epoch.NewPool(c2, epoch.OnReclaim(func(*closeNode) { ran.Add(1) }))
 	g = c2.Enter()
 	pool2.Retire(g, pool2.Get(g))
@@ -151,7 +151,7 @@ func TestPoolNodesAgeOut(t *testing.T) {
 // it, or, from the aging timer, the next Flush) and leaves the Collector
 // consistent: nothing pending, no slot stuck, Close returns nil.
 func TestPanickingOnReclaimLeavesCollectorConsistent(t *testing.T) {
-	c := epoch.New(epoch.WithMaxBatchAge(time.Millisecond), epoch.WithBatchSize(2))
+	c := newCollector(epoch.WithMaxBatchAge(time.Millisecond), epoch.WithBatchSize(2))
 	var calls atomic.Int32
 	pool := epoch.NewPool(c, epoch.OnReclaim(func(*closeNode) {
 		if calls.Add(1) == 1 {

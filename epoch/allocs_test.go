@@ -14,7 +14,7 @@ import (
 )
 
 func TestAllocsSteadyState(t *testing.T) {
-	c := epoch.New()
+	c := newCollector()
 	defer c.Close()
 	h := c.Register()
 	defer h.Unregister()

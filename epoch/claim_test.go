@@ -27,7 +27,7 @@ type claimNode struct {
 // race detector cannot see the asymmetric path, so this test matters most
 // without -race (CI runs it both ways).
 func TestClaimNeverTakesAPinnedSlot(t *testing.T) {
-	c := epoch.New(epoch.WithBatchSize(8))
+	c := newCollector(epoch.WithBatchSize(8))
 	pool := epoch.NewPool(c, epoch.OnReclaim(func(n *claimNode) { n.value.Store(-1) }))
 	var shared atomic.Pointer[claimNode]
 	var workers, helpers sync.WaitGroup
@@ -95,7 +95,7 @@ func repeatUntil(done <-chan struct{}, f func()) {
 // not leave the pass's other claims held: their holders would wait in
 // Enter forever, and Barrier and Close with them (found by review).
 func TestPanickingOnReclaimReleasesEveryClaim(t *testing.T) {
-	c := epoch.New(epoch.WithBatchSize(2), epoch.WithMaxBatchAge(0))
+	c := newCollector(epoch.WithBatchSize(2), epoch.WithMaxBatchAge(0))
 	var armed atomic.Bool
 	pool := epoch.NewPool(c, epoch.OnReclaim(func(*claimNode) {
 		if armed.CompareAndSwap(true, false) {
@@ -105,7 +105,7 @@ func TestPanickingOnReclaimReleasesEveryClaim(t *testing.T) {
 	h0, h1 := c.Register(), c.Register()
 	g := h0.Enter()
 	for range 3 { // a sealed batch and a limbo of one on h0's slot
-		pool.Retire(g, new(claimNode))
+		pool.Retire(g, pool.Get(g))
 	}
 	g.Exit()
 	g = h1.Enter()

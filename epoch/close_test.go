@@ -38,7 +38,7 @@ func TestCloseNeverReclaimsUnderAConcurrentGuard(t *testing.T) {
 	}
 	var uses, retires, closedNil atomic.Int64
 	for range trials {
-		c := epoch.New(epoch.WithBatchSize(1))
+		c := newCollector(epoch.WithBatchSize(1))
 		pool := epoch.NewPool(c, epoch.OnReclaim(func(n *closeNode) { n.value = closePoison }))
 		var head atomic.Pointer[closeNode]
 		g := c.Enter()
@@ -127,7 +127,7 @@ func tryEnter(c *epoch.Collector) (g *epoch.Guard, ok bool) {
 // Close must not wait behind a Barrier that waits for an open guard: it
 // returns ErrGuardsOpen at once.
 func TestCloseDoesNotWaitBehindBarrier(t *testing.T) {
-	c := epoch.New(epoch.WithMaxBatchAge(0))
+	c := newCollector(epoch.WithMaxBatchAge(0))
 	l := newLedger()
 	open := c.Enter()
 	e := c.Stats().Epoch
@@ -178,7 +178,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 // Barrier's waits all end with its context: for a guard, for the epoch,
 // and for another goroutine's sweep that runs a slow free function.
 func TestBarrierHonoursContextBehindASlowFreeFunction(t *testing.T) {
-	c := epoch.New(epoch.WithBatchSize(1), epoch.WithMaxBatchAge(0))
+	c := newCollector(epoch.WithBatchSize(1), epoch.WithMaxBatchAge(0))
 	release := make(chan struct{})
 	running := make(chan struct{})
 	g := c.Enter()
@@ -209,7 +209,7 @@ func TestBarrierHonoursContextBehindASlowFreeFunction(t *testing.T) {
 // returned ErrGuardsOpen (a guard that stayed open retires and so reclaims
 // it), and what it retires is not lost: the next Close reclaims it.
 func TestFreeFunctionEntersAfterCloseReturned(t *testing.T) {
-	c := epoch.New(epoch.WithBatchSize(1), epoch.WithMaxBatchAge(0))
+	c := newCollector(epoch.WithBatchSize(1), epoch.WithMaxBatchAge(0))
 	l := newLedger()
 	var children []*int
 	var mu sync.Mutex
@@ -257,7 +257,7 @@ func TestFreeFunctionEntersAfterCloseReturned(t *testing.T) {
 // loaded it is open.
 func TestCloseRacingEverything(t *testing.T) {
 	for trial := range 30 {
-		c := epoch.New(epoch.WithBatchSize(4))
+		c := newCollector(epoch.WithBatchSize(4))
 		pool := epoch.NewPool(c, epoch.OnReclaim(func(n *closeNode) { n.value = closePoison }))
 		var slot atomic.Pointer[closeNode]
 		var retired, freed atomic.Int64
@@ -319,7 +319,7 @@ func TestCloseRacingEverything(t *testing.T) {
 // Barrier in a loop, on a Collector with a Pool (Barrier flushes each
 // slot's Pool state by the slot's index).
 func TestRegisterRacingBarrier(t *testing.T) {
-	c := epoch.New()
+	c := newCollector()
 	pool := epoch.NewPool[closeNode](c)
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
@@ -351,7 +351,7 @@ func TestRegisterRacingBarrier(t *testing.T) {
 }
 
 func ExampleCollector_Close_guardsOpen() {
-	c := epoch.New()
+	c := newCollector()
 	g := c.Enter()
 	err := c.Close()
 	fmt.Println(errors.Is(err, epoch.ErrGuardsOpen), strings.Contains(err.Error(), "1 guard(s) open"))
@@ -370,7 +370,7 @@ func TestCloseAndBarrierFromAFreeFunctionPanic(t *testing.T) {
 	}
 	for _, op := range []string{"Close", "Barrier"} {
 		t.Run(op, func(t *testing.T) {
-			c := epoch.New(epoch.WithMaxBatchAge(0))
+			c := newCollector(epoch.WithMaxBatchAge(0))
 			var got any
 			g := c.Enter()
 			epoch.Retire(g, new(int), func(*int) {

@@ -428,5 +428,10 @@ func (c *Collector) sweepLocked() (oldest uint64) {
 }
 
 // countRetired counts one more object retired through p, for Stats. Only
-// p's holder calls it, so a load and a release store suffice.
-func countRetired(p *participant) { release.StoreUint64(&p.retired, p.retired.Load()+1) }
+// p's holder calls it, so a load and a release store suffice. The open
+// guard may still use what it retired, so it is no longer fresh (see
+// reserve).
+func countRetired(p *participant) {
+	release.StoreUint64(&p.retired, p.retired.Load()+1)
+	p.fresh = false
+}

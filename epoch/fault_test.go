@@ -49,7 +49,7 @@ func (l *ledger) requireEach(t *testing.T, objs []*int) {
 // aging timer's goroutine would not be.
 
 func TestPanickingFreeFunction(t *testing.T) {
-	c := epoch.New(epoch.WithBatchSize(8), epoch.WithMaxBatchAge(0))
+	c := newCollector(epoch.WithBatchSize(8), epoch.WithMaxBatchAge(0))
 	l := newLedger()
 	var objs []*int
 	bad := new(int)
@@ -91,7 +91,7 @@ func TestPanickingFreeFunction(t *testing.T) {
 }
 
 func TestPanickingFreeFunctionDuringRetire(t *testing.T) {
-	c := epoch.New(epoch.WithBatchSize(1), epoch.WithMaxBatchAge(0))
+	c := newCollector(epoch.WithBatchSize(1), epoch.WithMaxBatchAge(0))
 	l := newLedger()
 	var objs []*int
 	panicked := 0
@@ -156,7 +156,7 @@ func freeTree(c *epoch.Collector) func(*tree) {
 func TestRecursiveFreeFunction(t *testing.T) {
 	for _, name := range []string{"Barrier", "Close"} {
 		t.Run(name, func(t *testing.T) {
-			c := epoch.New(epoch.WithBatchSize(4), epoch.WithMaxBatchAge(0))
+			c := newCollector(epoch.WithBatchSize(4), epoch.WithMaxBatchAge(0))
 			var all []*tree
 			root := build(5, &all)
 			g := c.Enter()
@@ -181,7 +181,7 @@ func TestRecursiveFreeFunction(t *testing.T) {
 }
 
 func TestGoroutineExitsWithPendingGarbage(t *testing.T) {
-	c := epoch.New(epoch.WithBatchSize(1000), epoch.WithMaxBatchAge(0)) // nothing fills a batch
+	c := newCollector(epoch.WithBatchSize(1000), epoch.WithMaxBatchAge(0)) // nothing fills a batch
 	l := newLedger()
 	objs := make([][]*int, 16)
 	var wg sync.WaitGroup
@@ -217,7 +217,7 @@ func TestGoroutineExitsWithPendingGarbage(t *testing.T) {
 }
 
 func TestCloseWithOpenGuards(t *testing.T) {
-	c := epoch.New(epoch.WithBatchSize(2), epoch.WithMaxBatchAge(0))
+	c := newCollector(epoch.WithBatchSize(2), epoch.WithMaxBatchAge(0))
 	l := newLedger()
 	held := c.Enter()
 	h := c.Register()
@@ -254,7 +254,7 @@ func TestCloseWithOpenGuards(t *testing.T) {
 }
 
 func TestBarrierWaitsForOpenGuards(t *testing.T) {
-	c := epoch.New(epoch.WithMaxBatchAge(0))
+	c := newCollector(epoch.WithMaxBatchAge(0))
 	l := newLedger()
 	reader := c.Enter()
 	p := new(int)
@@ -283,7 +283,7 @@ func TestBarrierWaitsForOpenGuards(t *testing.T) {
 
 // A hot loop that only refreshes its guard must not starve Barrier.
 func TestBarrierWithRefreshingGuard(t *testing.T) {
-	c := epoch.New(epoch.WithMaxBatchAge(0))
+	c := newCollector(epoch.WithMaxBatchAge(0))
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -315,7 +315,7 @@ func TestBarrierWithRefreshingGuard(t *testing.T) {
 
 func TestStatsOldestGuard(t *testing.T) {
 	t.Run("tracked", func(t *testing.T) {
-		c := epoch.New(epoch.WithGuardTracking(), epoch.WithMaxBatchAge(0))
+		c := newCollector(epoch.WithGuardTracking(), epoch.WithMaxBatchAge(0))
 		g := enterHere(c)
 		time.Sleep(20 * time.Millisecond)
 		st := c.Stats()
@@ -330,7 +330,7 @@ func TestStatsOldestGuard(t *testing.T) {
 		require.NoError(t, c.Close())
 	})
 	t.Run("observed", func(t *testing.T) {
-		c := epoch.New(epoch.WithMaxBatchAge(0))
+		c := newCollector(epoch.WithMaxBatchAge(0))
 		g := c.Enter()
 		require.Equal(t, 1, c.Stats().Guards)
 		time.Sleep(20 * time.Millisecond)
@@ -351,7 +351,7 @@ func enterHere(c *epoch.Collector) *epoch.Guard { return c.Enter() }
 // afterwards instead of growing the registry again.
 func TestThousandsOfGoroutines(t *testing.T) {
 	const n = 3000
-	c := epoch.New(epoch.WithMaxBatchAge(0))
+	c := newCollector(epoch.WithMaxBatchAge(0))
 	for wave := range 2 {
 		var entered, release sync.WaitGroup
 		entered.Add(n)
@@ -380,7 +380,7 @@ func TestThousandsOfGoroutines(t *testing.T) {
 }
 
 func TestErrGuardsOpenIsMatchable(t *testing.T) {
-	c := epoch.New(epoch.WithMaxBatchAge(0))
+	c := newCollector(epoch.WithMaxBatchAge(0))
 	g := c.Enter()
 	err := c.Close()
 	require.True(t, errors.Is(err, epoch.ErrGuardsOpen))

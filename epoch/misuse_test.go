@@ -106,7 +106,7 @@ func TestMisusePanicsNameTheMistake(t *testing.T) {
 			p.Retire(g, nil)
 		}},
 		{"pool with another collector's guard", "epoch: Pool.Retire with a guard of another Collector", func(c *epoch.Collector) {
-			other := epoch.New()
+			other := newCollector()
 			p := epoch.NewPool[int](other)
 			g := c.Enter()
 			defer g.Exit()
@@ -118,7 +118,7 @@ func TestMisusePanicsNameTheMistake(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := epoch.New()
+			c := newCollector()
 			require.PanicsWithValue(t, tt.msg, func() { tt.fn(c) })
 		})
 	}
@@ -127,7 +127,7 @@ func TestMisusePanicsNameTheMistake(t *testing.T) {
 // A misused guard must not corrupt the collector: after each panic above,
 // the slot that the guard held is not pinned and reclamation goes on.
 func TestMisuseLeavesCollectorUsable(t *testing.T) {
-	c := epoch.New(epoch.WithBatchSize(1))
+	c := newCollector(epoch.WithBatchSize(1))
 	g := c.Enter()
 	g.Exit()
 	require.Panics(t, func() { g.Exit() })

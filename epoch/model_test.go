@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,7 +20,9 @@ import (
 //
 //   - safety: no object is reclaimed while a guard that was open when it was
 //     retired is still open (the model records, for every retired object, the
-//     guards open at its retire);
+//     guards open at its retire); in the robust mode (RECLAIM_TEST_MODE),
+//     for a Pool node, while the guard that took it from Get or a guard
+//     that loaded it through epoch.Load is still open;
 //   - every object is reclaimed at most once, and by a successful Barrier or
 //     Close at the latest;
 //   - Stats agrees with the model: Reclaimed exactly, Guards exactly (open
@@ -50,6 +53,7 @@ func TestModelCollector(t *testing.T) {
 			"poolGet":      m.poolGet,
 			"poolRetire":   m.poolRetire,
 			"poolCycle":    m.poolCycle,
+			"poolLoad":     m.poolLoad,
 			"barrier":      m.barrier,
 			"close":        m.close,
 			"":             m.check,
@@ -121,6 +125,11 @@ type model struct {
 	reclaimed uint64      // free/Defer/OnReclaim calls
 	held      []*modelNode
 	inLimbo   map[*modelNode]int // Pool node -> its pending object id
+	// reach is, per held Pool node, the guards that may dereference it in
+	// the robust mode: the one that took it from Get, and those that
+	// loaded it through epoch.Load from its published link.
+	reach map[*modelNode][]int
+	links map[*modelNode]*atomic.Pointer[modelNode]
 	lastEpoch uint64
 }
 
@@ -135,7 +144,7 @@ const (
 func (m *model) start(t *rapid.T) {
 	m.gen++
 	m.batch = rapid.IntRange(1, 4).Draw(t, "batchSize")
-	m.c = epoch.New(epoch.WithBatchSize(m.batch), epoch.WithMaxBatchAge(0)) // the model reclaims deterministically
+	m.c = newCollector(epoch.WithBatchSize(m.batch), epoch.WithMaxBatchAge(0)) // the model reclaims deterministically
 	m.pool = epoch.NewPool(m.c, epoch.OnReclaim(m.onPoolReclaim))
 	m.closed, m.inClose = false, false
 	m.guards, m.handles, m.held = nil, nil, nil
@@ -144,6 +153,8 @@ func (m *model) start(t *rapid.T) {
 	m.order = nil
 	m.reclaimed = 0
 	m.inLimbo = map[*modelNode]int{}
+	m.reach = map[*modelNode][]int{}
+	m.links = map[*modelNode]*atomic.Pointer[modelNode]{}
 	m.lastEpoch = 0
 }
 
@@ -388,6 +399,20 @@ func (m *model) poolGet(t *rapid.T) {
 	m.held = append(m.held, m.getNode(m.pickGuard(t)))
 }
 
+// poolLoad has a guard load a held node through epoch.Load from the link
+// that publishes it.
+func (m *model) poolLoad(t *rapid.T) {
+	if len(m.held) == 0 {
+		t.Skip("no Pool node held")
+	}
+	g := m.pickGuard(t)
+	x := m.held[rapid.IntRange(0, len(m.held)-1).Draw(t, "node")]
+	if got := epoch.Load(g.g, m.links[x]); got != x {
+		m.violate("epoch.Load returned %p, not the published node %p", got, x)
+	}
+	m.reach[x] = append(m.reach[x], g.id)
+}
+
 func (m *model) getNode(g *modelGuard) *modelNode {
 	x := m.pool.Get(g.g)
 	if slices.Contains(m.held, x) {
@@ -400,6 +425,11 @@ func (m *model) getNode(g *modelGuard) *modelNode {
 		m.violate("Pool.Get returned a node that is not zeroed: %+v", *x)
 	}
 	x.payload = [2]uint64{1, 2}
+	m.reach[x] = []int{g.id}
+	if m.links[x] == nil {
+		m.links[x] = new(atomic.Pointer[modelNode])
+	}
+	m.links[x].Store(x)
 	return x
 }
 
@@ -416,6 +446,11 @@ func (m *model) poolRetire(t *rapid.T) {
 
 func (m *model) retireNode(g *modelGuard, x *modelNode) {
 	o := m.record(kindPool)
+	if m.c.Robust() {
+		o.openAt = slices.DeleteFunc(m.reach[x], func(id int) bool { return !m.open[id] })
+	}
+	delete(m.reach, x)
+	m.links[x].Store(nil) // unlinked
 	x.id = o.id
 	m.inLimbo[x] = o.id
 	m.pool.Retire(g.g, x)

@@ -17,6 +17,11 @@ type participant struct {
 	// holder writes it with an announcement; a scan reads max(word, hi),
 	// since a value left by an earlier guard is never above word.
 	hi atomic.Uint64
+	// from is, in the robust mode, where a guard's first reservation moved
+	// the start of its interval for Pool nodes (see reserve); a scan reads
+	// max(word, from). word itself stays the entry era, which holds back
+	// objects retired with Retire and Defer as in the classic mode.
+	from atomic.Uint64
 	// claim is nonzero while a collector (Barrier, Close, Flush or the
 	// aging tick) takes the idle slot to flush its batches: the token of
 	// that collector's pass. See takeIdle for the protocol.

@@ -28,7 +28,9 @@ type reservations struct {
 	spans []span // one per open guard seen
 	// minLo and maxLo bound the spans' lo, and maxHi is the largest hi, so
 	// that most questions are answered without going through the spans.
-	minLo, maxLo, maxHi uint64
+	// minEntry is the oldest entry era (word): objects without a birth era
+	// are held back by every guard that entered at or before their tag.
+	minLo, maxLo, maxHi, minEntry uint64
 	sorted              bool   // spans are sorted (see sort)
 	scans               uint64 // snapshots taken into r
 }
@@ -39,7 +41,10 @@ type span struct{ lo, hi uint64 }
 // batch sealed at era tag whose objects were born at era birth or later:
 // whether a guard that entered at or before tag reserved birth or later.
 func (r *reservations) holds(tag, birth uint64) bool {
-	return r.reach(tag) >= max(birth, 1) // eras start at 1; birth 0 is unknown
+	if birth == 0 { // unknown: as in the classic mode
+		return tag > r.era || tag >= r.minEntry
+	}
+	return r.reach(tag) >= birth
 }
 
 // reach returns the newest era reserved by a guard that entered at or
@@ -96,14 +101,16 @@ func (c *Collector) scanner() *reservations {
 // the values those increments replaced), and every object in it was
 // unlinked before that increment. The scan then runs fence.Heavy (in the sequentially
 // consistent mode the holders' stores are themselves fences) and reads each
-// slot's lo and then hi. A holder stores hi before the loads it protects and
-// announces lo (after hi's older value) before its first load. So for each
+// slot's lo (word, then from) and then hi. A holder stores hi, or from,
+// before the loads it protects and announces its entry before its first
+// load. So for each
 // guard either the scan sees the store, or the guard's later loads see the
 // unlinks: a guard the scan missed cannot load the batch's objects from the
 // structure, and a guard that raised hi after the scan cannot load one that
 // was born after the hi the scan saw. That is why the snapshot stays valid.
-// Reading lo before hi errs safe when the slot changes guards in between:
-// hi only grows, and a later guard's lo is not below an earlier one's.
+// Reading word before from and hi errs safe when the slot changes guards in
+// between: from and hi only grow, and a later guard's entry is not below an
+// earlier one's from or hi.
 //
 // self, if not nil, is the caller's slot, left out of the snapshot: a Pool
 // judges its slot's batches by it, and its own guard can reach only the
@@ -122,20 +129,21 @@ func (c *Collector) scan(r *reservations, tag, birth uint64, self *participant) 
 	r.era = era
 	r.spans, r.sorted = r.spans[:0], false
 	r.scans++
-	r.minLo, r.maxLo, r.maxHi = math.MaxUint64, 0, 0
+	r.minLo, r.maxLo, r.maxHi, r.minEntry = math.MaxUint64, 0, 0, math.MaxUint64
 	var oldest *participant
 	for s := range c.slots.All() {
 		p := &s.Value
-		lo := p.word.Load()
-		if lo == 0 || p == self {
+		entry := p.word.Load()
+		if entry == 0 || p == self {
 			continue
 		}
+		lo := max(entry, p.from.Load())
 		hi := max(lo, p.hi.Load())
 		r.spans = append(r.spans, span{lo, hi})
-		if lo < r.minLo {
-			r.minLo, oldest = lo, p
+		if entry < r.minEntry {
+			r.minEntry, oldest = entry, p
 		}
-		r.maxLo, r.maxHi = max(r.maxLo, lo), max(r.maxHi, hi)
+		r.minLo, r.maxLo, r.maxHi = min(r.minLo, lo), max(r.maxLo, lo), max(r.maxHi, hi)
 	}
 	if oldest != nil {
 		observe(oldest) // for Stats.OldestGuardAge
@@ -157,10 +165,13 @@ func (c *Collector) heldCheaply(tag, birth uint64) bool {
 // reserve extends the open guard of p to every object born until now and
 // reports whether it already covered them. Only the slot's holder calls it.
 //
-// A guard's first reservation, if the era has moved since it entered,
-// announces a new lo instead of raising hi: the guard holds nothing yet
-// (every load goes through Load or Reserve, and a node from Get is its
-// own), so it is as if it entered now. A goroutine descheduled between
+// A guard's first reservation, if the era has moved since it entered and
+// it has retired nothing, moves the start of its interval for Pool nodes
+// (from) instead of raising hi: the guard holds no Pool node yet (every
+// load goes through Load or Reserve, a node from Get is its own, and it may
+// still use what it retired, which countRetired notes), so for them it is
+// as if it entered now. Its entry still holds back what Retire and Defer
+// retired, as in the classic mode. A goroutine descheduled between
 // Enter and its first load then reserves one era, not all those it missed.
 func (c *Collector) reserve(p *participant) bool {
 	e := c.epoch.Load()
@@ -171,8 +182,7 @@ func (c *Collector) reserve(p *participant) bool {
 	p.reserved = e
 	if p.fresh {
 		p.fresh = false
-		p.pinned = e
-		announce(&p.word, e)
+		announce(&p.from, e)
 		return false
 	}
 	announce(&p.hi, e)

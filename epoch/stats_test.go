@@ -15,7 +15,7 @@ import (
 // sequence used to wrap after 32768 and make a new guard look as old as
 // one seen before the wrap).
 func TestStatsAgeSurvivesManyPinsAtOneEpoch(t *testing.T) {
-	c := epoch.New()
+	c := newCollector()
 	h := c.Register()
 	defer h.Unregister()
 	g := h.Enter()
@@ -38,7 +38,7 @@ func TestStatsAgeSurvivesManyPinsAtOneEpoch(t *testing.T) {
 // With guard tracking, Barrier inside one's own guard panics instead of
 // waiting for itself.
 func TestBarrierInsideOwnGuardPanics(t *testing.T) {
-	c := epoch.New(epoch.WithGuardTracking())
+	c := newCollector(epoch.WithGuardTracking())
 	g := c.Enter()
 	require.PanicsWithValue(t, "epoch: Barrier called inside a guard of the same Collector on this goroutine: it would wait for its own guard to exit",
 		func() {
