@@ -128,8 +128,8 @@ type model struct {
 	// reach is, per held Pool node, the guards that may dereference it in
 	// the robust mode: the one that took it from Get, and those that
 	// loaded it through epoch.Load from its published link.
-	reach map[*modelNode][]int
-	links map[*modelNode]*atomic.Pointer[modelNode]
+	reach     map[*modelNode][]int
+	links     map[*modelNode]*atomic.Pointer[modelNode]
 	lastEpoch uint64
 }
 

@@ -31,8 +31,8 @@ type reservations struct {
 	// minEntry is the oldest entry era (word): objects without a birth era
 	// are held back by every guard that entered at or before their tag.
 	minLo, maxLo, maxHi, minEntry uint64
-	sorted              bool   // spans are sorted (see sort)
-	scans               uint64 // snapshots taken into r
+	sorted                        bool   // spans are sorted (see sort)
+	scans                         uint64 // snapshots taken into r
 }
 
 type span struct{ lo, hi uint64 }
