@@ -133,42 +133,50 @@
 // epoch cannot advance until it runs again: pending memory grows with the
 // scheduler's delays, not with the program's data. A Collector created
 // WithRobust answers this with interval-based reclamation (2GEIBR, Wen et
-// al., PPoPP 2018): a guard holds back only the objects that were alive
+// al., PPoPP 2018): a guard holds back only the Pool nodes that were alive
 // while it could load them.
 //
-//   - The epoch becomes an era clock that advances at every seal and every
-//     scan, whatever guards do.
+//   - The epoch becomes an era clock that advances whatever guards do: at
+//     every seal, and every 16 nodes a slot retires into a Pool.
 //   - A guard reserves an interval of eras [lo, hi]: lo is the era it
 //     entered at (the classic announcement), hi the newest era it has seen
 //     in Load or Guard.Reserve, which raise it (a release store, as the
-//     announcement) whenever the era has moved, and load again.
-//   - A Pool node carries the era it was handed out by Get (its birth), kept
-//     beside it where the user never sees it; a batch records its oldest
-//     birth and is tagged with the era of its seal.
-//   - A scan (at a seal whose slot's oldest batch is still held, and at
-//     Flush, Barrier and Close) reads the era E+1, runs the heavy fence and
-//     reads every open guard's interval. A batch sealed at era t <= E whose
-//     objects were born at b or later is reclaimed when no interval meets
-//     [b, t]; a batch that an interval meets is sifted, and its nodes born
-//     after every such interval's hi are reclaimed. Objects retired with Retire or Defer have no
-//     known birth (b = 0) and are held back as in the classic mode.
+//     announcement) whenever the era has moved, and load again. A guard's
+//     first reservation, if it has retired nothing yet, moves the start of
+//     its interval for Pool nodes up to the present instead (it holds no
+//     node yet), so a goroutine descheduled between Enter and its first
+//     load does not reserve every era it missed.
+//   - A Pool node carries, beside it where the user never sees it, the era
+//     Get handed it out at (its birth, to which Get raises the getter's hi)
+//     and the era Retire took it back at.
+//   - A scan, at every Pool seal and at Flush, Barrier and Close, reads the
+//     era E+1, runs the heavy fence and reads every open guard's interval.
+//     A node retired at era t <= E and born at b is reclaimed when no
+//     interval meets [b, t]; batches are judged whole first, then node by
+//     node. A seal leaves the open guard's own retires in the next batch,
+//     so the rest is judged without that guard. Sweeps (Flush, the aging
+//     timer, Barrier, Close) sift again what slots keep, since a slot whose
+//     holder is descheduled cannot.
+//   - Objects retired with Retire or Defer have no known birth and are held
+//     back as in the classic mode, by every guard that entered before
+//     their seal.
 //
-// Why it is safe. A batch's objects were unlinked before the increment of
-// the era that returned its tag, and that increment came before the scan's
-// load of the era. For each guard, either the scan
-// sees its lo and hi, or (by the heavy fence; in the sequentially
-// consistent mode by the stores themselves) every load the guard makes
-// after the store the scan missed sees the unlinks. A guard the scan saw
-// with lo > t entered after the unlinks; one with hi < b published hi before
-// loading anything born at b or later, and each Load ends with an era equal
-// to hi, read after the load, so everything it returned was born by then.
-// A later raise of hi, which the scan did not see, is followed by a reload
-// that sees the unlinks. Get raises the guard's hi to the birth it gives a
-// node before the node is published, so the guard that publishes a node may
-// go on using it. That is also why a snapshot stays valid for the
-// batches it judges, however old it grows. Reading lo before hi errs safe
-// when a slot changes hands: hi only grows, and a later guard's lo is never
-// below an earlier one's hi.
+// Why it is safe. A node was unlinked before Retire read t, and t was read
+// before the increment of the era that the scan's load follows. For each
+// guard, either the scan sees its announcements, or (by the heavy fence; in
+// the sequentially consistent mode by the stores themselves) every load the
+// guard makes after the store the scan missed sees the unlink. A guard the
+// scan saw with lo > t started its interval after the unlink; one with
+// hi < b published hi before loading anything born at b or later, and each
+// Load ends with an era equal to hi, read after the load, so everything it
+// returned was born by then. A later raise of hi, which the scan did not
+// see, is followed by a reload that sees the unlinks, which is also why a
+// snapshot stays valid for the nodes it judges, however old it grows. Get
+// raises the getter's hi to the birth it gives a node before the node is
+// published, so the guard that publishes a node may go on using it.
+// Reading a slot's entry before its other words errs safe when the slot
+// changes hands: they only grow, and a later guard's entry is never below
+// an earlier guard's values.
 //
 // The contract this needs is hazard pointers': every load of a shared
 // pointer that is dereferenced goes through Load, or is followed by
@@ -187,41 +195,40 @@
 // not yet retired), and O = N + W + S·B, a bound on the lives of one Pool's
 // nodes open at one moment (in the structure, in flight, or retired into an
 // open batch). A guard with interval [lo, hi] can hold back a node only if
-// the node was born at or before hi and sealed at or after lo. The lives
+// the node was born at or before hi and retired at or after lo. The lives
 // open when the era reached lo are at most O; those born in one era are at
-// most O plus those sealed in it, and every seal advances the era, so at
-// most B more: at most 2·O in all. So a guard G holds back at most
-// (2·d+3)·O nodes of the Pool, d = hi − lo. A batch that a guard reaches is
-// sifted node by node (Pool keeps each node's birth), so one old node does
-// not hold back the batch it was retired with. Once the working guards
-// have exited and Flush has run,
+// most O plus those retired in it, and the era advances every 16 retires of
+// a slot and at every seal, so at most 16·S more: at most 2·O in all. So a
+// guard G holds back at most (2·d+3)·O nodes of the Pool, d = hi − lo, and,
+// since nodes are judged one by one, one old node does not hold back the
+// batch it was retired with. Once the working guards have exited and Flush
+// has run,
 //
 //	pending <= Σ_G (2·d_G+3)·O
 //
 // per Pool, over the guards G still open, plus what Retire and Defer
 // retired while they were open (held back as in the classic mode). While
 // goroutines work, add for each slot its open batches (B per Pool, and B for
-// Retire) and what it had not reclaimed at its last seal (B, plus what the
-// guards open at that seal could reach, for a slot whose holder is
-// descheduled). A guard stalled after its loads has a fixed d, so what it
-// holds back does not grow with time or with how long any goroutine stays
-// descheduled. TestRobustBoundsPendingUnderStalledGuards checks the bound,
-// and that the classic mode exceeds it.
+// Retire) and what its last seal or sweep found held. A guard stalled after
+// its loads has a fixed d, so what it holds back does not grow with time or
+// with how long any goroutine stays descheduled; d grows only while a guard
+// that is running keeps loading, or when a goroutine descheduled between
+// two loads of one guard resumes. TestRobustBoundsPendingUnderStalledGuards
+// checks the bound, and that the classic mode exceeds it.
 //
 // The cost. Enter and Exit are the classic ones; Load adds a load of the
-// era and a compare; each seal is an atomic add on the era; a scan, at most
-// one per seal, runs the heavy fence, reads every slot and sorts the open
-// intervals; sifting reads the births of a batch's nodes when the guards
-// that reach it have changed. Measured figures are in the
-// README.
+// era and a compare; Retire into a Pool reads the era and, every 16 nodes,
+// increments it; each Pool seal scans: the heavy fence and a read of every
+// slot (a sort of the open intervals when a batch has many nodes to judge).
+// Measured figures are in the README.
 //
 // Why 2GEIBR. Hazard eras (Ramalhete and Correia, SPAA 2017) reserve an era
 // per protected pointer, which needs hazard pointers' indices in the API and
 // a store per index; Hyaline-1S (Nikolaev and Ravindran, PLDI 2021) adds
 // birth eras to Hyaline, whose enter and leave are atomic swaps that the
 // asymmetric fence cannot make plain (see Fences). 2GEIBR keeps the
-// classic announcement as its lower bound, adds one word written only when
-// the era has moved, and reuses the classic scan, batches and Pool.
+// classic announcement as its lower bound, adds words written only when the
+// era has moved, and reuses the classic batches, Pool and sweeps.
 //
 // # Barrier and Close
 //
