@@ -154,7 +154,7 @@ func (c *Collector) pin(s *slot) bool {
 		p.word.Store(0)
 		return false
 	}
-	p.pinned, p.reserved, p.fresh = e, e, true
+	p.pinned, p.reserved = e, 0 // 0: nothing reserved yet (see reserve)
 	p.nest = 1
 	if c.tracking {
 		p.site.Store(newEnterSite())
@@ -433,5 +433,7 @@ func (c *Collector) sweepLocked() (oldest uint64) {
 // reserve).
 func countRetired(p *participant) {
 	release.StoreUint64(&p.retired, p.retired.Load()+1)
-	p.fresh = false
+	if p.reserved == 0 {
+		p.reserved = p.pinned
+	}
 }

@@ -59,7 +59,7 @@ func (g *Guard) refreshSlow() {
 	}
 	release.StoreUint64(&p.pin, p.pin.Load()+1)
 	p.pinned = c.epoch.Load()
-	p.reserved, p.fresh = p.pinned, true
+	p.reserved = 0
 	announce(&p.word, p.pinned)
 	if c.tracking {
 		p.site.Store(newEnterSite())

@@ -47,8 +47,9 @@ type participant struct {
 	// it has claimed the idle slot; the claim protocol orders the two.
 	nest     int32  // open guards on this slot (nested Handle guards)
 	pinned   uint64 // the epoch this slot is pinned at, owner's copy
-	reserved uint64 // hi's value for the open guard, owner's copy
-	fresh    bool   // the open guard has not reserved anything yet (robust mode)
+	// reserved is hi's value for the open guard, the owner's copy; 0 while
+	// the guard has neither reserved nor retired anything (robust mode).
+	reserved uint64
 	bag      *retire.Batch
 }
 

@@ -174,17 +174,22 @@ func (c *Collector) heldCheaply(tag, birth uint64) bool {
 // retired, as in the classic mode. A goroutine descheduled between
 // Enter and its first load then reserves one era, not all those it missed.
 func (c *Collector) reserve(p *participant) bool {
+	return p.reserved == c.epoch.Load() || c.raise(p)
+}
+
+// raise is reserve's slow path: the era has moved since the last
+// reservation, or there was none.
+func (c *Collector) raise(p *participant) bool {
 	e := c.epoch.Load()
-	if e == p.reserved {
-		p.fresh = false
-		return true
-	}
-	p.reserved = e
-	if p.fresh {
-		p.fresh = false
+	if p.reserved == 0 { // the first reservation, nothing retired yet
+		p.reserved = e
+		if e == p.pinned {
+			return true
+		}
 		announce(&p.from, e)
 		return false
 	}
+	p.reserved = e
 	announce(&p.hi, e)
 	return false
 }
@@ -213,6 +218,13 @@ func (c *Collector) reserve(p *participant) bool {
 // protects everything it loads and Reserve returns true. Reserve panics if
 // g has exited.
 func (g *Guard) Reserve() bool {
+	// Inlined while the reservation is current (never so in the classic
+	// mode, where reserveSlow returns true). Written as one expression to
+	// stay within the inlining budget.
+	return g.s != nil && g.s.Value.reserved == g.c.epoch.Load() || g.reserveSlow()
+}
+
+func (g *Guard) reserveSlow() bool {
 	s := g.active("Reserve")
-	return !g.c.robust || g.c.reserve(&s.Value)
+	return !g.c.robust || g.c.raise(&s.Value)
 }
