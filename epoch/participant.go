@@ -45,8 +45,8 @@ type participant struct {
 
 	// Owned by the goroutine that holds the slot, or by a collector while
 	// it has claimed the idle slot; the claim protocol orders the two.
-	nest     int32  // open guards on this slot (nested Handle guards)
-	pinned   uint64 // the epoch this slot is pinned at, owner's copy
+	nest   int32  // open guards on this slot (nested Handle guards)
+	pinned uint64 // the epoch this slot is pinned at, owner's copy
 	// reserved is hi's value for the open guard, the owner's copy; 0 while
 	// the guard has neither reserved nor retired anything (robust mode).
 	reserved uint64
