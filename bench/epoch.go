@@ -30,8 +30,14 @@ func AnnounceClear(b *testing.B) {
 
 // EpochEnterExit measures Collector.Enter and Guard.Exit (slot taken from
 // the per-P cache and given back).
-func EpochEnterExit(b *testing.B) {
-	c := epoch.New()
+func EpochEnterExit(b *testing.B) { enterExit(b) }
+
+// EpochEnterExitRobust is EpochEnterExit on a Collector made WithRobust:
+// the robust mode should add nothing to a guard that loads nothing.
+func EpochEnterExitRobust(b *testing.B) { enterExit(b, epoch.WithRobust()) }
+
+func enterExit(b *testing.B, opts ...epoch.Option) {
+	c := epoch.New(opts...)
 	defer c.Close()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -40,8 +46,14 @@ func EpochEnterExit(b *testing.B) {
 }
 
 // EpochHandleEnterExit measures Enter and Exit through a Handle.
-func EpochHandleEnterExit(b *testing.B) {
-	c := epoch.New()
+func EpochHandleEnterExit(b *testing.B) { handleEnterExit(b) }
+
+// EpochHandleEnterExitRobust is EpochHandleEnterExit on a Collector made
+// WithRobust.
+func EpochHandleEnterExitRobust(b *testing.B) { handleEnterExit(b, epoch.WithRobust()) }
+
+func handleEnterExit(b *testing.B, opts ...epoch.Option) {
+	c := epoch.New(opts...)
 	defer c.Close()
 	h := c.Register()
 	defer h.Unregister()
@@ -90,8 +102,15 @@ func StackGC(b *testing.B) {
 
 // StackEpochPool is the Treiber stack recycling nodes through epoch.Pool:
 // one push and one pop per op, each in its own guard.
-func StackEpochPool(b *testing.B) {
-	c := epoch.New()
+func StackEpochPool(b *testing.B) { stackEpochPool(b) }
+
+// StackEpochPoolRobust is StackEpochPool on a Collector made WithRobust:
+// the Pool stamps each node's birth era, Pop reserves through epoch.Load,
+// and each sealed batch advances the era or scans the reservations.
+func StackEpochPoolRobust(b *testing.B) { stackEpochPool(b, epoch.WithRobust()) }
+
+func stackEpochPool(b *testing.B, opts ...epoch.Option) {
+	c := epoch.New(opts...)
 	defer c.Close()
 	s := stack.NewEpoch[int](c)
 	b.ReportAllocs()
@@ -118,8 +137,14 @@ func StackGCParallel(b *testing.B) {
 }
 
 // StackEpochPoolParallel is StackEpochPool with GOMAXPROCS goroutines.
-func StackEpochPoolParallel(b *testing.B) {
-	c := epoch.New()
+func StackEpochPoolParallel(b *testing.B) { stackEpochPoolParallel(b) }
+
+// StackEpochPoolParallelRobust is StackEpochPoolParallel on a Collector
+// made WithRobust: the era is shared by the goroutines' seals and scans.
+func StackEpochPoolParallelRobust(b *testing.B) { stackEpochPoolParallel(b, epoch.WithRobust()) }
+
+func stackEpochPoolParallel(b *testing.B, opts ...epoch.Option) {
+	c := epoch.New(opts...)
 	defer c.Close()
 	s := stack.NewEpoch[int](c)
 	b.ReportAllocs()

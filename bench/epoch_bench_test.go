@@ -2,15 +2,31 @@ package bench
 
 import "testing"
 
-func BenchmarkAnnounceClear(b *testing.B)                { AnnounceClear(b) }
-func BenchmarkEpochEnterExit(b *testing.B)               { EpochEnterExit(b) }
-func BenchmarkEpochHandleEnterExit(b *testing.B)         { EpochHandleEnterExit(b) }
-func BenchmarkEpochRefresh(b *testing.B)                 { EpochRefresh(b) }
-func BenchmarkEpochRetire(b *testing.B)                  { EpochRetire(b) }
-func BenchmarkStackGC(b *testing.B)                      { StackGC(b) }
-func BenchmarkStackEpochPool(b *testing.B)               { StackEpochPool(b) }
-func BenchmarkStackGCParallel(b *testing.B)              { StackGCParallel(b) }
-func BenchmarkStackEpochPoolParallel(b *testing.B)       { StackEpochPoolParallel(b) }
+// The benchmarks that have a robust-mode form run both as sub-benchmarks,
+// mode=classic and mode=robust, so that `benchstat -col /mode` sets them
+// side by side.
+func modes(b *testing.B, classic, robust func(*testing.B)) {
+	b.Run("mode=classic", classic)
+	b.Run("mode=robust", robust)
+}
+
+func BenchmarkAnnounceClear(b *testing.B) { AnnounceClear(b) }
+func BenchmarkEpochEnterExit(b *testing.B) {
+	modes(b, EpochEnterExit, EpochEnterExitRobust)
+}
+func BenchmarkEpochHandleEnterExit(b *testing.B) {
+	modes(b, EpochHandleEnterExit, EpochHandleEnterExitRobust)
+}
+func BenchmarkEpochRefresh(b *testing.B) { EpochRefresh(b) }
+func BenchmarkEpochRetire(b *testing.B)  { EpochRetire(b) }
+func BenchmarkStackGC(b *testing.B)      { StackGC(b) }
+func BenchmarkStackEpochPool(b *testing.B) {
+	modes(b, StackEpochPool, StackEpochPoolRobust)
+}
+func BenchmarkStackGCParallel(b *testing.B) { StackGCParallel(b) }
+func BenchmarkStackEpochPoolParallel(b *testing.B) {
+	modes(b, StackEpochPoolParallel, StackEpochPoolParallelRobust)
+}
 func BenchmarkStackEpochPoolHandle(b *testing.B)         { StackEpochPoolHandle(b) }
 func BenchmarkStackEpochPoolHot(b *testing.B)            { StackEpochPoolHot(b) }
 func BenchmarkStackEpochPoolHotParallel(b *testing.B)    { StackEpochPoolHotParallel(b) }

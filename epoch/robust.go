@@ -212,11 +212,14 @@ func (c *Collector) raise(p *participant) bool {
 // and is protected as by Load, provided the load itself shows that p had
 // not been unlinked (as hazard pointers require: a link read from a node
 // that may already be unlinked, such as a marked one in a Harris list, does
-// not). If it reports false, p is not protected yet: load it again and call
-// Reserve again, or check that the source still holds p, which then shows
-// it as above (see marked.Pointer.TryReserve). In the classic mode a guard
-// protects everything it loads and Reserve returns true. Reserve panics if
-// g has exited.
+// not). If it reports false, p is not protected yet, and a second Reserve,
+// which will likely report true, says nothing about p: load it again, or
+// check that the source still holds p, and only then call Reserve again,
+// until it reports true (a node reclaimed before the raise may come back
+// from a Pool and be linked at the same place; see
+// marked.Pointer.TryReserve). In the classic mode a guard protects
+// everything it loads and Reserve returns true. Reserve panics if g has
+// exited.
 func (g *Guard) Reserve() bool {
 	// Inlined while the reservation is current (never so in the classic
 	// mode, where reserveSlow returns true). Written as one expression to

@@ -16,7 +16,7 @@ import (
 // recycling schemes' updates allocate (almost) nothing at steady state.
 func TestAllocsAdapters(t *testing.T) {
 	for _, v := range Variants() {
-		if v.Scheme != EpochPool && v.Scheme != Hazard {
+		if v.Scheme != EpochPool && v.Scheme != EpochRobust && v.Scheme != Hazard {
 			continue
 		}
 		t.Run(v.Name(), func(t *testing.T) {

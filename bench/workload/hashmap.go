@@ -15,12 +15,13 @@ var mapStructure = &Structure{
 	Doc:       "Michael's lock-free hash map (container/hashmap), one bucket per two keys of the range (load factor 1 at steady state)",
 	KeyRanges: []KeyRange{{"small", 1024}, {"large", 1 << 20}},
 	variants: map[Scheme]func(Options) *Instance{
-		GC:        newMapGC,
-		EpochPool: newMapEpoch,
-		Hazard:    newMapHazard,
-		Mutex:     newMutexMap,
-		SyncMap:   newSyncMap,
-		XSync:     newXSyncMap,
+		GC:          newMapGC,
+		EpochPool:   newMapEpoch,
+		EpochRobust: robustly(newMapEpoch),
+		Hazard:      newMapHazard,
+		Mutex:       newMutexMap,
+		SyncMap:     newSyncMap,
+		XSync:       newXSyncMap,
 	},
 }
 

@@ -46,10 +46,26 @@ func hazardInstance(d *hazard.Domain, n int, worker func(*hazard.Array) Worker) 
 	return inst
 }
 
-// newCollector returns the collector of an epoch variant.
+// newCollector returns the collector of an epoch variant, in the robust
+// mode for an epoch-robust one.
 func newCollector(o Options) *epoch.Collector {
+	var opts []epoch.Option
 	if o.TrackGuards {
-		return epoch.New(epoch.WithGuardTracking())
+		opts = append(opts, epoch.WithGuardTracking())
 	}
-	return epoch.New()
+	if o.robust {
+		opts = append(opts, epoch.WithRobust())
+	}
+	return epoch.New(opts...)
+}
+
+// robustly turns an epoch-pool constructor into the epoch-robust one: the
+// same adapter on a collector made WithRobust. The containers need nothing
+// else (their NewEpoch constructors take either mode), so the two schemes
+// run the same code and differ only in how the collector reclaims.
+func robustly(mk func(Options) *Instance) func(Options) *Instance {
+	return func(o Options) *Instance {
+		o.robust = true
+		return mk(o)
+	}
 }

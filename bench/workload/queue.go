@@ -12,12 +12,13 @@ var queueStructure = &Structure{
 	Paired:    true,
 	KeyRanges: []KeyRange{{"small", 1024}},
 	variants: map[Scheme]func(Options) *Instance{
-		GC:        newQueueGC,
-		EpochPool: newQueueEpoch,
-		Hazard:    newQueueHazard,
-		Chan:      newChan,
-		Mutex:     newMutexQueue,
-		XSync:     newXSyncQueue,
+		GC:          newQueueGC,
+		EpochPool:   newQueueEpoch,
+		EpochRobust: robustly(newQueueEpoch),
+		Hazard:      newQueueHazard,
+		Chan:        newChan,
+		Mutex:       newMutexQueue,
+		XSync:       newXSyncQueue,
 	},
 }
 

@@ -13,9 +13,10 @@ var setStructure = &Structure{
 	Doc:       "Harris-Michael sorted list set (container/list)",
 	KeyRanges: []KeyRange{{"small", 256}, {"large", 4096}},
 	variants: map[Scheme]func(Options) *Instance{
-		GC:        newSetGC,
-		EpochPool: newSetEpoch,
-		Hazard:    newSetHazard,
+		GC:          newSetGC,
+		EpochPool:   newSetEpoch,
+		EpochRobust: robustly(newSetEpoch),
+		Hazard:      newSetHazard,
 	},
 }
 

@@ -12,11 +12,12 @@ var stackStructure = &Structure{
 	Paired:    true,
 	KeyRanges: []KeyRange{{"small", 1024}},
 	variants: map[Scheme]func(Options) *Instance{
-		GC:        newStackGC,
-		EpochPool: newStackEpoch,
-		Hazard:    newStackHazard,
-		Chan:      newChan,
-		Mutex:     newMutexStack,
+		GC:          newStackGC,
+		EpochPool:   newStackEpoch,
+		EpochRobust: robustly(newStackEpoch),
+		Hazard:      newStackHazard,
+		Chan:        newChan,
+		Mutex:       newMutexStack,
 	},
 }
 

@@ -49,6 +49,8 @@ type Options struct {
 	// TrackGuards creates the epoch collector WithGuardTracking, so that
 	// its Stats name where a stalled guard was entered.
 	TrackGuards bool
+
+	robust bool // the epoch collector is made WithRobust (set by robustly)
 }
 
 // Variant is a structure under one scheme.

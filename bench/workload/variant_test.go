@@ -53,6 +53,9 @@ func TestVariantsRun(t *testing.T) {
 			require.NoError(t, err)
 			require.EqualValues(t, g*3000, res.Ops)
 			require.Equal(t, v.Scheme.Reclaims(), res.Pending != nil)
+			if inst.Collector != nil {
+				require.Equal(t, v.Scheme == EpochRobust, inst.Collector.Robust(), "the collector's mode")
+			}
 			if inst.Close != nil {
 				require.NoError(t, inst.Close())
 			}
@@ -61,19 +64,30 @@ func TestVariantsRun(t *testing.T) {
 }
 
 func TestRobustness(t *testing.T) {
-	for _, sc := range []Scheme{Epoch, EpochPool, Hazard} {
-		v, ok := setStructure.Variant(sc)
-		if !ok {
-			continue
+	var vs []Variant
+	for _, sc := range []Scheme{Epoch, EpochPool, EpochRobust, Hazard} {
+		if v, ok := setStructure.Variant(sc); ok {
+			vs = append(vs, v)
 		}
+	}
+	v, ok := stackStructure.Variant(EpochRobust)
+	require.True(t, ok)
+	vs = append(vs, v)
+	for _, v := range vs {
 		t.Run(v.Name(), func(t *testing.T) {
-			r, err := Robustness(v, Config{
-				Keys: setStructure.KeyRanges[0].N, Mix: Mix{Read: 0}, Goroutines: 2,
+			cfg := Config{
+				Keys: v.Structure.KeyRanges[0].N, Mix: Mix{Read: 0}, Goroutines: 2,
 				Duration: 50 * time.Millisecond, MaxPending: 1 << 20,
-			})
+			}
+			if v.Scheme == EpochRobust {
+				// Long enough for a few samples in each third, with a
+				// processor left for the sampler where there are two.
+				cfg.Duration, cfg.Goroutines = 300*time.Millisecond, 1
+			}
+			r, err := Robustness(v, cfg)
 			require.NoError(t, err)
 			require.NotEmpty(t, r.Result.Series)
-			if sc == Hazard {
+			if v.Scheme == Hazard {
 				require.NotNil(t, r.Hazard)
 				require.True(t, r.Within(), "peak %d, bound %d", r.Hazard.PeakPending, r.Bound)
 				return
@@ -81,9 +95,56 @@ func TestRobustness(t *testing.T) {
 			require.NotNil(t, r.Epoch)
 			require.GreaterOrEqual(t, r.Epoch.Guards, 1)
 			require.Contains(t, r.Epoch.OldestGuardStack, "stallEpoch", "Stats names the stalled guard")
-			require.False(t, r.Within())
+			if v.Scheme != EpochRobust {
+				require.False(t, r.Within())
+				require.Zero(t, r.Bound)
+				return
+			}
+			require.Positive(t, r.Bound)
+			require.True(t, r.Within(), "settled %d, bound %d", r.Settled, r.Bound)
+			first, last, ok := r.Thirds()
+			if !ok {
+				t.Skipf("too few samples (%d) to judge flatness: the sampler did not get a processor", len(r.Result.Series))
+			}
+			require.True(t, r.Flat(), "pending grew from a peak of %d in the first third to %d in the last", first, last)
 		})
 	}
 	_, err := Robustness(Variant{Structure: setStructure, Scheme: GC, New: newSetGC}, Config{Keys: 8, Goroutines: 1, Duration: time.Millisecond})
 	require.Error(t, err, "nothing to stall under gc")
+}
+
+// Flat tells a pending series that grows with the run from one that levels
+// off, and declines to judge one with too few samples.
+func TestRobustFlat(t *testing.T) {
+	series := func(f func(i int) uint64) []Sample {
+		s := []Sample{{At: 0, Pending: 0}} // before the churners start
+		for i := 1; i <= 30; i++ {
+			s = append(s, Sample{At: time.Duration(i) * 10 * time.Millisecond, Pending: f(i)})
+		}
+		return s
+	}
+	robust := func(s []Sample) Robust { return Robust{Result: Result{Goroutines: 2, Series: s}} }
+
+	growing := robust(series(func(i int) uint64 { return uint64(i) * 1000 }))
+	first, last, ok := growing.Thirds()
+	require.True(t, ok)
+	require.Equal(t, uint64(10000), first)
+	require.Equal(t, uint64(30000), last)
+	require.False(t, growing.Flat())
+
+	level := robust(series(func(i int) uint64 { return 2000 + uint64(i%3)*300 }))
+	require.True(t, level.Flat())
+
+	_, _, ok = robust(series(func(int) uint64 { return 1 })[:3]).Thirds()
+	require.False(t, ok, "two samples after the start")
+	require.False(t, robust(nil).Flat())
+}
+
+// robustBound is the formula package epoch documents, with d at least 1.
+func TestRobustBound(t *testing.T) {
+	const s, b, n, w = 5, 64, 512, 3
+	o := uint64(n + w + s*b)
+	require.Equal(t, uint64(s*2*b)+b*5*o, robustBound(s, n, w, 0))
+	require.Equal(t, uint64(s*2*b)+b*5*o, robustBound(s, n, w, 1))
+	require.Equal(t, uint64(s*2*b)+b*9*o, robustBound(s, n, w, 3))
 }

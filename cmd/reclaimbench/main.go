@@ -1,6 +1,7 @@
 // Command reclaimbench runs the reclaim benchmark suite in-process: the
 // library's lock-free containers (stack, queue, set, map) under each
-// reclamation scheme (GC-only, epoch with Pool, hazard pointers) beside
+// reclamation scheme (GC-only, epoch with Pool in the classic and the
+// robust mode, hazard pointers) beside
 // the Go alternatives (channels, mutexes, sync.Map, xsync), for read/update
 // mixes, key ranges and goroutine counts; a robustness run in which one
 // reader stalls; and the microbenchmarks of package bench, each beside the

@@ -75,6 +75,11 @@ func TestBadFlagsExit2(t *testing.T) {
 func TestGoroutinesBounded(t *testing.T) {
 	_, err := parseFlags([]string{"-goroutines", "1,1024,4096"}, new(bytes.Buffer))
 	require.NoError(t, err)
+	// Issue 11 states the robust mode's goals at 64 and 1024 goroutines.
+	o, err := parseFlags([]string{"-goroutines", "64,1024", "-schemes", "epoch-pool,epoch-robust"}, new(bytes.Buffer))
+	require.NoError(t, err)
+	require.Equal(t, []int{64, 1024}, o.goroutines)
+	require.Equal(t, []workload.Scheme{workload.EpochPool, workload.EpochRobust}, o.schemes)
 	var stderr bytes.Buffer
 	_, err = parseFlags([]string{"-goroutines", "4097"}, &stderr)
 	require.ErrorIs(t, err, errUsage)
@@ -117,7 +122,7 @@ func TestWording(t *testing.T) {
 			stack = s
 		}
 	}
-	require.Equal(t, []string{"stack", stack.Doc, "small: 512 elements", "gc, epoch-pool, hazard, chan, mutex"},
+	require.Equal(t, []string{"stack", stack.Doc, "small: 512 elements", "gc, epoch-pool, epoch-robust, hazard, chan, mutex"},
 		structureTable(o).rows[0])
 }
 
@@ -136,7 +141,8 @@ func TestQuickDefaults(t *testing.T) {
 	require.Equal(t, []string{"small"}, o.keys)
 	require.Equal(t, 40*time.Millisecond, o.duration)
 	require.Len(t, o.goroutines, 2)
-	require.Len(t, o.schemes, 8, "every scheme")
+	require.Len(t, o.schemes, len(workload.Schemes()), "every scheme")
+	require.Contains(t, o.schemes, workload.EpochRobust)
 	require.Len(t, o.structures, 4, "every structure")
 
 	o, err = parseFlags([]string{"-quick", "-duration", "1s", "-keys", "large"}, new(bytes.Buffer))
@@ -169,7 +175,7 @@ func TestEndToEnd(t *testing.T) {
 	require.Contains(t, stdout, "robustness")
 	require.Contains(t, stdout, "AnnounceClear")
 
-	const schemes, mixes, gs, reps = 3, 2, 2, 2 // gc, epoch-pool, hazard
+	const schemes, mixes, gs, reps = 4, 2, 2, 2 // gc, epoch-pool, epoch-robust, hazard
 	readCSV := func(name string) [][]string {
 		f, err := os.Open(filepath.Join(dir, name))
 		require.NoError(t, err)
@@ -188,6 +194,7 @@ func TestEndToEnd(t *testing.T) {
 	for _, section := range []string{"# reclaimbench report", "## Targets", "## Results", "## Robustness", "## Microbenchmarks"} {
 		require.Contains(t, string(report), section)
 	}
+	require.Contains(t, string(report), "| robustness, set/epoch-robust |", "the robust mode's robustness target")
 	images := regexp.MustCompile(`!\[[^]]*\]\(([^)]+)\)`).FindAllStringSubmatch(string(report), -1)
 	require.Len(t, images, mixes+1, "a throughput plot per group and the pending plot")
 	for _, m := range images {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-reclaim/reclaim/bench/workload"
 	"github.com/go-reclaim/reclaim/epoch"
 )
 
@@ -85,12 +86,21 @@ func microTable(rs []*microResult) table {
 }
 
 func robustTable(res *results) table {
-	t := table{header: []string{"scheme", "churn Mops/s", "pending at end", "peak pending", "bound", "within bound", "oldest guard", "entered at"}}
+	t := table{header: []string{"scheme", "churn Mops/s", "pending at end", "peak pending", "peak: first third / last third", "flat",
+		"settled", "bound", "within bound", "oldest guard", "entered at"}}
 	for _, r := range res.robust {
-		peak, bound, within, age, site := fmt.Sprint(r.Result.Pending.Peak), "-", "-", "-", "-"
+		peak, thirds, flat, settled, bound, within, age, site := fmt.Sprint(r.Result.Pending.Peak), "-", "-", "-", "-", "-", "-", "-"
+		if first, last, ok := r.Thirds(); ok {
+			thirds, flat = fmt.Sprintf("%d / %d", first, last), yesNo(r.Flat())
+		}
 		if r.Hazard != nil {
 			peak = fmt.Sprint(max(r.Hazard.PeakPending, r.Result.Pending.Peak))
+		}
+		if r.Bound > 0 {
 			bound, within = fmt.Sprint(r.Bound), yesNo(r.Within())
+		}
+		if r.Variant.Scheme == workload.EpochRobust {
+			settled = fmt.Sprint(r.Settled)
 		}
 		if r.Epoch != nil {
 			age = r.Epoch.OldestGuardAge.Round(time.Millisecond).String()
@@ -101,7 +111,7 @@ func robustTable(res *results) table {
 			end += " (cut: limit)"
 		}
 		t.rows = append(t.rows, []string{string(r.Variant.Scheme), fmt.Sprintf("%.3g", r.Result.OpsPerSec()/1e6),
-			end, peak, bound, within, age, site})
+			end, peak, thirds, flat, settled, bound, within, age, site})
 	}
 	return t
 }

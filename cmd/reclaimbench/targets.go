@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/go-reclaim/reclaim/bench/workload"
@@ -25,17 +26,24 @@ const (
 )
 
 // ratioCheck compares a scheme's summary with its baseline's at one
-// goroutine count: what to show and whether the target is met.
+// goroutine count (base is zero for a target without a baseline): what to
+// show and whether the target is met.
 type ratioCheck func(s, base summary) (shown string, met bool)
 
-// target is a comparison of two schemes on some groups, as issue 6 states
-// it.
+// target is a goal for one scheme on some groups, as an issue states it:
+// a comparison with a baseline scheme (issue 6), or, with no baseline, a
+// limit on the scheme's own figures (issue 11).
 type target struct {
 	goal     string
 	scheme   workload.Scheme
-	baseline workload.Scheme
+	baseline workload.Scheme // "": the goal is on the scheme alone
 	applies  func(g *group) bool
-	check    ratioCheck
+	// at lists the goroutine counts the goal is stated for; nil: all.
+	at    []int
+	check ratioCheck
+	// noSpread: the goal is not on throughput, so a wide throughput spread
+	// does not make its verdict indicative.
+	noSpread bool
 }
 
 func throughputAtLeast(min float64) ratioCheck {
@@ -55,6 +63,27 @@ func poolCheck(s, base summary) (string, bool) {
 	}
 	return fmt.Sprintf("%.2fx, %.0f%% fewer allocs", r, 100*fewer), r >= 1.2 && fewer >= 0.9
 }
+
+// peakPendingAtMost is a limit on the peak pending objects of any run.
+func peakPendingAtMost(limit uint64) ratioCheck {
+	return func(s, _ summary) (string, bool) {
+		return fmt.Sprintf("peak %d", s.pendingPeak), s.pending && s.pendingPeak <= limit
+	}
+}
+
+// allocsAtMost is a limit on the median allocations per operation.
+func allocsAtMost(limit float64) ratioCheck {
+	return func(s, _ summary) (string, bool) {
+		return fmt.Sprintf("%.4f allocs/op", s.allocsPerOp), s.allocsPerOp <= limit
+	}
+}
+
+// The goroutine counts at which issue 11 states the robust mode's goals
+// on the stack: many more goroutines than processors, so that some are
+// always descheduled inside a guard.
+var issue11Goroutines = []int{64, 1024}
+
+func isStack(g *group) bool { return g.structure.Name == "stack" }
 
 // epochScheme is the scheme the targets call "epoch": the pool-less
 // variant where a structure has one, else its epoch.Pool variant (the
@@ -83,6 +112,21 @@ func targets() []target {
 			applies: func(g *group) bool { return g.structure.Name == "set" },
 			check:   throughputAtLeast(0.5),
 		},
+		// Issue 11: the robust mode keeps pending memory and allocation
+		// down where goroutines outnumber processors, and is faster there
+		// than the classic mode, whose Pool falls back to allocating.
+		{
+			goal: "peak pending <= 20000 at g=64 and g=1024", scheme: workload.EpochRobust,
+			applies: isStack, at: issue11Goroutines, check: peakPendingAtMost(20000), noSpread: true,
+		},
+		{
+			goal: "<= 0.01 allocs/op at g=64 and g=1024", scheme: workload.EpochRobust,
+			applies: isStack, at: issue11Goroutines, check: allocsAtMost(0.01), noSpread: true,
+		},
+		{
+			goal: ">= 2x throughput at g=64", scheme: workload.EpochRobust, baseline: workload.EpochPool,
+			applies: isStack, at: []int{64}, check: throughputAtLeast(2),
+		},
 	}
 }
 
@@ -99,20 +143,60 @@ func evaluateTargets(res *results) []targetResult {
 		}
 	}
 	for _, r := range res.robust {
-		if r.Hazard != nil {
-			verdict := "met"
-			if !r.Within() {
-				verdict = "missed"
-			}
+		switch {
+		case r.Hazard != nil:
 			out = append(out, targetResult{
 				target:   "hazard: pending within its documented bound",
 				where:    "robustness, " + r.Variant.Name(),
 				measured: fmt.Sprintf("peak %d, bound %d", r.Hazard.PeakPending, r.Bound),
-				verdict:  verdict,
+				verdict:  metOrMissed(r.Within()),
 			})
+		case r.Variant.Scheme == workload.EpochRobust:
+			out = append(out, robustTarget(r))
 		}
 	}
 	return out
+}
+
+// robustTarget is issue 11's robustness goal for epoch-robust: with one
+// reader stalled for the whole run, pending stays flat (Robust.Flat), and
+// once the churn stops it is within package epoch's bound for the stalled
+// guard (Robust.Within; during the churn the bound depends on how long
+// each churner's guard stays open, which the run cannot know).
+func robustTarget(r workload.Robust) targetResult {
+	res := targetResult{
+		target: "epoch-robust: pending flat, and within its documented bound once the churn stops",
+		where:  "robustness, " + r.Variant.Name(),
+	}
+	first, last, ok := r.Thirds()
+	if !ok {
+		res.measured = fmt.Sprintf("too few samples to judge flatness (%d); settled %d, bound %d", len(r.Result.Series), r.Settled, r.Bound)
+		res.verdict = "not measured"
+		return res
+	}
+	res.measured = fmt.Sprintf("peak %d in the first third, %d in the last; settled %d, bound %d", first, last, r.Settled, r.Bound)
+	var missed []string
+	if !r.Flat() {
+		missed = append(missed, "grew")
+	}
+	if !r.Within() {
+		missed = append(missed, "above the bound")
+	}
+	res.verdict = "met"
+	if len(missed) > 0 {
+		res.verdict = "missed: " + strings.Join(missed, ", ")
+	}
+	if r.Result.Cut {
+		res.verdict += " (cut at the pending limit)"
+	}
+	return res
+}
+
+func metOrMissed(met bool) string {
+	if met {
+		return "met"
+	}
+	return "missed"
 }
 
 func (t target) evaluate(g *group, quick bool) targetResult {
@@ -124,6 +208,9 @@ func (t target) evaluate(g *group, quick bool) targetResult {
 		baseline = epochScheme(g.structure)
 	}
 	name := fmt.Sprintf("%s vs %s: %s", scheme, baseline, t.goal)
+	if baseline == "" {
+		name = fmt.Sprintf("%s: %s", scheme, t.goal)
+	}
 	res := targetResult{target: name, where: g.title(), verdict: "not measured"}
 	var shown, missed []string
 	spread, runs := 0.0, -1 // the widest spread and the fewest runs compared
@@ -134,22 +221,29 @@ func (t target) evaluate(g *group, quick bool) targetResult {
 		}
 	}
 	for _, p := range g.points {
-		if p.variant.Scheme != scheme {
+		if p.variant.Scheme != scheme || t.at != nil && !slices.Contains(t.at, p.goroutines) {
 			continue
 		}
-		base := g.at(baseline, p.goroutines)
-		if base == nil {
-			continue
+		var base summary
+		if baseline != "" {
+			b := g.at(baseline, p.goroutines)
+			if b == nil {
+				continue
+			}
+			compared(b)
+			base = b.sum
 		}
 		compared(p)
-		compared(base)
-		s, ok := t.check(p.sum, base.sum)
+		s, ok := t.check(p.sum, base)
 		shown = append(shown, fmt.Sprintf("g=%d: %s", p.goroutines, s))
 		if !ok {
 			missed = append(missed, fmt.Sprintf("g=%d", p.goroutines))
 		}
 	}
 	if len(shown) == 0 {
+		if t.at != nil && slices.ContainsFunc(g.points, func(p *point) bool { return p.variant.Scheme == scheme }) {
+			res.measured = "not at these goroutine counts: run with -goroutines " + joinInts(t.at)
+		}
 		return res
 	}
 	res.measured = strings.Join(shown, "; ")
@@ -164,7 +258,7 @@ func (t target) evaluate(g *group, quick bool) targetResult {
 	if runs < finalRuns {
 		why = append(why, plural(runs, "run"))
 	}
-	if spread > finalSpread {
+	if spread > finalSpread && !t.noSpread {
 		why = append(why, fmt.Sprintf("spread up to ±%.0f%%", 100*spread))
 	}
 	if len(why) > 0 {

@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -68,4 +69,86 @@ func TestIndicativeVerdicts(t *testing.T) {
 		verdict(false, mk(workload.EpochPool, 10, 0.4, 5), mk(workload.Hazard, 7, 0.05, 5)))
 	require.Equal(t, "missed at g=1 (indicative: -quick, 1 run)",
 		verdict(true, mk(workload.EpochPool, 10, 0, 1), mk(workload.Hazard, 4, 0, 1)))
+}
+
+// Issue 11's goals for epoch-robust are checked on the stack at the
+// goroutine counts they name: peak pending and allocations on the scheme
+// alone, throughput against epoch-pool; other counts are left out.
+func TestIssue11Targets(t *testing.T) {
+	var stack *workload.Structure
+	for _, s := range workload.Structures() {
+		if s.Name == "stack" {
+			stack = s
+		}
+	}
+	mk := func(sc workload.Scheme, g int, mops, allocs float64, peak uint64) *point {
+		v, ok := stack.Variant(sc)
+		require.True(t, ok)
+		return &point{cell: cell{variant: v, keys: stack.KeyRanges[0], mix: workload.Mix{Read: 0}}, goroutines: g,
+			runs: make([]workload.Result, 5), sum: summary{mops: mops, mopsMin: mops / 2, mopsMax: mops,
+				allocsPerOp: allocs, pending: true, pendingPeak: peak}}
+	}
+	res := &results{points: []*point{
+		mk(workload.EpochPool, 2, 10, 0, 500), mk(workload.EpochPool, 64, 5, 0.5, 200000), mk(workload.EpochPool, 1024, 4, 0.7, 900000),
+		mk(workload.EpochRobust, 2, 1, 1, 1e6), mk(workload.EpochRobust, 64, 11, 0.001, 3000), mk(workload.EpochRobust, 1024, 9, 0.02, 25000),
+	}}
+	got := map[string]targetResult{}
+	for _, r := range evaluateTargets(res) {
+		got[r.target] = r
+	}
+	peak := got["epoch-robust: peak pending <= 20000 at g=64 and g=1024"]
+	require.Equal(t, "g=64: peak 3000; g=1024: peak 25000", peak.measured, "g=2 is not a count the goal names")
+	require.Equal(t, "missed at g=1024", peak.verdict, "a throughput spread does not make it indicative")
+	allocs := got["epoch-robust: <= 0.01 allocs/op at g=64 and g=1024"]
+	require.Equal(t, "missed at g=1024", allocs.verdict, allocs.measured)
+	speed := got["epoch-robust vs epoch-pool: >= 2x throughput at g=64"]
+	require.Equal(t, "g=64: 2.20x", speed.measured)
+	require.Equal(t, "met (indicative: spread up to ±50%)", speed.verdict)
+
+	// Without those counts the goals say how to measure them.
+	res.points = res.points[:1:1]
+	res.points = append(res.points, mk(workload.EpochRobust, 2, 1, 0, 10))
+	for _, r := range evaluateTargets(res) {
+		if strings.HasPrefix(r.target, "epoch-robust") {
+			require.Equal(t, "not measured", r.verdict, r.target)
+			require.Contains(t, r.measured, "-goroutines", r.target)
+		}
+	}
+}
+
+// The robustness target for epoch-robust is met only when pending is both
+// flat and, once settled, within the bound.
+func TestRobustTarget(t *testing.T) {
+	var set *workload.Structure
+	for _, s := range workload.Structures() {
+		if s.Name == "set" {
+			set = s
+		}
+	}
+	v, ok := set.Variant(workload.EpochRobust)
+	require.True(t, ok)
+	series := func(level func(i int) uint64) []workload.Sample {
+		s := []workload.Sample{{}}
+		for i := 1; i <= 30; i++ {
+			s = append(s, workload.Sample{At: time.Duration(i) * 10 * time.Millisecond, Pending: level(i)})
+		}
+		return s
+	}
+	flat := series(func(int) uint64 { return 1000 })
+	grows := series(func(i int) uint64 { return uint64(i) * 10000 })
+	for _, tc := range []struct {
+		series  []workload.Sample
+		settled uint64
+		verdict string
+	}{
+		{flat, 500, "met"},
+		{grows, 500, "missed: grew"},
+		{flat, 5000, "missed: above the bound"},
+		{flat[:3], 500, "not measured"},
+	} {
+		r := workload.Robust{Variant: v, Result: workload.Result{Goroutines: 2, Series: tc.series}, Settled: tc.settled, Bound: 4000}
+		got := evaluateTargets(&results{robust: []workload.Robust{r}})
+		require.Len(t, got, 1)
+		require.Equal(t, tc.verdict, got[0].verdict, got[0].measured)
+	}
 }

@@ -23,8 +23,8 @@
 // any type.
 //
 // GC drops unlinked nodes to the garbage collector, Epoch recycles them
-// through an epoch.Pool, Hazard through a hazard.Pool; see package list for
-// what each costs.
+// through an epoch.Pool (of a classic or a robust Collector), Hazard
+// through a hazard.Pool; see package list for what each costs.
 //
 // Keys that are NaN cannot be found again (maphash hashes each NaN
 // differently, as Go's own maps do).

@@ -41,3 +41,17 @@ func ExampleHazard() {
 	fmt.Println(v, ok, d.Close())
 	// Output: 2 true <nil>
 }
+
+// On a robust collector the map's buckets reserve and validate each node
+// they enter (see package list); the calls are the same.
+func ExampleEpoch_robust() {
+	c := epoch.New(epoch.WithRobust())
+	m := hashmap.NewEpoch[string, int](c, 64)
+	g := c.Enter()
+	m.Put(g, "a", 1)
+	old, replaced := m.Put(g, "a", 2) // the old node is retired
+	v, ok := m.Get(g, "a")
+	g.Exit()
+	fmt.Println(old, replaced, v, ok, c.Close())
+	// Output: 1 true 2 true <nil>
+}

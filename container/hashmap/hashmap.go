@@ -36,6 +36,10 @@ func (m *GC[K, V]) Delete(key K) (old V, deleted bool) {
 // epoch.Pool. Every operation takes the guard of the calling goroutine,
 // which must be open and belong to the map's collector. It is safe for
 // concurrent use; create it with NewEpoch.
+//
+// It works on a classic Collector and on a robust one (epoch.WithRobust):
+// on a robust one the buckets reserve and validate every node they enter,
+// as package list's Epoch does. The mode is read once, at NewEpoch.
 type Epoch[K cmp.Ordered, V any] struct {
 	table[K, V]
 	ns *hmlist.Nodes[K, V]

@@ -21,4 +21,7 @@
 // it visits with hazard pointers, hand over hand, restarting from the head
 // when a node it is about to enter has changed or was deleted, and recycles
 // nodes through a hazard.Pool; memory stays bounded whatever readers do.
+// Epoch on a robust Collector (epoch.WithRobust) protects the same way, by
+// reserving eras instead of publishing addresses, and its memory is
+// bounded too; on a classic one it only loads.
 package list

@@ -44,3 +44,20 @@ func ExampleHazard() {
 	// true true false
 	// <nil>
 }
+
+// On a robust collector the set reserves and validates each node it
+// enters, as Hazard does with hazard pointers; the calls are the same, and
+// a goroutine stalled inside a guard holds back only the nodes it reached.
+func ExampleEpoch_robust() {
+	c := epoch.New(epoch.WithRobust())
+	s := list.NewEpoch[int](c)
+	g := c.Enter()
+	s.Insert(g, 2)
+	s.Insert(g, 1)
+	fmt.Println(s.Delete(g, 2), s.Contains(g, 1), s.Contains(g, 2))
+	g.Exit()
+	fmt.Println(c.Close())
+	// Output:
+	// true true false
+	// <nil>
+}

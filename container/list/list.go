@@ -31,6 +31,14 @@ func found(_ none, ok bool) bool { return ok }
 // epoch.Pool. Every operation takes the guard of the calling goroutine,
 // which must be open and belong to the set's collector. It is safe for
 // concurrent use; create it with NewEpoch.
+//
+// It works on a classic Collector and on a robust one (epoch.WithRobust).
+// A classic guard protects every node loaded under it; a robust guard
+// protects only what its reservation covers, so on a robust Collector the
+// operations reserve each node before entering it and validate it through
+// its predecessor's unmarked link (marked.Pointer.TryReserve), hand over
+// hand, as Hazard does with hazard pointers. The mode is read once, at
+// NewEpoch.
 type Epoch[K cmp.Ordered] struct {
 	l  hmlist.List[K, none]
 	ns *hmlist.Nodes[K, none]

@@ -34,5 +34,7 @@
 // same (under 1 ns) either way.
 //
 // TryProtect publishes a loaded pointer in a hazard pointer and validates it
-// against the marked field, as Michael's list needs.
+// against the marked field, as Michael's list needs; TryReserve does the
+// same for a guard of a robust epoch Collector (epoch.WithRobust), which
+// protects by reserved eras instead of by address.
 package marked

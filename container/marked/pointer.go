@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/go-reclaim/reclaim/epoch"
 	"github.com/go-reclaim/reclaim/hazard"
 )
 
@@ -58,6 +59,53 @@ func (m *Pointer[T]) TryMark(p *T) bool {
 // unlinked, so its successor is reachable and not yet retired.
 func (m *Pointer[T]) TryProtect(hp *hazard.Pointer, p *T) bool {
 	return hazard.TryProtect(hp, (*byte)(unsafe.Pointer(p)), &m.v)
+}
+
+// TryReserve is TryProtect for g, a guard of a robust epoch Collector
+// (epoch.WithRobust). The caller has just read (p, false) from m, by a Load
+// or its own CompareAndSwap, with nothing in between that may raise g's
+// reservation (epoch.Load, Guard.Reserve, Pool.Get, a nested guard of the
+// same Handle); TryReserve reports whether p is then protected as by
+// epoch.Load: safe to dereference until g exits, whose Exit is
+// synchronized before p is reclaimed (for a Pool node, before Get hands it
+// out again). If not (m changed or was marked), p may already be retired
+// and must not be dereferenced. A nil p validates like any other.
+//
+// It is, if g.Reserve reports that g's reservation already covered the
+// read. If Reserve had to extend the reservation, p was read before the
+// extension was announced and may have been reclaimed in between, so
+// TryReserve re-loads m, fails unless m still holds (p, false), and repeats
+// until Reserve reports no change. Checking once would not do: a node
+// reclaimed in that gap may come back from a Pool, born at an era after the
+// one just reserved, and be linked at m again; only a re-load followed by a
+// Reserve that extends nothing shows that the node it saw is covered.
+//
+// Validating against an unmarked field is enough in a Harris-Michael list
+// for the reason given at TryProtect: a node whose next field is unmarked
+// has not been unlinked, so p was reachable, hence not retired, when the
+// validating read saw it, after the reservation it relies on. On a classic
+// Collector Reserve always reports true and TryReserve re-loads nothing.
+// TryReserve panics if g has exited.
+func (m *Pointer[T]) TryReserve(g *epoch.Guard, p *T) bool {
+	// Small enough to inline where T is a concrete type, so that the
+	// usual case, a current reservation, costs no call: the loop is out
+	// of line (and not generic, which keeps the cost down).
+	return g.Reserve() || revalidate(g, &m.v, (*byte)(unsafe.Pointer(p)))
+}
+
+// revalidate is TryReserve after Reserve extended g's reservation: p was
+// read from v before the extension, so it is protected only if v still
+// holds it, unmarked, when read after the extension, by a read that no
+// further extension outran.
+func revalidate(g *epoch.Guard, v *atomic.Pointer[byte], p *byte) bool {
+	for {
+		if v.Load() != p {
+			return false
+		}
+		if g.Reserve() {
+			return true
+		}
+	}
 }
 
 func encode[T any](p *T, mark bool) *byte {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-reclaim/reclaim/container/internal/ctest"
 	"github.com/go-reclaim/reclaim/container/marked"
+	"github.com/go-reclaim/reclaim/epoch"
 	"github.com/go-reclaim/reclaim/hazard"
 )
 
@@ -258,4 +259,128 @@ func TestGC(t *testing.T) {
 		return collected.Load() == made
 	}, 10*time.Second, time.Millisecond, "objects leaked: %d of %d collected", collected.Load(), made)
 	require.Zero(t, early.Load(), "objects collected while a Pointer referred to them")
+}
+
+func TestTryReserveClassic(t *testing.T) {
+	c := epoch.New()
+	g := c.Enter()
+	a, b := new(word), new(word)
+	var m marked.Pointer[word]
+	m.Store(a, true)
+	// A classic guard protects whatever it loaded: nothing to validate.
+	require.True(t, m.TryReserve(g, a))
+	require.True(t, m.TryReserve(g, b))
+	g.Exit()
+	require.Panics(t, func() { m.TryReserve(g, a) }, "exited guard")
+	require.NoError(t, c.Close())
+}
+
+// robustReader is a robust collector of single-object batches whose Pool
+// records the nodes it reclaims, with an open reader guard and a writer
+// Handle, on one goroutine.
+type robustReader struct {
+	c         *epoch.Collector
+	pool      *epoch.Pool[word]
+	reader    *epoch.Guard
+	writer    *epoch.Handle
+	reclaimed map[*word]bool
+}
+
+func newRobustReader() *robustReader {
+	r := &robustReader{reclaimed: map[*word]bool{}}
+	r.c = epoch.New(epoch.WithRobust(), epoch.WithBatchSize(1), epoch.WithMaxBatchAge(0))
+	r.pool = epoch.NewPool(r.c, epoch.OnReclaim(func(x *word) { r.reclaimed[x] = true }))
+	r.reader = r.c.Enter()
+	r.writer = r.c.Register()
+	return r
+}
+
+// advance moves the era on: a retire seals a batch.
+func (r *robustReader) advance() {
+	g := r.writer.Enter()
+	r.pool.Retire(g, r.pool.Get(g))
+	g.Exit()
+}
+
+// publish stores a new node, born now, in m.
+func (r *robustReader) publish(m *marked.Pointer[word]) *word {
+	g := r.writer.Enter()
+	x := r.pool.Get(g)
+	m.Store(x, false)
+	g.Exit()
+	return x
+}
+
+// unlink clears m and retires x, then collects what it can.
+func (r *robustReader) unlink(m *marked.Pointer[word], x *word) {
+	g := r.writer.Enter()
+	m.Store(nil, false)
+	r.pool.Retire(g, x)
+	g.Exit()
+	r.c.Flush()
+}
+
+func (r *robustReader) close(t *testing.T) {
+	r.reader.Exit()
+	r.writer.Unregister()
+	require.NoError(t, r.c.Close())
+}
+
+// A robust guard holds back a node born after its reservation only once
+// TryReserve has reported it protected; without it the node is reclaimed
+// under the reader, which is what the stress tests' race reports catch.
+func TestTryReserveHoldsBack(t *testing.T) {
+	for _, reserve := range []bool{false, true} {
+		r := newRobustReader()
+		var m marked.Pointer[word]
+		r.advance() // the reader's reservation is now behind the era
+		a := r.publish(&m)
+		p, _ := m.Load()
+		if reserve {
+			require.True(t, m.TryReserve(r.reader, p))
+			require.True(t, r.reader.Reserve(), "TryReserve leaves the reservation current")
+		}
+		r.unlink(&m, a)
+		require.Equal(t, !reserve, r.reclaimed[a], "reclaimed while the reader holds it (reserved: %v)", reserve)
+		r.close(t)
+		require.True(t, r.reclaimed[a], "Close reclaims it")
+	}
+}
+
+// After Reserve extends the reservation, TryReserve validates against m:
+// a changed or marked field fails.
+func TestTryReserveValidates(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		store func(m *marked.Pointer[word], a, b *word)
+		want  bool
+	}{
+		{"unchanged", func(m *marked.Pointer[word], a, b *word) {}, true},
+		{"other pointer", func(m *marked.Pointer[word], a, b *word) { m.Store(b, false) }, false},
+		{"marked", func(m *marked.Pointer[word], a, b *word) { m.Store(a, true) }, false},
+		{"nil", func(m *marked.Pointer[word], a, b *word) { m.Store(nil, false) }, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRobustReader()
+			var m marked.Pointer[word]
+			a := r.publish(&m)
+			p, _ := m.Load()
+			b := new(word)
+			c.store(&m, a, b)
+			r.advance()
+			require.Equal(t, c.want, m.TryReserve(r.reader, p))
+			r.close(t)
+		})
+	}
+	t.Run("current", func(t *testing.T) {
+		// Without an era change in between, the load itself was covered.
+		r := newRobustReader()
+		var m marked.Pointer[word]
+		r.publish(&m)
+		r.reader.Reserve()
+		p, _ := m.Load()
+		m.Store(nil, true)
+		require.True(t, m.TryReserve(r.reader, p))
+		r.close(t)
+	})
 }

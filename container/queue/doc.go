@@ -18,7 +18,9 @@
 // reused only after every guard that could have read it has exited. Hazard
 // protects the head (and, to read the value, its successor) with hazard
 // pointers and recycles nodes through a hazard.Pool once no hazard pointer
-// holds them.
+// holds them. Epoch on a robust Collector (epoch.WithRobust) protects the
+// same nodes as Hazard, with its guard's reservation; on a classic one it
+// only loads.
 //
 // The dummy node keeps the last dequeued value referenced until the next
 // Dequeue: it cannot be cleared because concurrent Dequeues may still read

@@ -40,3 +40,17 @@ func ExampleHazard() {
 	fmt.Println(v, d.Close())
 	// Output: a <nil>
 }
+
+// On a robust collector the queue reserves each node it dereferences
+// (see Epoch); the calls are the same.
+func ExampleEpoch_robust() {
+	c := epoch.New(epoch.WithRobust())
+	q := queue.NewEpoch[string](c)
+	g := c.Enter()
+	q.Enqueue(g, "a")
+	q.Enqueue(g, "b")
+	v, _ := q.Dequeue(g)
+	g.Exit()
+	fmt.Println(v, c.Close())
+	// Output: a <nil>
+}

@@ -28,16 +28,18 @@ func NewHazard[T any](d *hazard.Domain) *Hazard[T] {
 func (q *Hazard[T]) Enqueue(hp *hazard.Array, v T) {
 	n := q.pool.Get()
 	n.value = v
-	p := hp.At(0)
-	q.q.enqueue(n, p)
-	p.Reset()
+	ps := [HazardPointers]*hazard.Pointer{hp.At(0)} // the second is not used
+	for !q.q.enqueue(n, protection[T]{hp: &ps}) {
+		q.q.start(new(node[T])) // the hazard.Pool takes back any node
+	}
+	ps[0].Reset()
 }
 
 // Dequeue removes the first value; ok is false if the queue is empty. The
 // old dummy node is retired to the pool.
 func (q *Hazard[T]) Dequeue(hp *hazard.Array) (v T, ok bool) {
 	ps := [HazardPointers]*hazard.Pointer{hp.At(0), hp.At(1)}
-	v, old, ok := q.q.dequeue(&ps)
+	v, old, ok := q.q.dequeue(protection[T]{hp: &ps})
 	ps[0].Reset()
 	ps[1].Reset()
 	if ok {

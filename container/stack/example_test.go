@@ -40,3 +40,17 @@ func ExampleHazard() {
 	fmt.Println(v, d.Close())
 	// Output: b <nil>
 }
+
+// On a robust collector a goroutine descheduled inside a guard no longer
+// holds back every node retired meanwhile; the stack needs nothing else.
+func ExampleEpoch_robust() {
+	c := epoch.New(epoch.WithRobust())
+	s := stack.NewEpoch[string](c)
+	g := c.Enter()
+	s.Push(g, "a")
+	s.Push(g, "b")
+	v, _ := s.Pop(g)
+	g.Exit()
+	fmt.Println(v, c.Robust(), c.Close())
+	// Output: b true <nil>
+}

@@ -60,6 +60,13 @@ func (s *GC[T]) Pop() (v T, ok bool) {
 // Epoch is a Treiber stack whose nodes are recycled through an epoch.Pool.
 // Every operation takes the guard of the calling goroutine. It is safe for
 // concurrent use; create it with NewEpoch.
+//
+// It works on a classic Collector and on a robust one (epoch.WithRobust)
+// alike, with no check of the mode: Pop loads the top node with epoch.Load,
+// which keeps a robust guard's reservation current, and the head, a root,
+// shows the node reachable; Push reads no node another goroutine could
+// retire; and every node comes from the pool's Get, as a robust Pool
+// requires of what it takes back.
 type Epoch[T any] struct {
 	head atomic.Pointer[node[T]]
 	pool *epoch.Pool[node[T]]

@@ -28,14 +28,8 @@ func variants() []func() variant {
 			var s stack.GC[int]
 			return variant{"GC", s.Push, s.Pop, func() error { return nil }}
 		},
-		func() variant {
-			c := epoch.New(epoch.WithBatchSize(4))
-			s := stack.NewEpoch[int](c)
-			return variant{"Epoch",
-				func(v int) { g := c.Enter(); s.Push(g, v); g.Exit() },
-				func() (int, bool) { g := c.Enter(); defer g.Exit(); return s.Pop(g) },
-				c.Close}
-		},
+		func() variant { return epochVariant("Epoch") },
+		func() variant { return epochVariant("EpochRobust", epoch.WithRobust()) },
 		func() variant {
 			d := hazard.New(hazard.WithThreshold(8))
 			s := stack.NewHazard[int](d)
@@ -44,6 +38,16 @@ func variants() []func() variant {
 				d.Close}
 		},
 	}
+}
+
+// epochVariant is Epoch on a collector of small batches with opts.
+func epochVariant(name string, opts ...epoch.Option) variant {
+	c := epoch.New(append([]epoch.Option{epoch.WithBatchSize(4)}, opts...)...)
+	s := stack.NewEpoch[int](c)
+	return variant{name,
+		func(v int) { g := c.Enter(); s.Push(g, v); g.Exit() },
+		func() (int, bool) { g := c.Enter(); defer g.Exit(); return s.Pop(g) },
+		c.Close}
 }
 
 func TestLIFO(t *testing.T) {

@@ -10,14 +10,16 @@ import (
 )
 
 // Bench runs body as one sub-benchmark per scheme, named scheme=GC,
-// scheme=Epoch and scheme=Hazard for benchstat, with allocations reported.
+// scheme=Epoch, scheme=EpochRobust and scheme=Hazard for benchstat, with
+// allocations reported.
 // The schemes have their default settings, not the small batches of
 // Schemes.
 func Bench(b *testing.B, body func(b *testing.B, s Scheme)) {
 	for i, s := range []func() Scheme{
 		func() Scheme { return Scheme{Name: Names[0]} },
 		func() Scheme { return Scheme{Name: Names[1], C: epoch.New()} },
-		func() Scheme { return Scheme{Name: Names[2], D: hazard.New()} },
+		func() Scheme { return Scheme{Name: Names[2], C: epoch.New(epoch.WithRobust())} },
+		func() Scheme { return Scheme{Name: Names[3], D: hazard.New()} },
 	} {
 		b.Run("scheme="+Names[i], func(b *testing.B) {
 			b.ReportAllocs()
@@ -29,8 +31,8 @@ func Bench(b *testing.B, body func(b *testing.B, s Scheme)) {
 }
 
 // Allocs checks that op, run on a view of a structure that open builds on
-// each pooling scheme (epoch and hazard), allocates nothing once nodes
-// circulate. i counts the runs.
+// each pooling scheme (epoch, classic and robust, and hazard), allocates
+// nothing once nodes circulate. i counts the runs.
 func Allocs[V any](t *testing.T, open func(Scheme) func() (V, func()), op func(v V, i int)) {
 	for _, mk := range Schemes()[1:] {
 		s := mk()

@@ -43,7 +43,7 @@ func TestBuild(t *testing.T) {
 			})
 		v, done := view()
 		done()
-		want := map[string]string{"GC": "gc", "Epoch": "epoch", "Hazard": "hazard"}[s.Name]
+		want := map[string]string{"GC": "gc", "Epoch": "epoch", "EpochRobust": "epoch", "Hazard": "hazard"}[s.Name]
 		require.Equal(t, want, v)
 		retired := 0
 		if s.D != nil {
@@ -75,7 +75,7 @@ func TestEachAndModel(t *testing.T) {
 		ran = append(ran, t.Name())
 		return 0
 	})
-	require.Equal(t, []string{"TestEachAndModel/GC", "TestEachAndModel/Epoch", "TestEachAndModel/Hazard"}, ran)
+	require.Equal(t, []string{"TestEachAndModel/GC", "TestEachAndModel/Epoch", "TestEachAndModel/EpochRobust", "TestEachAndModel/Hazard"}, ran)
 	Model(t, openCounter, func(rt *rapid.T, c counter) int {
 		c.n.Add(int64(rapid.IntRange(0, 3).Draw(rt, "n")))
 		return 0

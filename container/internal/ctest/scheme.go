@@ -8,23 +8,29 @@ import (
 )
 
 // Scheme is a fresh reclamation scheme for one test: the garbage collector
-// (neither field set), an epoch Collector or a hazard Domain. Small batches
-// and thresholds make reclamation, and so node reuse, frequent.
+// (neither field set), an epoch Collector (classic or robust) or a hazard
+// Domain. Small batches and thresholds make reclamation, and so node reuse,
+// frequent.
 type Scheme struct {
 	Name string
 	C    *epoch.Collector
 	D    *hazard.Domain
 }
 
-// Names are the schemes' names, in the order of Schemes.
-var Names = [...]string{"GC", "Epoch", "Hazard"}
+// Names are the schemes' names, in the order of Schemes: EpochRobust is
+// an epoch Collector created WithRobust, on which the containers' epoch
+// variants must reserve what they dereference.
+var Names = [...]string{"GC", "Epoch", "EpochRobust", "Hazard"}
 
 // Schemes returns one constructor per scheme.
 func Schemes() []func() Scheme {
 	return []func() Scheme{
 		func() Scheme { return Scheme{Name: Names[0]} },
 		func() Scheme { return Scheme{Name: Names[1], C: epoch.New(epoch.WithBatchSize(4))} },
-		func() Scheme { return Scheme{Name: Names[2], D: hazard.New(hazard.WithThreshold(8))} },
+		func() Scheme {
+			return Scheme{Name: Names[2], C: epoch.New(epoch.WithBatchSize(4), epoch.WithRobust())}
+		},
+		func() Scheme { return Scheme{Name: Names[3], D: hazard.New(hazard.WithThreshold(8))} },
 	}
 }
 

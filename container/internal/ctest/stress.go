@@ -37,6 +37,11 @@ const (
 	checkFor = 2 * time.Second
 	// abandonedOps is how many operations an abandoned goroutine runs.
 	abandonedOps = 4
+	// longGuardOps is how many operations a long guard runs: enough for
+	// the nodes it meets to be born, retired and reused while it is open,
+	// which a robust guard survives only by keeping its reservation
+	// current.
+	longGuardOps = 32
 )
 
 // Env is what one operation of a stress test runs in: under epoch an open
@@ -87,7 +92,8 @@ type StressCase[V any] struct {
 }
 
 // Stress runs package stress on the container of c in every scheme, as
-// subtests GC, Epoch and Hazard, each with two subtests of its own:
+// subtests GC, Epoch, EpochRobust and Hazard, each with two subtests of
+// its own:
 //
 //   - linearizable: LinearizableOps operations in rounds whose histories
 //     porcupine checks against c.Model;
@@ -95,7 +101,7 @@ type StressCase[V any] struct {
 //
 // Every round builds a fresh structure on a fresh scheme (small batches,
 // so nodes are reclaimed and reused often) and adds the scheme's faults to
-// the mix: under epoch a stalled guard (stress.StallGuard) and goroutines
+// the mix: under epoch, classic or robust, a stalled guard (stress.StallGuard) and goroutines
 // that exit with retired nodes in an abandoned Handle's batch
 // (stress.AbandonHandle); under hazard pointers a stalled protection
 // (stress.StallProtect, of a sentinel object that another operation keeps
@@ -163,9 +169,9 @@ type Round[V any] struct {
 
 	// By worker ID (Goroutines()+1 entries, for the Finally worker); an
 	// abandoned goroutine uses its waiting worker's entries.
-	abandoned []*Env // the Env of an abandoned goroutine's operations
-	unlinked  []int  // nodes unlinked, which the scheme must retire
-	swapped   []int  // sentinels retired
+	within   []*Env // the Env w's operations share, if any: see runWithin
+	unlinked []int  // nodes unlinked, which the scheme must retire
+	swapped  []int  // sentinels retired
 
 	sentinel  atomic.Pointer[sentinel]
 	sentinels *stress.Ledger[sentinel]
@@ -179,7 +185,7 @@ func newRound[V any](h *stress.Harness, s Scheme, c StressCase[V]) *Round[V] {
 	n := h.Goroutines() + 1
 	r := &Round[V]{
 		s: s, view: c.Open(s), hazardPointers: c.HazardPointers,
-		abandoned: make([]*Env, n), unlinked: make([]int, n), swapped: make([]int, n),
+		within: make([]*Env, n), unlinked: make([]int, n), swapped: make([]int, n),
 	}
 	if s.D != nil {
 		r.sentinels = stress.NewLedger[sentinel](h, nil)
@@ -191,10 +197,10 @@ func newRound[V any](h *stress.Harness, s Scheme, c StressCase[V]) *Round[V] {
 }
 
 // Do runs op on the structure in an Env for w: a guard entered (epoch) or
-// hazard pointers acquired (hazard) for this operation alone, or those of
-// the abandoned goroutine that w is running.
+// hazard pointers acquired (hazard) for this operation alone, or the Env
+// that w's operations share for now (see runWithin).
 func (r *Round[V]) Do(w *stress.Worker, op func(V)) {
-	if e := r.abandoned[w.ID()]; e != nil {
+	if e := r.within[w.ID()]; e != nil {
 		op(r.view(*e))
 		return
 	}
@@ -220,26 +226,37 @@ func (r *Round[V]) Unlinked(w *stress.Worker, ok bool) {
 	}
 }
 
-// mix makes faults rare in the container's mix and adds the scheme's.
+// mix makes faults rare in the container's mix and adds the scheme's:
+// under epoch also a long guard, which runs longGuardOps operations of the
+// container's mix in one guard (on a robust collector the guard holds back
+// only the nodes its reservation covers, so it must keep that current).
 func (r *Round[V]) mix(data stress.Mix) stress.Mix {
-	var drawn stress.Mix // what an abandoned goroutine draws from
+	var drawn stress.Mix // what runWithin draws from
 	for i, op := range data {
 		if op.Weight > 0 {
 			drawn = append(drawn, op)
 			data[i].Weight *= faultShare
 		}
 	}
-	abandon := func(w *stress.Worker, e *Env) {
-		r.abandoned[w.ID()] = e
-		defer func() { r.abandoned[w.ID()] = nil }()
-		for range abandonedOps {
+	// runWithin runs n operations drawn from the container's mix for w,
+	// all in e.
+	runWithin := func(w *stress.Worker, e *Env, n int) {
+		r.within[w.ID()] = e
+		defer func() { r.within[w.ID()] = nil }()
+		for range n {
 			drawn[w.Rand().IntN(len(drawn))].Do(w)
 		}
 	}
+	abandon := func(w *stress.Worker, e *Env) { runWithin(w, e, abandonedOps) }
 	switch c, d := r.s.C, r.s.D; {
 	case c != nil:
 		data = append(data,
 			stress.StallGuard(c, stallFor),
+			stress.Op{Name: "long-guard", Weight: 1, Do: func(w *stress.Worker) {
+				g := c.Enter()
+				defer g.Exit()
+				runWithin(w, &Env{G: g}, longGuardOps)
+			}},
 			stress.AbandonHandle(c, func(w *stress.Worker, g *epoch.Guard) { abandon(w, &Env{G: g}) }))
 	case d != nil:
 		data = append(data,

@@ -11,9 +11,14 @@
 // (Put on a present key) marks the old node and links the new one after it
 // in the same compare-and-swap, so the key is never absent.
 //
-// One algorithm serves three reclamation schemes, chosen by the Op an
+// One algorithm serves every reclamation scheme, chosen by the Op an
 // operation runs with: the garbage collector, an epoch guard (nodes
-// recycled through epoch.Pool) or two hazard pointers.
+// recycled through epoch.Pool) or two hazard pointers. A guard of a robust
+// Collector (epoch.WithRobust) protects only the nodes its reservation
+// covers, so it protects as hazard pointers do, below, with
+// marked.Pointer.TryReserve in place of TryProtect; the argument is the
+// same, since a robust guard too must show each node reachable after
+// reserving it.
 //
 // # Hazard pointers: two suffice
 //

@@ -12,12 +12,20 @@ import (
 // at the end); found reports cur.Key == key. It unlinks and retires the
 // marked nodes it passes. Under hazard pointers, cur and the node that owns
 // prev (if any) are protected when it returns.
+//
+// Each protection of a node just read is written out as
+// !o.validates || o.robust && o.g.Reserve() || o.validate(src, p): nothing
+// for the garbage collector and a classic guard, and for a robust guard
+// the fast path of marked.Pointer.TryReserve, usually true at once,
+// inlined ahead of validate. A helper that holds it would exceed the
+// inlining budget, and the call costs as much as the check on every node
+// visited.
 func (l *List[K, V]) find(o *Op[K, V], key K) (prev *marked.Pointer[Node[K, V]], cur *Node[K, V], found bool) {
 retry:
 	prev = &l.head
 	cur, _ = prev.Load()
 	yield.Point()
-	if !o.protect(prev, cur) {
+	if !(!o.validates || o.robust && o.g.Reserve() || o.validate(prev, cur)) {
 		o.backoff.Pause()
 		goto retry
 	}
@@ -31,9 +39,14 @@ retry:
 				o.backoff.Pause()
 				goto retry
 			}
-			o.retire(cur)
+			// The CAS showed (next, false) in prev: protect next at once,
+			// with nothing between that might raise a robust guard's
+			// reservation (see marked.Pointer.TryReserve).
+			unlinked := cur
 			cur = next
-			if !o.protect(prev, cur) {
+			protected := (!o.validates || o.robust && o.g.Reserve() || o.validate(prev, cur))
+			o.retire(unlinked)
+			if !protected {
 				goto retry
 			}
 			continue
@@ -44,7 +57,7 @@ retry:
 		prev = &cur.next
 		o.advance()
 		cur = next
-		if !o.protect(prev, cur) {
+		if !(!o.validates || o.robust && o.g.Reserve() || o.validate(prev, cur)) {
 			goto retry
 		}
 	}

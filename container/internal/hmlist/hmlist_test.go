@@ -7,6 +7,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/go-reclaim/reclaim/container/internal/ctest"
+	"github.com/go-reclaim/reclaim/epoch"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -132,4 +133,45 @@ func TestReplace(t *testing.T) {
 		_, ok = l.Delete(op(), 1)
 		require.False(t, ok)
 	})
+}
+
+// On a robust collector a guard protects only the nodes its reservation
+// covers, so a traversal must reserve each node it enters (protect, by
+// marked.Pointer.TryReserve): a node born after the guard entered, and
+// reached by it, is then held back until the guard exits.
+func TestRobustReservesWhatItEnters(t *testing.T) {
+	reclaimed := map[*Node[int, string]]bool{}
+	c := epoch.New(epoch.WithRobust(), epoch.WithBatchSize(1), epoch.WithMaxBatchAge(0))
+	ns := &Nodes[int, string]{robust: true, epoch: epoch.NewPool(c,
+		epoch.OnReclaim(func(n *Node[int, string]) { reclaimed[n] = true }))}
+	l := new(List[int, string])
+	writer := c.Register()
+	write := func(op func(o Op[int, string])) {
+		g := writer.Enter()
+		defer g.Exit()
+		op(ns.Epoch(g))
+	}
+	reader := c.Enter()
+	// A retire seals a batch, which advances the era past the reader's
+	// reservation: the nodes inserted next are born after it.
+	write(func(o Op[int, string]) { l.Insert(o, 9, "x") })
+	write(func(o Op[int, string]) { l.Delete(o, 9) })
+	write(func(o Op[int, string]) { l.Insert(o, 1, "a") })
+	write(func(o Op[int, string]) { l.Insert(o, 2, "b") })
+
+	o := ns.Epoch(reader)
+	_, cur, found := l.find(&o, 2)
+	require.True(t, found)
+	require.True(t, reader.Reserve(), "the traversal left the reservation current")
+
+	write(func(o Op[int, string]) { l.Delete(o, 2) })
+	c.Flush()
+	require.False(t, reclaimed[cur], "a node the reader entered was reclaimed under it")
+	require.Equal(t, "b", cur.Val)
+
+	reader.Exit()
+	writer.Unregister()
+	require.NoError(t, c.Close())
+	require.True(t, reclaimed[cur])
+	require.Equal(t, uint64(2), c.Stats().Reclaimed)
 }

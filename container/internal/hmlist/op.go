@@ -19,11 +19,13 @@ const HazardPointers = 2
 type Nodes[K cmp.Ordered, V any] struct {
 	epoch  *epoch.Pool[Node[K, V]]
 	hazard *hazard.Pool[Node[K, V]]
+	robust bool // epoch's collector is robust: guards must reserve (see Op.validate)
 }
 
-// NewEpochNodes recycles nodes through an epoch.Pool of c.
+// NewEpochNodes recycles nodes through an epoch.Pool of c, classic or
+// robust.
 func NewEpochNodes[K cmp.Ordered, V any](c *epoch.Collector) *Nodes[K, V] {
-	return &Nodes[K, V]{epoch: epoch.NewPool[Node[K, V]](c)}
+	return &Nodes[K, V]{epoch: epoch.NewPool[Node[K, V]](c), robust: c.Robust()}
 }
 
 // NewHazardNodes recycles nodes through a hazard.Pool of d.
@@ -39,28 +41,53 @@ type Op[K cmp.Ordered, V any] struct {
 	hp [HazardPointers]*hazard.Pointer // hp[cur] protects cur, the other prev's node
 	// cur indexes hp. Advancing swaps the roles: cur becomes prev's node,
 	// keeping its slot, and the other slot takes the new cur.
-	cur     int
-	backoff spin.Backoff
+	cur int
+	// validates is set for hazard pointers and for a robust guard (robust),
+	// which protect only what they validate; see validate and find.
+	validates, robust bool
+	backoff           spin.Backoff
 }
 
 // Epoch returns an Op under g, an open guard of the pool's collector.
-func (ns *Nodes[K, V]) Epoch(g *epoch.Guard) Op[K, V] { return Op[K, V]{ns: ns, g: g} }
+func (ns *Nodes[K, V]) Epoch(g *epoch.Guard) Op[K, V] {
+	return Op[K, V]{ns: ns, g: g, validates: ns.robust, robust: ns.robust}
+}
 
 // Hazard returns an Op that protects with the first HazardPointers pointers
 // of a, which must belong to the domain of ns. It panics if a is too short.
 func (ns *Nodes[K, V]) Hazard(a *hazard.Array) Op[K, V] {
-	return Op[K, V]{ns: ns, hp: [HazardPointers]*hazard.Pointer{a.At(0), a.At(1)}}
+	return Op[K, V]{ns: ns, hp: [HazardPointers]*hazard.Pointer{a.At(0), a.At(1)}, validates: true}
 }
 
-// protect makes p, just loaded from src, safe to dereference, and reports
-// false if it cannot (under hazard pointers: src changed or was marked).
-// The guard or the garbage collector needs nothing done; this test stays
-// inline in find's loop.
-func (o *Op[K, V]) protect(src *marked.Pointer[Node[K, V]], p *Node[K, V]) bool {
-	return o.hp[0] == nil || src.TryProtect(o.hp[o.cur], p)
+// validate makes p, just read from src as (p, false), safe to dereference,
+// and reports false if it cannot (src changed or was marked): hazard
+// pointers publish p and validate it against src; a robust guard extends
+// its reservation and validates the same way (marked.Pointer.TryReserve).
+// A classic guard, or the garbage collector, protects whatever it loads
+// and has nothing to validate. find writes out the test in front of it
+// (see there): o.validates is false for those, and a robust guard's
+// Reserve, usually true at once, comes first.
+func (o *Op[K, V]) validate(src *marked.Pointer[Node[K, V]], p *Node[K, V]) bool {
+	if !o.robust {
+		return src.TryProtect(o.hp[o.cur], p)
+	}
+	// find's Reserve has just extended the reservation, after p was read:
+	// p is protected only if src still holds (p, false) when read again
+	// after the extension, by a read that no further extension outran.
+	// This is marked.Pointer.TryReserve past its first Reserve; calling
+	// TryReserve here would be wrong, since its Reserve would now report
+	// the reservation current and skip the check.
+	for {
+		if q, deleted := src.Load(); q != p || deleted {
+			return false
+		}
+		if o.g.Reserve() {
+			return true
+		}
+	}
 }
 
-// advance makes cur's node the new prev's node; the next protect goes to
+// advance makes cur's node the new prev's node; the next validate goes to
 // the slot that protected the old one.
 func (o *Op[K, V]) advance() { o.cur ^= 1 }
 
