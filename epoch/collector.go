@@ -39,6 +39,10 @@ type Collector struct {
 	sweepGrace grace        // what a sweep reclaims by; owned by the reclaiming holder
 	res        reservations // the robust mode's last scan; owned by the reclaiming holder
 	spans      sync.Pool    // *reservations for Pool seals' scans
+	// heavyAt is when a robust scan last started the heavy fence, and
+	// heavyFrom the era read before the newest one that completed.
+	heavyAt   atomic.Int64
+	heavyFrom atomic.Uint64
 	// sweeper is the goroutine running free functions, so that Close and
 	// Barrier called from one of them panic instead of waiting for
 	// themselves (0: none, or IDs unknown on this platform).
@@ -309,7 +313,7 @@ func (c *Collector) collect() {
 	defer c.reclaiming.Store(false)
 	list := c.sealed.TakeAll()
 	tag, birth := oldestOf(list)
-	kept := c.reclaimList(list, c.graceNow(&c.res, tag, birth))
+	kept := c.reclaimList(list, c.graceNow(&c.res, tag, birth, true))
 	kept.PushTo(&c.sealed)
 }
 
@@ -412,7 +416,7 @@ func (c *Collector) sweepAll() (oldest uint64) {
 
 // sweepLocked is sweepAll for a caller that keeps the lock.
 func (c *Collector) sweepLocked() (oldest uint64) {
-	gr := c.graceNow(&c.res, 0, 0)
+	gr := c.graceNow(&c.res, 0, 0, true)
 	kept := c.reclaimList(c.sealed.TakeAll(), gr)
 	oldest, _ = oldestOf(kept.Head())
 	kept.PushTo(&c.sealed)

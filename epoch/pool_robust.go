@@ -120,7 +120,7 @@ func (p *Pool[T]) reclaimRobust(l *poolLocal[T], self *participant) {
 	// nodes to sift out.
 	r := p.c.scanner()
 	defer p.c.spans.Put(r)
-	p.c.scan(r, 0, 0, self)
+	p.c.scan(r, 0, 0, self, false)
 	l.freed = p.judge(l, r, self, l.freed[:0], l)
 	p.reclaimAll(l.freed, func(b *nodeBatch[T]) { p.release(l, b) })
 	clear(l.freed)

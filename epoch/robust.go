@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/go-reclaim/reclaim/internal/fence"
 )
@@ -99,8 +100,10 @@ func (c *Collector) scanner() *reservations {
 // Ordering. Every batch r will judge (tag <= era) was sealed by an
 // increment of the era that came before this scan's load of it (tags are
 // the values those increments replaced), and every object in it was
-// unlinked before that increment. The scan then runs fence.Heavy (in the sequentially
-// consistent mode the holders' stores are themselves fences) and reads each
+// unlinked before that increment. The scan then runs fence.Heavy, or takes
+// one that another scan completed and judges only what was sealed before
+// it began (see sharedHeavy; in the sequentially consistent mode the
+// holders' stores are themselves fences), and reads each
 // slot's lo (word, then from) and then hi. A holder stores hi, or from,
 // before the loads it protects and announces its entry before its first
 // load. So for each
@@ -115,7 +118,7 @@ func (c *Collector) scanner() *reservations {
 // self, if not nil, is the caller's slot, left out of the snapshot: a Pool
 // judges its slot's batches by it, and its own guard can reach only the
 // nodes of batches marked with that guard's pin (see nodeBatch.pin).
-func (c *Collector) scan(r *reservations, tag, birth uint64, self *participant) {
+func (c *Collector) scan(r *reservations, tag, birth uint64, self *participant, fresh bool) {
 	era := c.epoch.Load() - 1
 	if fence.Asymmetric {
 		// The cheap look may miss announcements, so it can only say "keep
@@ -124,7 +127,7 @@ func (c *Collector) scan(r *reservations, tag, birth uint64, self *participant) 
 		if c.heldCheaply(tag, birth) {
 			return
 		}
-		fence.Heavy()
+		era = c.sharedHeavy(fresh) - 1
 	}
 	r.era = era
 	r.spans, r.sorted = r.spans[:0], false
@@ -149,6 +152,36 @@ func (c *Collector) scan(r *reservations, tag, birth uint64, self *participant) 
 		observe(oldest) // for Stats.OldestGuardAge
 	}
 }
+
+// sharedHeavy returns the era read just before the newest heavy fence that
+// has completed (1 if none has), after running one itself if fresh or if
+// none has started for heavyEvery. The scan then judges only what was sealed before
+// that era: the fence orders those unlinks before every guard's later loads
+// as well as a fence of its own would. A heavy fence costs a system call
+// that, with every processor busy, interrupts them all (15 to 30 us on the
+// 2-core development machine, against about 1 us when the other core is
+// idle), and a goroutine waiting in it hands its processor to another,
+// which may seal and call it in turn: so scans share fences, at most one
+// started per heavyEvery, and a batch waits that long at most, plus the
+// fence, before it can be judged.
+func (c *Collector) sharedHeavy(fresh bool) uint64 {
+	now := monotonic()
+	if last := c.heavyAt.Load(); fresh || now-last >= int64(heavyEvery) && c.heavyAt.CompareAndSwap(last, now) {
+		start := c.epoch.Load()
+		fence.HeavyHeld() // other scans wait for it: keep the processor
+		for {
+			from := c.heavyFrom.Load()
+			if from >= start || c.heavyFrom.CompareAndSwap(from, start) {
+				break
+			}
+		}
+	}
+	return max(c.heavyFrom.Load(), 1)
+}
+
+// heavyEvery is the least time between two heavy fences that robust scans
+// start (see sharedHeavy).
+const heavyEvery = 50 * time.Microsecond
 
 // heldCheaply reports whether a guard seen without the heavy fence holds
 // the batch (tag, birth); tag 0 means no batch in particular (false).

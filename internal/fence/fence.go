@@ -49,7 +49,20 @@ func choose(env string) bool {
 // Heavy does nothing.
 func Heavy() {
 	if Asymmetric {
-		membarrier()
+		membarrier(false)
+	}
+}
+
+// HeavyHeld is Heavy without telling the scheduler that the call may block,
+// so that the goroutine keeps its processor. The fence takes microseconds
+// (tens of them when every core runs a thread of the process): long enough
+// for the scheduler to hand the processor to another goroutine if told,
+// after which the caller waits for one to come back, for seconds with
+// thousands of goroutines, before it can act on the fence it paid for. For
+// callers that act on it at once and are the only ones waiting for it.
+func HeavyHeld() {
+	if Asymmetric {
+		membarrier(true)
 	}
 }
 
