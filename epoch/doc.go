@@ -209,7 +209,9 @@
 // per Pool, over the guards G still open, plus what Retire and Defer
 // retired while they were open (held back as in the classic mode). While
 // goroutines work, add for each slot its open batches (B per Pool, and B for
-// Retire) and what its last seal or sweep found held. A guard stalled after
+// Retire) and what its last seal or sweep found held, and what was retired
+// since the newest heavy fence that seals share began (at most 50 us
+// before, plus the fence itself; see Fences). A guard stalled after
 // its loads has a fixed d, so what it holds back does not grow with time or
 // with how long any goroutine stays descheduled; d grows only while a guard
 // that is running keeps loading, or when a goroutine descheduled between
@@ -218,9 +220,17 @@
 //
 // The cost. Enter and Exit are the classic ones; Load adds a load of the
 // era and a compare; Retire into a Pool reads the era and, every 16 nodes,
-// increments it; each Pool seal scans: the heavy fence and a read of every
-// slot (a sort of the open intervals when a batch has many nodes to judge).
-// Measured figures are in the README.
+// increments it; each Pool seal scans, reading every slot (and sorting the
+// open intervals when a batch has many nodes to judge). With asymmetric
+// fences a scan also needs a heavy fence that began after what it judges:
+// the membarrier system call costs about 1 us when the other cores are
+// idle and 15 to 30 us when every core runs a thread of the process (the
+// 2-core development machine), which is more than the work between two
+// seals, so seals share fences: at most one starts every 50 us, run without
+// giving the processor up (fence.HeavyHeld), and each seal judges what was
+// sealed before the newest one that completed. Retire's batches, Flush,
+// Barrier, Close and the aging timer take a fence of their own, as in the
+// classic mode. Measured figures are in the README.
 //
 // Why 2GEIBR. Hazard eras (Ramalhete and Correia, SPAA 2017) reserve an era
 // per protected pointer, which needs hazard pointers' indices in the API and
