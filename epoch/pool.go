@@ -19,6 +19,13 @@ import (
 // slot does not need go to a shared sync.Pool for other slots, so the garbage
 // collector may drop idle ones; Get then allocates a new node.
 //
+// On a robust Collector (WithRobust) each node also carries the eras it was
+// handed out and retired at, beside it where the user never sees it, and is
+// judged by them, node by node: a guard descheduled or stalled holds back
+// only the nodes that were alive while it could load them. Retire then
+// reads the era (and increments it every 16 nodes), and each sealed batch
+// is judged by a scan of the slots (see the package documentation).
+//
 // Pool nodes count in the Collector's Stats: retired when Retire is
 // called, reclaimed when their batch is handed back for reuse. Barrier and Close
 // treat them like other retired objects: Close leaves none pending.
@@ -101,7 +108,11 @@ func NewPool[T any](c *Collector, opts ...PoolOption[T]) *Pool[T] {
 
 // Get returns a zeroed node, as new(T) would: a recycled one whose grace
 // period is over, or a new one. The node is the caller's until it is
-// published. Get panics if g has exited or belongs to another Collector.
+// published. On a robust Collector, Get raises g's reservation to the
+// node's birth, so g may keep using the node after publishing it; like Load
+// it may raise the reservation, so it must not come between a load and the
+// Guard.Reserve that protects it. Get panics if g has exited or belongs to
+// another Collector.
 func (p *Pool[T]) Get(g *Guard) *T {
 	l := p.cached(g)
 	if l == nil || l.free == nil || len(l.free.nodes) == 0 {
@@ -130,8 +141,11 @@ func (p *Pool[T]) refilled(g *Guard) *poolLocal[T] {
 }
 
 // Retire retires x: once no guard can hold x it goes back to the pool. The
-// caller must have unlinked x. Retire panics if x is nil, or if g has exited
-// or belongs to another Collector.
+// caller must have unlinked x. On a robust Collector x must come from this
+// Pool's Get: a node of another Pool panics, and one that no Pool allocated
+// is undefined behaviour, caught only on a best-effort basis (a panic, or
+// checkptr's fatal error under -race). Retire panics if x is nil, or if g
+// has exited or belongs to another Collector.
 func (p *Pool[T]) Retire(g *Guard, x *T) {
 	if l := p.cached(g); l != nil && x != nil && l.limbo != nil && len(l.limbo.nodes) < p.c.batchSize-1 {
 		if p.robust {

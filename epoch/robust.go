@@ -11,12 +11,13 @@ import (
 
 // The robust mode (WithRobust) is interval-based reclamation, 2GEIBR of
 // Wen et al. (PPoPP 2018), on the classic mode's machinery. The epoch
-// becomes an era clock that advances at every scan whatever guards do, a
-// guard reserves the interval of eras [lo, hi] (lo announced at Enter as in
-// the classic mode, hi raised by Reserve and Load), and a Pool node carries
-// the era it was born in. A batch whose objects were born at era b or later
-// and sealed at era t is held only by a guard whose interval meets [b, t];
-// see the package documentation for the argument and the bound.
+// becomes an era clock that advances at seals whatever guards do, a guard
+// reserves the interval of eras [lo, hi] (lo announced at Enter as in the
+// classic mode, hi raised by Reserve and Load), and a Pool node carries the
+// eras it was born and retired in. A node born at era b and retired at era
+// t is held only by a guard whose interval meets [b, t]; see the package
+// documentation for the argument and the bound, and pool_robust.go for the
+// Pool's side.
 
 // reservations is a snapshot of the open guards' intervals, taken by scan.
 // It judges the batches sealed at era at most era; the snapshot stays valid
@@ -101,14 +102,12 @@ func (c *Collector) scanner() *reservations {
 // increment of the era that came before this scan's load of it (tags are
 // the values those increments replaced), and every object in it was
 // unlinked before that increment. The scan then runs fence.Heavy, or takes
-// one that another scan completed and judges only what was sealed before
-// it began (see sharedHeavy; in the sequentially consistent mode the
-// holders' stores are themselves fences), and reads each
-// slot's lo (word, then from) and then hi. A holder stores hi, or from,
-// before the loads it protects and announces its entry before its first
-// load. So for each
-// guard either the scan sees the store, or the guard's later loads see the
-// unlinks: a guard the scan missed cannot load the batch's objects from the
+// one that another scan completed and judges only what was sealed before it
+// began (see sharedHeavy; in the sequentially consistent mode the holders'
+// stores are themselves fences), and reads each slot's lo (word, then from)
+// and then hi. A holder stores hi, or from, before the loads it protects
+// and announces its entry before its first load. So for each guard either
+// the scan sees the store, or the guard's later loads see the unlinks: a guard the scan missed cannot load the batch's objects from the
 // structure, and a guard that raised hi after the scan cannot load one that
 // was born after the hi the scan saw. That is why the snapshot stays valid.
 // Reading word before from and hi errs safe when the slot changes guards in
@@ -155,8 +154,8 @@ func (c *Collector) scan(r *reservations, tag, birth uint64, self *participant, 
 
 // sharedHeavy returns the era read just before the newest heavy fence that
 // has completed (1 if none has), after running one itself if fresh or if
-// none has started for heavyEvery. The scan then judges only what was sealed before
-// that era: the fence orders those unlinks before every guard's later loads
+// none has started for heavyEvery. The scan then judges only what was
+// sealed before that era: the fence orders those unlinks before every guard's later loads
 // as well as a fence of its own would. A heavy fence costs a system call
 // that, with every processor busy, interrupts them all (15 to 30 us on the
 // 2-core development machine, against about 1 us when the other core is
@@ -204,8 +203,8 @@ func (c *Collector) heldCheaply(tag, birth uint64) bool {
 // load goes through Load or Reserve, a node from Get is its own, and it may
 // still use what it retired, which countRetired notes), so for them it is
 // as if it entered now. Its entry still holds back what Retire and Defer
-// retired, as in the classic mode. A goroutine descheduled between
-// Enter and its first load then reserves one era, not all those it missed.
+// retired, as in the classic mode. A goroutine descheduled between Enter
+// and its first load then reserves one era, not all those it missed.
 func (c *Collector) reserve(p *participant) bool {
 	return p.reserved == c.epoch.Load() || c.raise(p)
 }
