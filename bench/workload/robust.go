@@ -165,15 +165,16 @@ func settle(c *epoch.Collector, nodes, working int, d uint64) (pending, bound ui
 }
 
 // robustBound is package epoch's bound on pending objects in the robust
-// mode, S·2B + B·Σ_G (2·d_G + 3)·O with O = N + W + S·B, for one open
-// guard G that reserved d eras beyond its entry (taken as at least 1, a
-// guard that loaded once): S participant slots, B the batch size (the
-// default: the variants do not set it), N nodes in the structure (its
-// capacity: at most that many), W goroutines working on it.
+// mode once the working guards have exited and Flush has run,
+// Σ_G (2·d_G + 3)·O with O = N + W + S·B, for one open guard G that
+// reserved d eras beyond its entry (taken as at least 1, a guard that
+// loaded once): S participant slots, B the batch size (the default: the
+// variants do not set it), N nodes in the structure (its capacity: at most
+// that many), W goroutines working on it.
 func robustBound(slots, nodes, working int, d uint64) uint64 {
 	s, b := uint64(slots), uint64(epoch.DefaultBatchSize)
 	o := uint64(nodes) + uint64(working) + s*b
-	return s*2*b + b*(2*max(d, 1)+3)*o
+	return (2*max(d, 1) + 3) * o
 }
 
 // hazardBound is package hazard's bound on pending objects,

@@ -144,7 +144,7 @@ func TestRobustFlat(t *testing.T) {
 func TestRobustBound(t *testing.T) {
 	const s, b, n, w = 5, 64, 512, 3
 	o := uint64(n + w + s*b)
-	require.Equal(t, uint64(s*2*b)+b*5*o, robustBound(s, n, w, 0))
-	require.Equal(t, uint64(s*2*b)+b*5*o, robustBound(s, n, w, 1))
-	require.Equal(t, uint64(s*2*b)+b*9*o, robustBound(s, n, w, 3))
+	require.Equal(t, 5*o, robustBound(s, n, w, 0))
+	require.Equal(t, 5*o, robustBound(s, n, w, 1))
+	require.Equal(t, 9*o, robustBound(s, n, w, 3))
 }

@@ -76,7 +76,7 @@ a stalled reader lets grow with the work done peaks near three times its
 first third's level instead. Bounds: hazard's is package hazard's bound,
 which holds at every moment and is checked against the domain's own peak.
 epoch-robust's is package epoch's robust-mode bound for the stalled guard
-alone, S·2B + B·(2d+3)·O with O = N + W + S·B (S slots, B = 64, N the
+alone once the others have exited, (2d+3)·O with O = N + W + S·B (S slots, B = 64, N the
 structure's capacity, W the churners and the stalled reader, d the eras
 the stalled guard reserved, at least 1); it is checked against "settled",
 pending once the churners have stopped and the collector was flushed.
