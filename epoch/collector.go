@@ -43,6 +43,7 @@ type Collector struct {
 	// heavyFrom the era read before the newest one that completed.
 	heavyAt   atomic.Int64
 	heavyFrom atomic.Uint64
+	scanSeq   atomic.Uint64 // numbers robust scans, for resifting (see judge)
 	// sweeper is the goroutine running free functions, so that Close and
 	// Barrier called from one of them panic instead of waiting for
 	// themselves (0: none, or IDs unknown on this platform).

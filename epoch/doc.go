@@ -149,14 +149,16 @@
 //   - A Pool node carries, beside it where the user never sees it, the era
 //     Get handed it out at (its birth, to which Get raises the getter's hi)
 //     and the era Retire took it back at.
-//   - A scan, at every Pool seal and at Flush, Barrier and Close, reads the
-//     era E+1, runs the heavy fence and reads every open guard's interval.
-//     A node retired at era t <= E and born at b is reclaimed when no
-//     interval meets [b, t]; batches are judged whole first, then node by
-//     node. A seal leaves the open guard's own retires in the next batch,
-//     so the rest is judged without that guard. Sweeps (Flush, the aging
-//     timer, Barrier, Close) sift again what slots keep, since a slot whose
-//     holder is descheduled cannot.
+//   - A scan (at every Pool seal, at a full batch of Retire, and at Flush,
+//     Barrier, Close and the aging timer) takes the era E+1 read before a
+//     completed heavy fence (its own, or, for Pool seals, the newest one
+//     that seals share; see The cost) and reads every open guard's
+//     interval. A node retired at era t <= E and born at b is reclaimed
+//     when no interval meets [b, t]; batches are judged whole first, then
+//     node by node. A seal leaves the open guard's own retires in the next
+//     batch, so the rest is judged without that guard (a batch that guard
+//     retired whole is sealed and kept until it exits). Sweeps sift again
+//     what slots keep, since a slot whose holder is descheduled cannot.
 //   - Objects retired with Retire or Defer have no known birth and are held
 //     back as in the classic mode, by every guard that entered before
 //     their seal.
@@ -168,8 +170,11 @@
 // guard makes after the store the scan missed sees the unlink. A guard the
 // scan saw with lo > t started its interval after the unlink; one with
 // hi < b published hi before loading anything born at b or later, and each
-// Load ends with an era equal to hi, read after the load, so everything it
-// returned was born by then. A later raise of hi, which the scan did not
+// Load ends with an era equal to its reservation (hi, or the start that its
+// first reservation moved), read after the load, so everything it returned
+// was born by then. A node a guard unlinks without loading it (a Swap) is
+// covered when the guard retires it: Retire raises the reservation to the
+// node's birth. A later raise of hi, which the scan did not
 // see, is followed by a reload that sees the unlinks, which is also why a
 // snapshot stays valid for the nodes it judges, however old it grows. Get
 // raises the getter's hi to the birth it gives a node before the node is
@@ -244,7 +249,8 @@
 //
 // Barrier flushes every slot's open batch (idle slots directly; a slot
 // with a guard open flushes itself when the guard exits or refreshes),
-// advances the epoch twice past what it flushed, and then reclaims: it never
+// advances the epoch twice past what it flushed (in the robust mode: scans
+// until nothing sealed before the flush is held), and then reclaims: it never
 // holds the reclaiming lock while it waits, so Retire, Flush and Close go
 // on meanwhile. Close stops new guards and reclaims everything; with guards
 // still open it reclaims only what is safe and says how many are open.

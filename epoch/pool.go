@@ -15,7 +15,9 @@ import (
 // Each participant slot keeps, per Pool, a free list and a limbo list (the
 // DEBRA layout): Retire appends to the slot's limbo; a full limbo batch is
 // tagged with the epoch and sealed; Get pops the free list and, when it is
-// empty, takes the oldest sealed batch whose grace period is over. Batches a
+// empty, takes the oldest sealed batch whose grace period is over (in the
+// robust mode, seals hand such batches to the free list at once, and
+// orphaned ones wait for the sweeps of Flush and the aging timer). Batches a
 // slot does not need go to a shared sync.Pool for other slots, so the garbage
 // collector may drop idle ones; Get then allocates a new node.
 //
@@ -109,9 +111,10 @@ func NewPool[T any](c *Collector, opts ...PoolOption[T]) *Pool[T] {
 // Get returns a zeroed node, as new(T) would: a recycled one whose grace
 // period is over, or a new one. The node is the caller's until it is
 // published. On a robust Collector, Get raises g's reservation to the
-// node's birth, so g may keep using the node after publishing it; like Load
-// it may raise the reservation, so it must not come between a load and the
-// Guard.Reserve that protects it. Get panics if g has exited or belongs to
+// node's birth, so g may keep using the node after publishing it (another
+// goroutine that receives the node before it is published is not covered
+// by its own reservation); like Load it may raise the reservation, so it
+// must not come between a load and the Guard.Reserve that protects it. Get panics if g has exited or belongs to
 // another Collector.
 func (p *Pool[T]) Get(g *Guard) *T {
 	l := p.cached(g)

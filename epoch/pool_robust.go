@@ -58,6 +58,12 @@ func (p *Pool[T]) noteRetire(l *poolLocal[T], b *nodeBatch[T], x *T, self *parti
 		panic("epoch: Pool.Retire of a node that did not come from this Pool's Get (with WithRobust, a Pool keeps each node's birth era beside it)")
 	}
 	b.birth = min(b.birth, n.birth)
+	if n.birth > self.reserved {
+		// The guard may have unlinked x without loading it (a Swap): its
+		// reservation must cover x while it is open (Guard.Flush may hand
+		// x to a sweep that judges by reservations alone).
+		p.c.reserve(self)
+	}
 	n.retired = p.c.epoch.Load() // after the unlink, so a valid tag for the node alone
 	if l.tick++; l.tick%eraStride == 0 {
 		p.c.epoch.Add(1)

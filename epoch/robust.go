@@ -34,7 +34,7 @@ type reservations struct {
 	// are held back by every guard that entered at or before their tag.
 	minLo, maxLo, maxHi, minEntry uint64
 	sorted                        bool   // spans are sorted (see sort)
-	scans                         uint64 // snapshots taken into r
+	scans                         uint64 // c.scanSeq when r was taken
 }
 
 type span struct{ lo, hi uint64 }
@@ -130,7 +130,7 @@ func (c *Collector) scan(r *reservations, tag, birth uint64, self *participant, 
 	}
 	r.era = era
 	r.spans, r.sorted = r.spans[:0], false
-	r.scans++
+	r.scans = c.scanSeq.Add(1)
 	r.minLo, r.maxLo, r.maxHi, r.minEntry = math.MaxUint64, 0, 0, math.MaxUint64
 	var oldest *participant
 	for s := range c.slots.All() {
