@@ -313,7 +313,10 @@ func (c *Collector) collect() {
 	}
 	defer c.reclaiming.Store(false)
 	list := c.sealed.TakeAll()
-	tag, birth := oldestOf(list)
+	var tag, birth uint64
+	if c.robust { // the robust scan's cheap look probes the oldest batch
+		tag, birth = oldestOf(list)
+	}
 	kept := c.reclaimList(list, c.graceNow(&c.res, tag, birth, true))
 	kept.PushTo(&c.sealed)
 }

@@ -228,9 +228,10 @@
 // increments it; each Pool seal scans, reading every slot (and sorting the
 // open intervals when a batch has many nodes to judge). With asymmetric
 // fences a scan also needs a heavy fence that began after what it judges:
-// the membarrier system call costs about 1 us when the other cores are
-// idle and 15 to 30 us when every core runs a thread of the process (the
-// 2-core development machine), which is more than the work between two
+// the membarrier system call costs about 0.2 us when the other cores are
+// idle and 12 to 14 us when every core runs a thread of the process (the
+// 2-core development machine; internal/fence's BenchmarkHeavy and
+// BenchmarkHeavyBusy), which is more than the work between two
 // seals, so seals share fences: at most one starts every 50 us, run without
 // giving the processor up (fence.HeavyHeld), and each seal judges what was
 // sealed before the newest one that completed. Retire's batches, Flush,

@@ -152,7 +152,7 @@ func (p *Pool[T]) refilled(g *Guard) *poolLocal[T] {
 func (p *Pool[T]) Retire(g *Guard, x *T) {
 	if l := p.cached(g); l != nil && x != nil && l.limbo != nil && len(l.limbo.nodes) < p.c.batchSize-1 {
 		if p.robust {
-			p.noteRetire(l, l.limbo, x, &g.s.Value)
+			p.noteRetire(l, l.limbo, x)
 		}
 		l.limbo.nodes = append(l.limbo.nodes, x)
 		countRetired(&g.s.Value)
@@ -175,12 +175,12 @@ func (p *Pool[T]) retireSlow(g *Guard, x *T) {
 		p.c.ager.Arm() // after openBags: the tick that is armed sees it
 	}
 	if p.robust {
-		p.noteRetire(l, b, x, &g.s.Value)
+		p.noteRetire(l, b, x)
 	}
 	countRetired(&g.s.Value)
 	b.nodes = append(b.nodes, x)
 	if len(b.nodes) >= p.c.batchSize {
-		p.seal(l, g.s)
+		p.seal(l)
 	}
 }
 
@@ -235,10 +235,10 @@ func (p *Pool[T]) newBatch(l *poolLocal[T]) *nodeBatch[T] {
 	return &nodeBatch[T]{nodes: make([]*T, 0, p.c.batchSize)}
 }
 
-// seal tags the limbo batch of l, slot s's share, with the current epoch
-// (every node in it was unlinked before this load), queues it, and reclaims
-// what has expired.
-func (p *Pool[T]) seal(l *poolLocal[T], s *slot) {
+// seal tags the limbo batch of l with the current epoch (every node in it
+// was unlinked before this load), queues it, and reclaims what has expired.
+// The caller holds l's slot.
+func (p *Pool[T]) seal(l *poolLocal[T]) {
 	if p.robust {
 		l.sealedMu.Lock()
 		defer l.sealedMu.Unlock()
@@ -246,7 +246,7 @@ func (p *Pool[T]) seal(l *poolLocal[T], s *slot) {
 	} else {
 		l.sealLimbo(p.c)
 	}
-	p.reclaimExpired(l, s)
+	p.reclaimExpired(l)
 }
 
 func (l *poolLocal[T]) sealLimbo(c *Collector) {
@@ -257,19 +257,18 @@ func (l *poolLocal[T]) sealLimbo(c *Collector) {
 	l.sealed = append(l.sealed, b)
 }
 
-// reclaimExpired tries to advance the epoch (scan, in the robust mode) if
-// slot s's oldest batch is still in its grace period: with asymmetric
-// fences each costs a heavy fence, and an epoch that other slots moved
-// already serves this one too. Expired batches beyond the one this slot
-// will reuse next go to the shared pool, so a slot that retires more than
-// it gets does not hoard nodes.
-func (p *Pool[T]) reclaimExpired(l *poolLocal[T], s *slot) {
-	first := l.sealed[0]
+// reclaimExpired tries to advance the epoch (in the robust mode: scans) if
+// l's oldest batch is still in its grace period: with asymmetric fences
+// each costs a heavy fence, and an epoch that other slots moved already
+// serves this one too. Expired batches beyond the one this slot will reuse
+// next go to the shared pool, so a slot that retires more than it gets does
+// not hoard nodes.
+func (p *Pool[T]) reclaimExpired(l *poolLocal[T]) {
 	if p.robust {
-		p.reclaimRobust(l, &s.Value)
+		p.reclaimRobust(l)
 		return
 	}
-	gr := p.c.graceFor(first.epoch)
+	gr := p.c.graceFor(l.sealed[0].epoch)
 	for len(l.sealed) > 1 && gr.over(l.sealed[0].epoch, l.sealed[0].birth) {
 		p.share(p.reclaim(l.popSealed()))
 	}

@@ -49,10 +49,10 @@ func (p *Pool[T]) birthFor(g *Guard) uint64 {
 }
 
 // noteRetire records x, about to be appended to b, the limbo of l, by the
-// guard of the slot whose participant is self: its birth lowers b's, and
-// the first node retired under a guard marks where that guard's nodes
-// start.
-func (p *Pool[T]) noteRetire(l *poolLocal[T], b *nodeBatch[T], x *T, self *participant) {
+// guard of l's slot: its birth lowers b's, and the first node retired under
+// a guard marks where that guard's nodes start.
+func (p *Pool[T]) noteRetire(l *poolLocal[T], b *nodeBatch[T], x *T) {
+	self := l.owner
 	n := (*bornNode[T])(unsafe.Pointer(x))
 	if n.pool != p {
 		panic("epoch: Pool.Retire of a node that did not come from this Pool's Get (with WithRobust, a Pool keeps each node's birth era beside it)")
@@ -112,48 +112,53 @@ func (b *nodeBatch[T]) heldBy(self *participant) bool {
 	return b.pin != 0 && b.pin == self.pin.Load()
 }
 
-// reclaimRobust judges every sealed batch of l, the share of the slot
-// whose participant is self, by the slot's snapshot of the other slots'
-// reservations, scanning again if the oldest batch is still held: a batch
+// reclaimRobust judges every sealed batch of l, which the caller's slot
+// owns, by a scan of the other slots' reservations: a batch
 // that no guard reaches is reclaimed whole, and one that a guard reaches is
 // sifted, node by node, when the guards reaching it have changed since it
 // was last sifted. A batch with one node that a stalled guard may hold then
 // no longer holds back the others: what a guard holds back is the nodes
 // that were alive while it could load, not the batches they were retired
 // with.
-func (p *Pool[T]) reclaimRobust(l *poolLocal[T], self *participant) {
+func (p *Pool[T]) reclaimRobust(l *poolLocal[T]) {
 	// No cheap look: a batch that a stalled guard holds may still have
 	// nodes to sift out.
 	r := p.c.scanner()
 	defer p.c.spans.Put(r)
-	p.c.scan(r, 0, 0, self, false)
-	l.freed = p.judge(l, r, self, l.freed[:0], l)
+	p.c.scan(r, 0, 0, l.owner, false)
+	l.freed = p.judge(l, r, l.freed[:0], true)
 	p.reclaimAll(l.freed, func(b *nodeBatch[T]) { p.release(l, b) })
 	clear(l.freed)
 }
 
 // judge keeps in l.sealed the batches that a guard of r, or the open guard
-// of the slot whose participant is self, may still reach, sifting those
-// whose reach has changed, and appends the rest, and the nodes sifted out,
-// to freed, which it returns. It runs no user code, so l.sealed is
-// consistent whatever OnReclaim does afterwards. spare, if not nil, lends
-// its spare batch for sifting and takes back batches left empty.
-func (p *Pool[T]) judge(l *poolLocal[T], r *reservations, self *participant, freed []*nodeBatch[T], spare *poolLocal[T]) []*nodeBatch[T] {
+// of l's slot, may still reach, sifting those whose reach has changed, and
+// appends the rest, and the nodes sifted out, to freed, which it returns.
+// It runs no user code, so l.sealed is consistent whatever OnReclaim does
+// afterwards. holder is set when the caller holds l's slot: l then lends
+// its spare batch for sifting and takes back batches left empty, and a
+// batch is sifted again only when its reach has changed (sweeps, which
+// are rare, sift every batch).
+func (p *Pool[T]) judge(l *poolLocal[T], r *reservations, freed []*nodeBatch[T], holder bool) []*nodeBatch[T] {
+	var lend *poolLocal[T]
+	if holder {
+		lend = l
+	}
 	kept := l.sealed[:0]
 	for _, b := range l.sealed {
 		reach := r.reach(b.epoch)
 		switch {
-		case b.heldBy(self):
+		case b.heldBy(l.owner):
 		case reach < b.birth:
 			freed = append(freed, b)
 			continue
-		case spare == nil || reach < b.reach || r.scans >= b.sifted+resiftEvery:
-			if f := p.sift(b, r, reach, spare); f != nil {
+		case !holder || reach < b.reach || r.scans >= b.sifted+resiftEvery:
+			if f := p.sift(b, r, reach, lend); f != nil {
 				freed = append(freed, f)
 			}
 			if len(b.nodes) == 0 { // every node was sifted out
-				if spare != nil && spare.spare == nil {
-					spare.spare = b
+				if holder && l.spare == nil {
+					l.spare = b
 				}
 				continue
 			}
@@ -196,7 +201,7 @@ func (p *Pool[T]) sweepLocals(r *reservations) {
 	freed := p.sweepFreed[:0]
 	for _, l := range *p.locals.Load() {
 		if l != nil && l.sealedMu.TryLock() {
-			freed = p.judge(l, r, l.owner, freed, nil)
+			freed = p.judge(l, r, freed, false)
 			l.sealedMu.Unlock()
 		}
 	}

@@ -56,6 +56,17 @@ func (s *robustStack) pop(g *epoch.Guard) (int64, bool) {
 	}
 }
 
+// churn pushes and pops n times through h, each pair in a guard of its
+// own: with a batch size below n, the era moves on.
+func (s *robustStack) churn(h *epoch.Handle, n int) {
+	for range n {
+		g := h.Enter()
+		s.push(g, 1)
+		s.pop(g)
+		g.Exit()
+	}
+}
+
 // A guard stalled in the robust mode holds back only what was alive while
 // it could load: nodes born after it are recycled. In the classic mode the
 // same guard holds back everything retired after it entered.
@@ -96,12 +107,7 @@ func TestRobustKeepsWhatAGuardLoaded(t *testing.T) {
 	s := newRobustStack(c)
 	w := c.Register()
 	reader := c.Enter() // enters first: the node it loads is born after it
-	for range 10 {      // the era moves on
-		g := w.Enter()
-		s.push(g, 1)
-		s.pop(g)
-		g.Exit()
-	}
+	s.churn(w, 10)      // the era moves on
 	g := w.Enter()
 	s.push(g, 42)
 	g.Exit()
@@ -368,12 +374,7 @@ func TestRobustGetThenPublishIsProtected(t *testing.T) {
 	s := newRobustStack(c)
 	g1 := c.Enter()
 	w := c.Register()
-	for range 4 { // the era moves past g1's
-		g := w.Enter()
-		s.push(g, 1)
-		s.pop(g)
-		g.Exit()
-	}
+	s.churn(w, 4)  // the era moves past g1's
 	s.push(g1, 42) // g1 takes n from Get and publishes it
 	n := s.head.Load()
 	g := w.Enter()

@@ -55,7 +55,8 @@ func Heavy() {
 
 // HeavyHeld is Heavy without telling the scheduler that the call may block,
 // so that the goroutine keeps its processor. The fence takes microseconds
-// (tens of them when every core runs a thread of the process): long enough
+// (about 13 on the 2-core development machine when every core runs a thread
+// of the process, BenchmarkHeavyBusy): long enough
 // for the scheduler to hand the processor to another goroutine if told,
 // after which the caller waits for one to come back, for seconds with
 // thousands of goroutines, before it can act on the fence it paid for. For
