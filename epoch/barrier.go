@@ -205,7 +205,7 @@ func (c *Collector) Close() error {
 	for !c.reclaiming.CompareAndSwap(false, true) {
 		runtime.Gosched()
 	}
-	defer c.reclaiming.Store(false)
+	defer c.unlockSweep()
 	for {
 		c.takeIdle(c.flushReq.Add(1))
 		for range 2 {

@@ -35,7 +35,10 @@ type Collector struct {
 	// reclaiming is a try-lock: one goroutine sweeps sealed at a time,
 	// others leave their batches and go on. No holder ever waits for a
 	// guard, so Barrier and Close wait for it only while a sweep runs.
+	// sweepReq is set by a Flush that found it held: the holder sweeps
+	// once more before it lets go (unlockSweep).
 	reclaiming atomic.Bool
+	sweepReq   atomic.Bool
 	sweepGrace grace        // what a sweep reclaims by; owned by the reclaiming holder
 	res        reservations // the robust mode's last scan; owned by the reclaiming holder
 	spans      sync.Pool    // *reservations for Pool seals' scans
@@ -311,7 +314,7 @@ func (c *Collector) collect() {
 	if !c.reclaiming.CompareAndSwap(false, true) {
 		return
 	}
-	defer c.reclaiming.Store(false)
+	defer c.unlockSweep()
 	list := c.sealed.TakeAll()
 	var tag, birth uint64
 	if c.robust { // the robust scan's cheap look probes the oldest batch
@@ -372,7 +375,8 @@ func (c *Collector) allAt(e uint64) bool {
 // slot with a guard open hands its batches over when the guard exits or
 // refreshes), the epoch advances as far as open guards allow, and every
 // batch whose grace period is over is reclaimed, unless another goroutine
-// is reclaiming at that moment (it then reclaims them). So if no guard is
+// is reclaiming at that moment (it then sweeps once more, for this Flush,
+// before it stops). So if no guard is
 // open during Flush, every object retired before it has been reclaimed
 // when Flush returns (or is being reclaimed by a concurrent Retire,
 // Barrier or Flush); objects that a guard open during Flush holds back are
@@ -404,17 +408,40 @@ func (c *Collector) flushNow() (more bool) {
 			break
 		}
 	}
+	c.sweepSoon()
+	return c.openBags.Load() > 0 || c.pending() > 0
+}
+
+// sweepSoon sweeps now, or, if another goroutine holds the reclaiming
+// lock, has it sweep once more before it lets go: that sweep starts after
+// this call's flush and advances, so it reclaims what they made
+// reclaimable, which the holder's current sweep may have judged too early.
+func (c *Collector) sweepSoon() {
+	c.sweepReq.Store(true)
 	if c.reclaiming.CompareAndSwap(false, true) {
 		c.sweepAll()
 	}
-	return c.openBags.Load() > 0 || c.pending() > 0
+}
+
+// unlockSweep releases the reclaiming lock, which the caller holds. If a
+// sweep was requested meanwhile (sweepSoon), it takes the lock again and
+// sweeps: the requester stored sweepReq before its CompareAndSwap saw the
+// lock held, so the load below, which follows the release, sees it, and
+// either this goroutine or the next holder sweeps for it. The deferred
+// call releases the lock also when a free function panics.
+func (c *Collector) unlockSweep() {
+	c.reclaiming.Store(false)
+	if c.sweepReq.Load() && c.reclaiming.CompareAndSwap(false, true) {
+		c.sweepAll()
+	}
 }
 
 // sweepAll reclaims every sealed and orphaned batch whose grace period is
 // over, releases the reclaiming lock, which the caller holds, and returns
 // the smallest tag of the batches left (MaxUint64 if none).
 func (c *Collector) sweepAll() (oldest uint64) {
-	defer c.reclaiming.Store(false)
+	defer c.unlockSweep()
+	c.sweepReq.Store(false) // this sweep serves every request made so far
 	return c.sweepLocked()
 }
 
