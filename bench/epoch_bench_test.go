@@ -17,9 +17,11 @@ func BenchmarkEpochEnterExit(b *testing.B) {
 func BenchmarkEpochHandleEnterExit(b *testing.B) {
 	modes(b, EpochHandleEnterExit, EpochHandleEnterExitRobust)
 }
-func BenchmarkEpochRefresh(b *testing.B) { EpochRefresh(b) }
-func BenchmarkEpochRetire(b *testing.B)  { EpochRetire(b) }
-func BenchmarkStackGC(b *testing.B)      { StackGC(b) }
+func BenchmarkEpochEnterExitHelper(b *testing.B)       { EpochEnterExitHelper(b) }
+func BenchmarkEpochHandleEnterExitHelper(b *testing.B) { EpochHandleEnterExitHelper(b) }
+func BenchmarkEpochRefresh(b *testing.B)               { EpochRefresh(b) }
+func BenchmarkEpochRetire(b *testing.B)                { EpochRetire(b) }
+func BenchmarkStackGC(b *testing.B)                    { StackGC(b) }
 func BenchmarkStackEpochPool(b *testing.B) {
 	modes(b, StackEpochPool, StackEpochPoolRobust)
 }

@@ -22,6 +22,8 @@ var Epoch = []Case{
 	{Name: "EpochEnterExit", Run: EpochEnterExit, Floor: "AnnounceClear", Goal: "<= 0.8x"},
 	{Name: "EpochHandleEnterExit", Run: EpochHandleEnterExit, Floor: "AnnounceClear", Goal: "<= 0.5x"},
 	{Name: "EpochRefresh", Run: EpochRefresh, Floor: "AnnounceClear", Goal: "<= 1.2x"},
+	{Name: "EpochEnterExitHelper", Run: EpochEnterExitHelper, Floor: "EpochEnterExit", Goal: "<= 1.2x, 0 allocs"},
+	{Name: "EpochHandleEnterExitHelper", Run: EpochHandleEnterExitHelper, Floor: "EpochHandleEnterExit", Goal: "<= 1.2x, 0 allocs"},
 	{Name: "EpochRetire", Run: EpochRetire, Floor: "AnnounceClear", Goal: "0 allocs"},
 	{Name: "StackEpochPool", Run: StackEpochPool, Floor: "StackGC", Goal: "<= 1.0x"},
 	{Name: "StackEpochPoolHandle", Run: StackEpochPoolHandle, Floor: "StackGC", Goal: "<= 0.6x"},

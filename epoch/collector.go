@@ -9,6 +9,7 @@ import (
 	"github.com/go-reclaim/reclaim/internal/ager"
 	"github.com/go-reclaim/reclaim/internal/cacheline"
 	"github.com/go-reclaim/reclaim/internal/fence"
+	"github.com/go-reclaim/reclaim/internal/race"
 	"github.com/go-reclaim/reclaim/internal/registry"
 	"github.com/go-reclaim/reclaim/internal/release"
 	"github.com/go-reclaim/reclaim/internal/retire"
@@ -108,23 +109,21 @@ func (c *Collector) addPool(p slotFlusher) {
 // synchronized after the guard's Exit.
 //
 // Enter takes a participant slot from a per-processor cache (or a shared
-// free list) and gives it back on Exit; in steady state it does not
-// allocate. When the returned *Guard does not escape the caller, the
-// compiler keeps it on the stack. For a hot loop that enters and exits
-// repeatedly, a Handle (Register) skips the slot hand-off.
+// free list) and gives it back on Exit. In steady state it never
+// allocates, whatever the caller does with the *Guard (passes it to a
+// function value, stores it): the Guard lives in the slot (see Guard for
+// what that means for a guard used after Exit). For a hot loop that enters
+// and exits repeatedly, a Handle (Register) skips the slot hand-off.
 //
 // Enter panics if c has been closed (see Close for Enter while Close runs).
 func (c *Collector) Enter() *Guard {
-	return &Guard{c: c, s: c.enterPooled(), pooled: true}
-}
-
-func (c *Collector) enterPooled() *slot {
 	s := c.slots.Get()
-	if !c.pin(s) {
+	g := c.pin(s, true)
+	if g == nil {
 		c.slots.Put(s)
 		enterClosed()
 	}
-	return s
+	return g
 }
 
 func (c *Collector) checkOpen(op string) {
@@ -135,7 +134,8 @@ func (c *Collector) checkOpen(op string) {
 
 func enterClosed() { panic("epoch: Enter on a closed Collector") }
 
-// pin announces the current epoch in s and reports whether c is still open.
+// pin announces the current epoch in s and returns the guard, or nil if c
+// is closed.
 //
 // Every scan of the announcements (tryAdvance, Close) runs fence.Heavy
 // first, so either the scan sees this announcement, or every load the
@@ -150,9 +150,10 @@ func enterClosed() { panic("epoch: Enter on a closed Collector") }
 // closedBit, and the guard is withdrawn. A guard entered while free
 // functions run (state above closedBit) is safe: Close reclaims only by
 // grace periods, never past an open guard.
-func (c *Collector) pin(s *slot) bool {
+func (c *Collector) pin(s *slot, pooled bool) *Guard {
 	p := &s.Value
-	release.StoreUint64(&p.pin, p.pin.Load()+1)
+	n := p.pin.Load() + 1
+	release.StoreUint64(&p.pin, n)
 	e := c.epoch.Load()
 	announce(&p.word, e)
 	if p.claim.Load() != 0 {
@@ -160,14 +161,22 @@ func (c *Collector) pin(s *slot) bool {
 	}
 	if c.state.Load() == closedBit {
 		p.word.Store(0)
-		return false
+		return nil
 	}
 	p.pinned, p.reserved = e, 0 // 0: nothing reserved yet (see reserve)
 	p.nest = 1
 	if c.tracking {
 		p.site.Store(newEnterSite())
 	}
-	return true
+	// The guard's cell (see guardCells), written here rather than in a
+	// helper to keep Enter at one call. A cell keeps its collector and
+	// slot from its first use, so opening it stores no pointer.
+	g := &p.cells.outer[n&1]
+	if race.Enabled || c.tracking || g.s == nil {
+		return c.freshGuard(s, pooled)
+	}
+	g.open, g.pooled = true, pooled
+	return g
 }
 
 // pinSlow withdraws the announcement while a collector has claimed the

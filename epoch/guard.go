@@ -11,18 +11,33 @@ import "github.com/go-reclaim/reclaim/internal/release"
 // twice, or Retire, Defer, Load, Refresh or Pool.Get through an exited
 // guard. A guard that is never exited stops reclamation for the whole
 // Collector (Stats reports it as the oldest open guard).
+//
+// So that Enter never allocates, a Guard is a cell of its participant slot,
+// reused by later guards on that slot: the outermost guard alternates
+// between two cells, nested guards of a Handle take cells of their own.
+// A guard used after its Exit therefore panics as long as the slot has
+// opened at most one guard since (Exit twice, a guard kept one iteration
+// too long); after that its *Guard may alias a later guard, and the misuse
+// acts on that guard instead. Under the race detector, and on a Collector
+// made WithGuardTracking, every Enter returns a new Guard, and every use
+// after Exit panics.
 type Guard struct {
 	c      *Collector
-	s      *slot // nil once exited
+	s      *slot // the slot the guard is (or was last) open on
+	open   bool  // false once exited
 	pooled bool  // the slot goes back to the registry on Exit (not a Handle's)
+	nested bool  // a nested guard's cell: Exit gives it back to the slot
 }
 
 // Exit closes the guard. Pointers loaded under the guard must not be used
 // afterwards. Exit panics if the guard has already exited.
 func (g *Guard) Exit() {
 	s := g.active("Exit")
-	g.s = nil
+	g.open = false
 	p := &s.Value
+	if g.nested {
+		p.putNested(g)
+	}
 	if p.nest--; p.nest > 0 {
 		return
 	}
@@ -41,7 +56,7 @@ func (g *Guard) Exit() {
 // outer guard may still hold pointers).
 func (g *Guard) Refresh() {
 	s := g.s
-	if s != nil && s.Value.nest == 1 && g.c.epoch.Load() == s.Value.pinned && g.c.flushReq.Load() == s.Value.flushed.Load() {
+	if g.open && s.Value.nest == 1 && g.c.epoch.Load() == s.Value.pinned && g.c.flushReq.Load() == s.Value.flushed.Load() {
 		return // the epoch has not moved: the guard does not hold it back
 	}
 	g.refreshSlow()
@@ -83,11 +98,10 @@ func (g *Guard) Collector() *Collector { return g.c }
 
 // active returns the guard's slot, or panics naming op if it has exited.
 func (g *Guard) active(op string) *slot {
-	s := g.s
-	if s == nil {
+	if !g.open {
 		g.exited(op)
 	}
-	return s
+	return g.s
 }
 
 // exited is out of line so that active stays small enough to inline.

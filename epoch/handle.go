@@ -28,22 +28,19 @@ func (c *Collector) Register() *Handle {
 // outermost guard, if the Collector is closed (a guard nested in an open
 // one is always allowed).
 func (h *Handle) Enter() *Guard {
-	return &Guard{c: h.c, s: h.enter()}
-}
-
-func (h *Handle) enter() *slot {
 	s := h.s
 	if s == nil {
 		panic("epoch: Enter on an unregistered Handle")
 	}
 	if p := &s.Value; p.nest > 0 {
 		p.nest++
-		return s
+		return h.c.freshGuard(s, false)
 	}
-	if !h.c.pin(s) {
+	g := h.c.pin(s, false)
+	if g == nil {
 		enterClosed()
 	}
-	return s
+	return g
 }
 
 // Unregister gives the Handle's slot back. It panics if a guard entered

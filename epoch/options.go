@@ -31,8 +31,10 @@ func WithBatchSize(n int) Option {
 
 // WithGuardTracking makes every Enter record the time and the call stack at
 // which the guard was opened, so that Stats can report exactly how old the
-// oldest open guard is and where it was entered. It is a debugging aid: it
-// allocates and reads the clock on every Enter.
+// oldest open guard is and where it was entered, and returns a new Guard
+// from every Enter, so that every use of a guard after its Exit panics (see
+// Guard). It is a debugging aid: it allocates and reads the clock on every
+// Enter.
 func WithGuardTracking() Option {
 	return func(c *config) { c.tracking = true }
 }

@@ -256,7 +256,7 @@ func (g *Guard) Reserve() bool {
 	// Inlined while the reservation is current (never so in the classic
 	// mode, where reserveSlow returns true). Written as one expression to
 	// stay within the inlining budget.
-	return g.s != nil && g.s.Value.reserved == g.c.epoch.Load() || g.reserveSlow()
+	return g.open && g.s.Value.reserved == g.c.epoch.Load() || g.reserveSlow()
 }
 
 func (g *Guard) reserveSlow() bool {

@@ -6,10 +6,8 @@ import (
 )
 
 // The constructors below build the Instances of the variants. An epoch
-// variant's operations must enter their guard in code that calls the
-// container directly: a guard passed through a function value escapes to
-// the heap (24 bytes per operation, measured), which is why the adapters
-// of similar structures repeat the same few lines rather than share them.
+// variant's operations enter their guard in the adapter, next to the
+// container call, as a user's code would.
 
 // shared is an Instance whose goroutines hold nothing of their own: every
 // Worker is w.

@@ -1,0 +1,85 @@
+package epoch_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-reclaim/reclaim/epoch"
+)
+
+const exitedTwice = "epoch: Exit through a guard that has already exited"
+
+// A guard used after its Exit panics even when the slot has opened another
+// guard since (the pooled slot comes back from the per-P cache, a Handle's
+// slot is the same): the outermost guard alternates between two cells, and
+// without cells each Enter's Guard is new. The live guard is untouched.
+func TestStaleGuardAfterReentryPanics(t *testing.T) {
+	c := newCollector(epoch.WithBatchSize(1))
+	h := c.Register()
+	for name, enter := range map[string]func() *epoch.Guard{"pooled": c.Enter, "Handle": h.Enter} {
+		stale := enter()
+		stale.Exit()
+		live := enter()
+		require.PanicsWithValue(t, exitedTwice, stale.Exit, name)
+		require.Panics(t, func() { epoch.Retire(stale, new(int), noop) }, name)
+		require.Equal(t, 1, c.Stats().Guards, "%s: the stale Exit closed the live guard", name)
+		epoch.Retire(live, new(int), noop)
+		live.Exit()
+		require.Zero(t, c.Stats().Guards, name)
+	}
+	h.Unregister()
+	require.NoError(t, c.Close())
+}
+
+// Nested guards of a Handle may exit in any order: a guard entered after
+// the outer one exited, while an inner one is still open, gets a cell of
+// its own, and each Exit closes only its guard.
+func TestNestedGuardsExitInAnyOrder(t *testing.T) {
+	c := newCollector()
+	h := c.Register()
+	outer := h.Enter()
+	inner := h.Enter()
+	outer.Exit()
+	third := h.Enter()
+	require.NotSame(t, inner, third)
+	inner.Exit()
+	require.PanicsWithValue(t, exitedTwice, inner.Exit)
+	require.Equal(t, 1, c.Stats().Guards, "the slot stays pinned while third is open")
+	epoch.Retire(third, new(int), noop)
+	third.Exit()
+	require.Zero(t, c.Stats().Guards)
+	require.PanicsWithValue(t, exitedTwice, third.Exit)
+	require.PanicsWithValue(t, exitedTwice, outer.Exit)
+
+	// The cells come back: nesting again reuses them and works the same.
+	for range 3 {
+		a, b := h.Enter(), h.Enter()
+		require.NotSame(t, a, b)
+		b.Exit()
+		a.Exit()
+	}
+	require.Zero(t, c.Stats().Guards)
+	h.Unregister()
+	require.NoError(t, c.Close())
+}
+
+// With WithGuardTracking every Enter returns a new Guard, so a guard used
+// after its Exit panics however many guards the slot has opened since.
+func TestTrackingCatchesEveryStaleGuard(t *testing.T) {
+	c := newCollector(epoch.WithGuardTracking())
+	h := c.Register()
+	for name, enter := range map[string]func() *epoch.Guard{"pooled": c.Enter, "Handle": h.Enter} {
+		stale := enter()
+		stale.Exit()
+		for range 5 { // an odd count: live would reuse stale's cell
+			enter().Exit()
+		}
+		live := enter()
+		require.PanicsWithValue(t, exitedTwice, stale.Exit, name)
+		require.Equal(t, 1, c.Stats().Guards, name)
+		live.Exit()
+	}
+	h.Unregister()
+	require.NoError(t, c.Close())
+}

@@ -1,8 +1,0 @@
-//go:build !race
-
-package stress
-
-// RaceEnabled reports whether the test binary was built with -race: only
-// then can a late read of a poisoned Canary also be reported as a data
-// race, and only then does a data race inside Capture fail the test.
-const RaceEnabled = false
