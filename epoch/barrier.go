@@ -205,7 +205,8 @@ func (c *Collector) Close() error {
 	for !c.reclaiming.CompareAndSwap(false, true) {
 		runtime.Gosched()
 	}
-	defer c.unlockSweep()
+	done := false
+	defer func() { c.unlockSweep(done) }()
 	for {
 		c.takeIdle(c.flushReq.Add(1))
 		for range 2 {
@@ -218,10 +219,12 @@ func (c *Collector) Close() error {
 		// returned, with the state exactly closedBit: an Enter that this
 		// scan misses sees closedBit and panics (see pin).
 		if open := c.openGuards(); open > 0 {
+			done = true
 			return fmt.Errorf("epoch: Close: %w: %d guard(s) open; %d retired object(s) stay pending until they exit and Close is called again",
 				ErrGuardsOpen, open, c.pending())
 		}
 		if c.pending() == 0 {
+			done = true
 			return nil
 		}
 		runtime.Gosched() // a flush that another Barrier holds, or objects retired by free functions

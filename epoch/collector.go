@@ -112,8 +112,10 @@ func (c *Collector) addPool(p slotFlusher) {
 // free list) and gives it back on Exit. In steady state it never
 // allocates, whatever the caller does with the *Guard (passes it to a
 // function value, stores it): the Guard lives in the slot (see Guard for
-// what that means for a guard used after Exit). For a hot loop that enters
-// and exits repeatedly, a Handle (Register) skips the slot hand-off.
+// what that means for a guard used after Exit), except under the race
+// detector and WithGuardTracking, where each Enter allocates a new one.
+// For a hot loop that enters and exits repeatedly, a Handle (Register)
+// skips the slot hand-off.
 //
 // Enter panics if c has been closed (see Close for Enter while Close runs).
 func (c *Collector) Enter() *Guard {
@@ -171,9 +173,10 @@ func (c *Collector) pin(s *slot, pooled bool) *Guard {
 	// The guard's cell (see guardCells), written here rather than in a
 	// helper to keep Enter at one call. A cell keeps its collector and
 	// slot from its first use, so opening it stores no pointer.
-	g := &p.cells.outer[n&1]
-	if race.Enabled || c.tracking || g.s == nil {
-		return c.freshGuard(s, pooled)
+	k := p.nextOuter()
+	g := &p.cells.outer[k]
+	if race.Enabled && !testCellsUnderRace || c.tracking || g.s == nil {
+		return c.freshGuard(s, pooled, k)
 	}
 	g.open, g.pooled = true, pooled
 	return g
@@ -323,7 +326,8 @@ func (c *Collector) collect() {
 	if !c.reclaiming.CompareAndSwap(false, true) {
 		return
 	}
-	defer c.unlockSweep()
+	done := false
+	defer func() { c.unlockSweep(done) }()
 	list := c.sealed.TakeAll()
 	var tag, birth uint64
 	if c.robust { // the robust scan's cheap look probes the oldest batch
@@ -331,6 +335,7 @@ func (c *Collector) collect() {
 	}
 	kept := c.reclaimList(list, c.graceNow(&c.res, tag, birth, true))
 	kept.PushTo(&c.sealed)
+	done = true
 }
 
 // oldestOf returns the tag and birth of the batch of list sealed first
@@ -432,16 +437,29 @@ func (c *Collector) sweepSoon() {
 	}
 }
 
-// unlockSweep releases the reclaiming lock, which the caller holds. If a
+// unlockSweep releases the reclaiming lock, which the caller holds, after
+// its sweep ended normally (done) or by a panic. After a normal end, if a
 // sweep was requested meanwhile (sweepSoon), it takes the lock again and
-// sweeps: the requester stored sweepReq before its CompareAndSwap saw the
-// lock held, so the load below, which follows the release, sees it, and
-// either this goroutine or the next holder sweeps for it. The deferred
-// call releases the lock also when a free function panics.
-func (c *Collector) unlockSweep() {
+// sweeps, as long as requests come: a requester stored sweepReq before
+// its CompareAndSwap saw the lock held, so the load below, which follows
+// the release, sees it, and this goroutine or the next holder sweeps for
+// it. After a panic it only releases the lock: the panic propagates, and
+// the aging timer or the next Flush serves the request.
+func (c *Collector) unlockSweep(done bool) {
 	c.reclaiming.Store(false)
-	if c.sweepReq.Load() && c.reclaiming.CompareAndSwap(false, true) {
-		c.sweepAll()
+	for done && c.sweepReq.Load() && c.reclaiming.CompareAndSwap(false, true) {
+		c.sweepReq.Store(false)
+		done = false
+		func() {
+			defer func() {
+				if !done {
+					c.reclaiming.Store(false)
+				}
+			}()
+			c.sweepLocked()
+			done = true
+		}()
+		c.reclaiming.Store(false)
 	}
 }
 
@@ -449,9 +467,12 @@ func (c *Collector) unlockSweep() {
 // over, releases the reclaiming lock, which the caller holds, and returns
 // the smallest tag of the batches left (MaxUint64 if none).
 func (c *Collector) sweepAll() (oldest uint64) {
-	defer c.unlockSweep()
+	done := false
+	defer func() { c.unlockSweep(done) }()
 	c.sweepReq.Store(false) // this sweep serves every request made so far
-	return c.sweepLocked()
+	oldest = c.sweepLocked()
+	done = true
+	return oldest
 }
 
 // sweepLocked is sweepAll for a caller that keeps the lock.

@@ -43,7 +43,9 @@
 // # Misuse
 //
 // Misuse panics with a message naming it: a nil pointer or free function,
-// Exit twice, any use of an exited guard, Enter or Register after Close,
+// Exit twice and any use of an exited guard (always under the race
+// detector and WithGuardTracking; otherwise until the guard's cell is
+// reused, see Guard), Enter or Register after Close,
 // Refresh on a nested Handle guard, Unregister with a guard open, Close of
 // the Default collector, and (with WithGuardTracking) Barrier inside one's
 // own guard. Conditions a caller must handle are errors: Barrier returns

@@ -1,6 +1,7 @@
 package epoch
 
 import (
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -34,9 +35,65 @@ func TestFlushDuringAnotherSweepIsServedByIt(t *testing.T) {
 		require.True(t, c.reclaiming.CompareAndSwap(false, true)) // a sweep elsewhere
 		c.Flush()
 		require.NotZero(t, c.Stats().Pending, "robust=%v: Flush swept under the lock", robust)
-		c.unlockSweep() // that sweep ends
+		c.unlockSweep(true) // that sweep ends
 		require.Zero(t, c.Stats().Pending, "robust=%v: the sweeper let go without sweeping for Flush", robust)
 		require.Equal(t, 10, freed)
 		require.NoError(t, c.Close())
 	}
+}
+
+// A free function may Flush (while the sweep that runs it holds the lock,
+// so the Flush requests another sweep): a chain of free functions that
+// each retire the next object and Flush is drained by one Flush, in a loop
+// that does not deepen the stack with each sweep it serves.
+func TestFlushFromFreeFunctionsKeepsTheStackFlat(t *testing.T) {
+	c := New(WithBatchSize(1), WithMaxBatchAge(0))
+	const chain = 2000
+	freed, deepest := 0, 0
+	var link func(*int)
+	link = func(*int) {
+		freed++
+		deepest = max(deepest, runtime.Callers(0, make([]uintptr, 4096)))
+		if freed < chain {
+			g := c.Enter()
+			Retire(g, new(int), link)
+			g.Exit()
+			c.Flush()
+		}
+	}
+	g := c.Enter()
+	Retire(g, new(int), link)
+	g.Exit()
+	c.Flush()
+	require.Equal(t, chain, freed)
+	require.Less(t, deepest, 200, "each sweep served for a Flush added frames")
+	require.NoError(t, c.Close())
+}
+
+// When a free function panics, the sweep stops there and the lock is
+// released: no further sweep runs while the panic unwinds (it would run
+// more free functions and could replace the panic with another).
+func TestPanicInFreeFunctionEndsTheSweep(t *testing.T) {
+	c := New(WithBatchSize(1), WithMaxBatchAge(0))
+	ran := 0
+	boom := func(*int) {
+		ran++
+		c.Flush() // requests a sweep while this one runs
+		panic(ran)
+	}
+	g := c.Enter()
+	for range 3 {
+		Retire(g, new(int), boom)
+	}
+	g.Exit()
+	require.PanicsWithValue(t, 1, func() { c.Flush() }, "the first panic propagates, alone")
+	require.Equal(t, 1, ran)
+	require.False(t, c.reclaiming.Load(), "the lock is released")
+	for ran < 3 {
+		func() {
+			defer func() { _ = recover() }()
+			c.Flush()
+		}()
+	}
+	require.NoError(t, c.Close())
 }

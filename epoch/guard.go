@@ -7,20 +7,23 @@ import "github.com/go-reclaim/reclaim/internal/release"
 // are not reclaimed.
 //
 // A Guard belongs to the goroutine that entered it: it must not be used from
-// another goroutine, and it must be exited exactly once. Misuse panics: Exit
-// twice, or Retire, Defer, Load, Refresh or Pool.Get through an exited
-// guard. A guard that is never exited stops reclamation for the whole
-// Collector (Stats reports it as the oldest open guard).
+// another goroutine, and it must be exited exactly once. A guard that is
+// never exited stops reclamation for the whole Collector (Stats reports it
+// as the oldest open guard).
 //
-// So that Enter never allocates, a Guard is a cell of its participant slot,
-// reused by later guards on that slot: the outermost guard alternates
-// between two cells, nested guards of a Handle take cells of their own.
-// A guard used after its Exit therefore panics as long as the slot has
-// opened at most one guard since (Exit twice, a guard kept one iteration
-// too long); after that its *Guard may alias a later guard, and the misuse
-// acts on that guard instead. Under the race detector, and on a Collector
-// made WithGuardTracking, every Enter returns a new Guard, and every use
-// after Exit panics.
+// Misuse panics: Exit twice, or Retire, Defer, Load, Refresh or Pool.Get
+// through an exited guard. So that Enter never allocates, though, a Guard
+// is a cell of its participant slot, reused by later guards on that slot
+// (see Collector.Enter), and the panic is certain only while the cell has
+// not been reused: until the slot has opened two more guards of the same
+// kind (outermost, or nested in a Handle's guard). That covers Exit twice
+// and a guard kept one loop iteration too long. Past that, the stale
+// *Guard may be the Guard of a later guard, possibly another goroutine's
+// (a pooled slot passes between goroutines), and the misuse acts on that
+// guard: a second Exit closes it, and its goroutine may then read reclaimed
+// memory. Under the race detector, and on a Collector made
+// WithGuardTracking, every Enter returns a new Guard and every use after
+// Exit panics: run tests with -race to catch such bugs.
 type Guard struct {
 	c      *Collector
 	s      *slot // the slot the guard is (or was last) open on

@@ -83,3 +83,46 @@ func TestTrackingCatchesEveryStaleGuard(t *testing.T) {
 	h.Unregister()
 	require.NoError(t, c.Close())
 }
+
+// Refresh does not shift the cells: after a guard that refreshed exits,
+// the next guard on its slot takes the other cell, and a second Exit of
+// the first still panics. (Refresh also counts a pin, and a cell chosen by
+// the pin count's parity was the one just exited.)
+func TestExitTwiceAfterRefreshPanics(t *testing.T) {
+	c := newCollector()
+	h := c.Register()
+	for name, enter := range map[string]func() *epoch.Guard{"pooled": c.Enter, "Handle": h.Enter} {
+		g := enter()
+		epoch.Retire(g, new(int), noop)
+		c.Flush() // moves the epoch, so that Refresh re-pins
+		g.Refresh()
+		g.Exit()
+		live := enter()
+		require.PanicsWithValue(t, exitedTwice, g.Exit, name)
+		require.Equal(t, 1, c.Stats().Guards, name)
+		live.Exit()
+	}
+	h.Unregister()
+	require.NoError(t, c.Close())
+}
+
+// A nested guard used after its Exit panics even after the Handle has
+// nested another guard: cells of nested guards are not handed out again
+// at once.
+func TestStaleNestedGuardPanics(t *testing.T) {
+	c := newCollector()
+	h := c.Register()
+	outer := h.Enter()
+	for range 3 { // once the cells circulate too
+		a := h.Enter()
+		a.Exit()
+		b := h.Enter()
+		require.NotSame(t, a, b)
+		require.PanicsWithValue(t, exitedTwice, a.Exit)
+		b.Exit()
+	}
+	outer.Exit()
+	require.Zero(t, c.Stats().Guards)
+	h.Unregister()
+	require.NoError(t, c.Close())
+}

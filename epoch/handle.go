@@ -34,7 +34,7 @@ func (h *Handle) Enter() *Guard {
 	}
 	if p := &s.Value; p.nest > 0 {
 		p.nest++
-		return h.c.freshGuard(s, false)
+		return h.c.freshGuard(s, false, 0)
 	}
 	g := h.c.pin(s, false)
 	if g == nil {

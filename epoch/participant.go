@@ -51,7 +51,7 @@ type participant struct {
 	// the guard has neither reserved nor retired anything (robust mode).
 	reserved uint64
 	bag      *retire.Batch
-	cells    guardCells // the Guards that Enter returns (see guardFor)
+	cells    guardCells // the Guards that Enter returns (see guardCells)
 }
 
 type slot = registry.Slot[participant]
