@@ -1,0 +1,58 @@
+// Package offheapmap is a concurrent hash map whose entries and table live
+// in memory the garbage collector never scans (package offheap), for maps
+// of millions of entries that would otherwise cost the GC a mark of every
+// entry at every cycle: caches, indexes, routing tables.
+//
+//	c := epoch.New()
+//	m, err := offheapmap.New[uint64, Record](c, 20_000_000) // at most 20M entries
+//	g := c.Enter()
+//	m.Store(g, id, rec)
+//	if r, ok := m.Load(g, id); ok {
+//		use(r) // *Record in place, no copy; valid until g.Exit()
+//	}
+//	g.Exit()
+//
+// Keys and values are fixed-size, pointer-free types (numbers, arrays,
+// structs of them): New refuses others with offheap.ErrPointers. Each
+// entry is a slot of an offheap.Slab; the table is an offheap.Array of
+// 64-byte buckets of seven slots, probed linearly, with a tag byte per slot
+// so that a probe compares only entries whose hash matches.
+//
+// # Concurrency
+//
+// Load is lock-free and wait-free but for retries when it meets an entry
+// being replaced or a table being replaced: it never blocks and never
+// writes shared memory. Store and Delete lock one of 256 stripes (chosen
+// by the key's hash, so writers of different keys rarely meet); a grow
+// takes every stripe, so writers wait for it while readers go on. This is
+// the design of the concurrent maps Go programs use today (xsync.Map,
+// sync.Map's read path), with the memory moved off the heap.
+//
+// Updates are copy-on-write: Store writes a new entry and links it in
+// place of the old one, which is freed through the epoch collector, so a
+// reader that loaded the old value keeps reading it, unchanged, until its
+// guard exits. A Load that returns a value is synchronized after the Store
+// that stored it; values must not be written through the pointers Load
+// returns.
+//
+// The table grows (doubles) when three quarters of its slots are used,
+// counting the tombstones of deleted keys; a table full of tombstones is
+// rebuilt at its size. The old table is retired through the collector, so
+// readers that still traverse it stay safe until their guards exit.
+//
+// # Memory
+//
+// Nothing per entry lives on the Go heap: the entries' slab reserves
+// maxEntries slots of address space up front and commits pages as they are
+// used, the table is mapped as it grows, and the slab's bookkeeping is
+// pointer-free. The maximum counts entries in their grace period too:
+// Store fails with an error wrapping offheap.ErrFull, and leaves the map
+// unchanged, when it is reached. Close frees everything.
+//
+// # Misuse
+//
+// Load, Store and Delete panic with a nil guard or a guard of another
+// collector; Load panics after Close, Store then fails with
+// offheap.ErrClosed. With offheap.WithChecks the entry slab poisons freed
+// entries and Close reports leaks, as package offheap describes.
+package offheapmap

@@ -1,0 +1,321 @@
+package offheapmap
+
+import (
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+
+	"github.com/go-reclaim/reclaim/epoch"
+	"github.com/go-reclaim/reclaim/internal/cacheline"
+	"github.com/go-reclaim/reclaim/offheap"
+)
+
+// Map is a concurrent hash map whose entries and table live in memory the
+// garbage collector never scans. Its zero value is not usable: call New.
+// All methods are safe for concurrent use.
+type Map[K comparable, V any] struct {
+	c       *epoch.Collector
+	entries *offheap.Slab[entry[K, V]]
+	seed    maphash.Seed
+	table   atomic.Pointer[table]
+	stripes []stripe
+	growMu  sync.Mutex // one grow at a time
+	closed  atomic.Bool
+
+	live  atomic.Int64
+	grows atomic.Uint64
+}
+
+type entry[K, V any] struct {
+	key K
+	val V
+}
+
+// stripe is one of the locks that serialize writers: a key's writers
+// always take the same stripe, whatever the table's size, and a grow takes
+// them all.
+type stripe struct {
+	sync.Mutex
+	_ [cacheline.Size - 8]byte
+}
+
+const (
+	numStripes    = 256
+	initialBucket = 8
+)
+
+// New returns an empty map reclaimed through c (epoch.Default() if nil)
+// that holds at most maxEntries entries at once, counting replaced and
+// deleted ones still in their grace period: give it headroom over the
+// live entries you expect. The whole maxEntries is reserved as address
+// space and committed as entries are first used; the table starts small
+// and grows as entries are added.
+//
+// New fails with offheap.ErrPointers if K or V contains Go pointers, and
+// with offheap.ErrSize if maxEntries is not positive. opts are the entry
+// slab's (offheap.WithChecks for the checked mode).
+func New[K comparable, V any](c *epoch.Collector, maxEntries int, opts ...offheap.Option) (*Map[K, V], error) {
+	if c == nil {
+		c = epoch.Default()
+	}
+	entries, err := offheap.NewSlab[entry[K, V]](c, maxEntries, opts...)
+	if err != nil {
+		return nil, err
+	}
+	t, err := newTable(initialBucket)
+	if err != nil {
+		return nil, errors.Join(err, entries.Close())
+	}
+	m := &Map[K, V]{c: c, entries: entries, seed: maphash.MakeSeed(), stripes: make([]stripe, numStripes)}
+	m.table.Store(t)
+	return m, nil
+}
+
+func (m *Map[K, V]) hash(key K) uint64 { return maphash.Comparable(m.seed, key) }
+
+func (m *Map[K, V]) stripe(h uint64) *stripe { return &m.stripes[(h>>40)%numStripes] }
+
+// Load returns the value of key, in place: the pointer stays valid until
+// g exits, even if the key is replaced or deleted meanwhile (the entry's
+// memory is reused only after g's grace period). The value must not be
+// written through it. Load is lock-free and does not allocate.
+//
+// A Load that returns a value is synchronized after the Store that stored
+// it. Load panics if g is nil or belongs to another collector, and if the
+// map is closed.
+func (m *Map[K, V]) Load(g *epoch.Guard, key K) (*V, bool) {
+	if m.closed.Load() {
+		panic("offheapmap: Load after Close")
+	}
+	h := m.hash(key)
+	for {
+		t := m.table.Load()
+		e, _, _, _ := m.find(g, t, h, key)
+		// A grow publishes the new table before any writer touches it,
+		// so if t is still the table, every slot find read was current.
+		// Otherwise find may have read a slot that writers have since
+		// changed in the new table: look again there.
+		if m.table.Load() != t {
+			continue
+		}
+		if e == nil {
+			return nil, false
+		}
+		return &e.val, true
+	}
+}
+
+// testHookFind, if set by a test, runs in find between the load of a
+// slot's handle and its resolution.
+var testHookFind func()
+
+// find returns key's entry in t with its bucket, slot and handle, or a nil
+// entry. A handle freed after the bucket's meta was read means the slot's
+// entry was replaced or deleted meanwhile: find reads the slot again and
+// follows a replacement.
+func (m *Map[K, V]) find(g *epoch.Guard, t *table, h uint64, key K) (*entry[K, V], *bucket, int, offheap.Handle) {
+	tag := tagOf(h)
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		b := &t.buckets[i]
+		meta := b.meta.Load()
+		for marks := matching(meta, tag); marks != 0; marks &= marks - 1 {
+			j := slotOf(marks)
+			for hd := offheap.Handle(b.slots[j].Load()); ; {
+				if testHookFind != nil {
+					testHookFind()
+				}
+				e, err := m.entries.Get(g, hd)
+				if err == nil {
+					if e.key == key {
+						return e, b, j, hd
+					}
+					break
+				}
+				again := offheap.Handle(b.slots[j].Load())
+				if again == hd {
+					break // deleted
+				}
+				hd = again
+			}
+		}
+		if zeroBytes(meta) != 0 {
+			return nil, nil, 0, 0
+		}
+	}
+}
+
+// Store sets key's value to val, replacing the entry of a present key
+// (copy on write: readers that loaded the old value keep it until their
+// guards exit) and reports whether it did. Store is synchronized before
+// every Load that returns its value.
+//
+// Store fails with an error wrapping offheap.ErrFull when maxEntries
+// entries are live or waiting for their grace period, and with
+// offheap.ErrClosed after Close; the map is unchanged then. It panics if
+// g is nil or belongs to another collector.
+func (m *Map[K, V]) Store(g *epoch.Guard, key K, val V) (replaced bool, err error) {
+	hd, e, err := m.entries.Alloc()
+	if err != nil {
+		return false, fmt.Errorf("offheapmap: Store: %w", err)
+	}
+	e.key, e.val = key, val
+	h := m.hash(key)
+	s := m.stripe(h)
+	s.Lock()
+	if m.closed.Load() {
+		s.Unlock()
+		_ = m.entries.Free(g, hd)
+		return false, fmt.Errorf("offheapmap: Store: %w", offheap.ErrClosed)
+	}
+	t := m.table.Load() // stable while a stripe is held
+	if old, b, j, ohd := m.find(g, t, h, key); old != nil {
+		b.slots[j].Store(uint64(hd))
+		s.Unlock()
+		m.free(g, ohd)
+		return true, nil
+	}
+	m.insert(t, h, hd)
+	m.live.Add(1)
+	grow := t.full()
+	s.Unlock()
+	if grow {
+		m.grow(g, t)
+	}
+	return false, nil
+}
+
+// insert puts handle hd of a key absent from t at the first free slot of
+// its probe sequence.
+func (m *Map[K, V]) insert(t *table, h uint64, hd offheap.Handle) {
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		b := &t.buckets[i]
+		j, wasEmpty := b.claim()
+		if j < 0 {
+			continue
+		}
+		b.slots[j].Store(uint64(hd))
+		b.setTag(j, tagBusy, tagOf(h))
+		if wasEmpty {
+			t.used.Add(1)
+		}
+		return
+	}
+}
+
+// Delete removes key and reports whether it was present. Readers that
+// loaded its value keep it until their guards exit. Delete panics if g is
+// nil or belongs to another collector.
+func (m *Map[K, V]) Delete(g *epoch.Guard, key K) bool {
+	h := m.hash(key)
+	s := m.stripe(h)
+	s.Lock()
+	if m.closed.Load() {
+		s.Unlock()
+		return false
+	}
+	_, b, j, hd := m.find(g, m.table.Load(), h, key)
+	if b != nil {
+		b.setTag(j, tagOf(h), tagDeleted)
+		m.live.Add(-1)
+	}
+	s.Unlock()
+	if b != nil {
+		m.free(g, hd)
+	}
+	return b != nil
+}
+
+// free retires an entry the map no longer links. Only the map frees its
+// handles, each once, so an error is a bug of this package.
+func (m *Map[K, V]) free(g *epoch.Guard, hd offheap.Handle) {
+	if err := m.entries.Free(g, hd); err != nil {
+		panic("offheapmap: internal error: " + err.Error())
+	}
+}
+
+// Range calls f on every entry present when Range began and not deleted
+// since, and on some entries stored meanwhile, until f returns false. The
+// value pointer is valid until g exits. f may call the map's methods.
+func (m *Map[K, V]) Range(g *epoch.Guard, f func(key K, val *V) bool) {
+	t := m.table.Load()
+	for i := range t.buckets {
+		b := &t.buckets[i]
+		meta := b.meta.Load()
+		for j := range slotsPerBucket {
+			if tagAt(meta, j) < firstLiveTag {
+				continue
+			}
+			e, err := m.entries.Get(g, offheap.Handle(b.slots[j].Load()))
+			if err == nil && !f(e.key, &e.val) {
+				return
+			}
+		}
+	}
+}
+
+// Len returns the number of entries.
+func (m *Map[K, V]) Len() int { return int(m.live.Load()) }
+
+// Stats describes a map's memory.
+type Stats struct {
+	Len     int           // entries
+	Buckets int           // buckets of the current table (seven slots each)
+	Grows   uint64        // tables replaced by a larger (or cleaner) one
+	Table   int           // bytes of the current table, off the heap
+	Entries offheap.Stats // the entry slab's slots
+}
+
+// Stats returns a snapshot of the map's size and memory.
+func (m *Map[K, V]) Stats() Stats {
+	t := m.table.Load()
+	return Stats{Len: m.Len(), Buckets: len(t.buckets), Grows: m.grows.Load(), Table: t.arr.Bytes(), Entries: m.entries.Stats()}
+}
+
+func (m *Map[K, V]) lockAll() {
+	for i := range m.stripes {
+		m.stripes[i].Lock()
+	}
+}
+
+func (m *Map[K, V]) unlockAll() {
+	for i := range m.stripes {
+		m.stripes[i].Unlock()
+	}
+}
+
+func (m *Map[K, V]) retireTable(g *epoch.Guard, t *table) {
+	epoch.Retire(g, t, (*table).release)
+}
+
+// Close frees every entry, retires the table and closes the entry slab,
+// which waits for a grace period of the collector and returns the memory
+// to the operating system. From then on Store fails with ErrClosed,
+// Delete reports false and Load panics. Close must not be called inside a
+// guard of the map's collector on the same goroutine, and the map must be
+// closed before its collector. A second Close returns an error wrapping
+// offheap.ErrClosed.
+func (m *Map[K, V]) Close() error {
+	m.lockAll()
+	if m.closed.Swap(true) {
+		m.unlockAll()
+		return fmt.Errorf("offheapmap: Close: %w", offheap.ErrClosed)
+	}
+	g := m.c.Enter()
+	t := m.table.Load()
+	for i := range t.buckets {
+		b := &t.buckets[i]
+		meta := b.meta.Load()
+		for j := range slotsPerBucket {
+			if tagAt(meta, j) >= firstLiveTag {
+				m.free(g, offheap.Handle(b.slots[j].Load()))
+			}
+		}
+	}
+	m.live.Store(0)
+	m.retireTable(g, t)
+	g.Exit()
+	m.unlockAll()
+	return m.entries.Close()
+}
