@@ -84,9 +84,9 @@ func (p *pool) verifyPoison(m *slotMeta, b []byte) error {
 	for off, v := range b {
 		if v != PoisonByte {
 			gen := m.gen.Load() - 1
-			e := &MisuseError{Err: ErrCorrupted, Op: "Alloc", Handle: makeHandle(m.idx, gen),
+			e := &MisuseError{Err: ErrCorrupted, Op: "Alloc", Handle: makeHandle(p.index(m), gen),
 				Detail: fmt.Sprintf("byte %d of the freed slot is %#x, not %#x; the slot is quarantined", off, v, PoisonByte)}
-			if d := p.dbg[m.idx]; d != nil {
+			if d := p.dbg[p.index(m)]; d != nil {
 				e.AllocatedAt, e.FreedAt = formatStack(d.alloc), formatStack(d.free)
 			}
 			return e

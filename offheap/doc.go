@@ -36,10 +36,11 @@
 // is a pointer-free []uint64 on the Go heap: still never scanned, but counted
 // in the heap size and released by the GC after Close.
 //
-// Each slot's bookkeeping (generation, free-list link: 12 bytes) lives on the
-// Go heap, pointer-free, allocated in chunks of 1024 slots as slots are first
-// used. It stays on the Go heap because epoch.Retire holds a pointer to it
-// until the grace period ends, which may be after Close.
+// Each slot's bookkeeping (generation, free-list link) is an 8-byte header
+// just before the value, in the mapped block: nothing per slot lives on
+// the Go heap, and Get reads the header and the value on the same cache
+// line (mostly). Close unmaps the block only after a grace period, so the
+// epoch reclamation of a slot freed before Close still finds its header.
 //
 // # Guarantees (Go memory model)
 //

@@ -10,23 +10,25 @@ import (
 	"unsafe"
 
 	"github.com/go-reclaim/reclaim/epoch"
+	"github.com/go-reclaim/reclaim/internal/cacheline"
+	"github.com/go-reclaim/reclaim/internal/perp"
+	"github.com/go-reclaim/reclaim/internal/pin"
 )
 
-// slotMeta is a slot's bookkeeping. It lives on the Go heap (pointer-free, so
-// never scanned) rather than in the mapped block, because epoch.Retire keeps
-// a pointer to it until the grace period ends: that pointer must stay valid
-// even if the slab is closed and its block unmapped meanwhile.
+// slotMeta is a slot's bookkeeping, the header of the slot in the mapped
+// block, just before its value: reading the value after the header costs
+// no second cache miss, and nothing per slot lives on the Go heap.
+// epoch.Retire keeps a pointer to it until the grace period ends; the
+// reclaim that follows touches it only while the block is mapped (Close
+// unmaps after a grace period, and reclaim checks).
 type slotMeta struct {
-	gen  atomic.Uint32 // odd: live; even: free or pending
+	gen  atomic.Uint32 // odd: live; even: free, pending, or never used (0)
 	next uint32        // free-list link (index+1, 0 = end); guarded by pool.mu
-	idx  uint32
 }
 
-// metaChunk groups slot records so that bookkeeping grows with use, not with
-// the capacity.
-const chunkShift = 10
-
-type metaChunk [1 << chunkShift]slotMeta
+// headerSize is the room slotMeta takes before each value: 8 bytes, so
+// that values stay 8-byte aligned.
+const headerSize = 8
 
 // genLimit: a slot whose generation reaches it after a Free is never reused,
 // so generations never wrap and an old handle can never match again.
@@ -36,17 +38,27 @@ const genLimit = math.MaxUint32 - 1
 // block, generation-checked handles, a free list fed by epoch reclamation.
 type pool struct {
 	c         *epoch.Collector
-	elemSize  uintptr
+	elemSize  uintptr // the value's size
+	stride    uintptr // header and value, rounded up to 8 bytes
 	capacity  uint32
 	mem       []byte         // the mapped block
 	base      unsafe.Pointer // &mem[0]
-	chunks    []atomic.Pointer[metaChunk]
 	reclaimFn func(*slotMeta)
 	onReclaim func() // called when a freed slot's grace period ends (Arena's budget)
 	checked   bool
 	closed    atomic.Bool
-	live      atomic.Int64
-	pending   atomic.Int64
+	// Above: read by every Get and Peek. Below: written by every Alloc,
+	// Free and reclaim, on cache lines of their own, so that updates do
+	// not slow the readers down.
+	_       cacheline.Pad
+	live    atomic.Int64
+	pending atomic.Int64
+	_       cacheline.Pad
+
+	// cache holds a few free slots per P, so that Alloc and the reclaim of
+	// a freed slot take no lock in the common case (not in checked mode,
+	// whose bookkeeping is under mu).
+	cache perp.Shards[freeCache]
 
 	mu       sync.Mutex
 	freeHead uint32 // index+1 of the first free slot, 0 = none
@@ -56,6 +68,14 @@ type pool struct {
 	dead     int // slots never reused again (generation limit or corrupted)
 	dbg      map[uint32]*slotDebug
 }
+
+// freeCache is one P's free slots, reused last in, first out.
+type freeCache struct {
+	n   int
+	idx [freeCacheSize]uint32
+}
+
+const freeCacheSize = 64
 
 func (p *pool) init(c *epoch.Collector, elemSize uintptr, capacity int, opts []Option) error {
 	var cfg config
@@ -71,45 +91,49 @@ func (p *pool) init(c *epoch.Collector, elemSize uintptr, capacity int, opts []O
 	if elemSize == 0 {
 		return fmt.Errorf("%w: zero-size element type", ErrSize)
 	}
-	if uint64(capacity) > uint64(math.MaxInt)/uint64(elemSize) {
+	stride := headerSize + (elemSize+7)&^7
+	if elemSize > math.MaxInt32 || uint64(capacity) > uint64(math.MaxInt)/uint64(stride) {
 		return fmt.Errorf("%w: capacity %d of %d-byte elements overflows the address space", ErrSize, capacity, elemSize)
 	}
-	mem, err := mapMemory(capacity * int(elemSize))
+	mem, err := mapMemory(capacity * int(stride))
 	if err != nil {
-		return fmt.Errorf("offheap: mapping %d bytes: %w", capacity*int(elemSize), err)
+		return fmt.Errorf("offheap: mapping %d bytes: %w", capacity*int(stride), err)
 	}
 	p.c = c
-	p.elemSize = elemSize
+	p.elemSize, p.stride = elemSize, stride
 	p.capacity = uint32(capacity)
 	p.mem = mem
 	p.base = unsafe.Pointer(unsafe.SliceData(mem))
-	p.chunks = make([]atomic.Pointer[metaChunk], (capacity+len(metaChunk{})-1)>>chunkShift)
 	p.reclaimFn = p.reclaim
 	p.checked = cfg.checked
 	if p.checked {
 		p.dbg = make(map[uint32]*slotDebug)
+	} else {
+		p.cache = perp.New[freeCache]()
 	}
 	return nil
 }
 
 func (p *pool) slot(i uint32) unsafe.Pointer {
-	return unsafe.Add(p.base, uintptr(i)*p.elemSize)
+	return unsafe.Add(p.base, uintptr(i)*p.stride+headerSize)
 }
 
 func (p *pool) slotBytes(i uint32) []byte {
 	return unsafe.Slice((*byte)(p.slot(i)), p.elemSize)
 }
 
-// meta returns slot i's record, or nil if slot i was never handed out.
+// meta returns slot i's header, or nil if i is beyond the capacity. A slot
+// never handed out has generation 0.
 func (p *pool) meta(i uint32) *slotMeta {
 	if i >= p.capacity {
 		return nil
 	}
-	ch := p.chunks[i>>chunkShift].Load()
-	if ch == nil {
-		return nil
-	}
-	return &ch[i&(1<<chunkShift-1)]
+	return (*slotMeta)(unsafe.Add(p.base, uintptr(i)*p.stride))
+}
+
+// index is the slot whose header m is.
+func (p *pool) index(m *slotMeta) uint32 {
+	return uint32((uintptr(unsafe.Pointer(m)) - uintptr(p.base)) / p.stride)
 }
 
 func (p *pool) checkGuard(op string, g *epoch.Guard) {
@@ -127,6 +151,14 @@ func (p *pool) alloc() (Handle, unsafe.Pointer, error) {
 	if p.closed.Load() {
 		return 0, nil, closedErr("Alloc")
 	}
+	c := p.cache.Pin(pin.Pin())
+	if c != nil && c.n > 0 {
+		c.n--
+		i := c.idx[c.n]
+		p.cache.Unpin(c)
+		return p.issue(i)
+	}
+	p.cache.Unpin(c)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closing || p.unmapped {
@@ -140,34 +172,33 @@ func (p *pool) alloc() (Handle, unsafe.Pointer, error) {
 		m.next = 0
 		reused = true
 	} else if p.hw < p.capacity {
-		i := p.hw
-		if p.chunks[i>>chunkShift].Load() == nil {
-			ch := new(metaChunk)
-			for j := range ch {
-				ch[j].idx = i + uint32(j)
-			}
-			p.chunks[i>>chunkShift].Store(ch)
-		}
+		m = p.meta(p.hw)
 		p.hw++
-		m = p.meta(i)
 	} else {
 		return 0, nil, fmt.Errorf("%w: all %d slots of %d bytes are allocated or waiting for their grace period",
 			ErrFull, p.capacity, p.elemSize)
 	}
-	b := p.slotBytes(m.idx)
+	i := p.index(m)
 	if reused && p.checked {
-		if err := p.verifyPoison(m, b); err != nil {
+		if err := p.verifyPoison(m, p.slotBytes(i)); err != nil {
 			p.dead++ // quarantine the slot: its memory is suspect
 			return 0, nil, err
 		}
 	}
-	clear(b)
-	gen := m.gen.Add(1) // even -> odd: live
 	if p.checked {
-		p.recordAlloc(m.idx, gen)
+		h, ptr, err := p.issue(i)
+		p.recordAlloc(i, h.Generation())
+		return h, ptr, err
 	}
+	return p.issue(i)
+}
+
+// issue hands out free slot i: zeroed, its generation made odd (live).
+func (p *pool) issue(i uint32) (Handle, unsafe.Pointer, error) {
+	clear(p.slotBytes(i))
+	gen := p.meta(i).gen.Add(1)
 	p.live.Add(1)
-	return makeHandle(m.idx, gen), p.slot(m.idx), nil
+	return makeHandle(i, gen), p.slot(i), nil
 }
 
 // stale builds the error for a handle that does not name a live slot.
@@ -180,7 +211,7 @@ func (p *pool) stale(op string, h Handle, cur uint32, m *slotMeta) error {
 	default:
 		e.Detail = fmt.Sprintf("use after free: the slot is at generation %d", cur)
 		if p.checked {
-			p.describe(e, m.idx, gen)
+			p.describe(e, p.index(m), gen)
 		}
 	}
 	return e
@@ -219,14 +250,14 @@ func (p *pool) free(g *epoch.Guard, h Handle) error {
 		e := &MisuseError{Err: ErrDoubleFree, Op: "Free", Handle: h,
 			Detail: fmt.Sprintf("already freed; the slot is at generation %d", cur)}
 		if p.checked {
-			p.describe(e, m.idx, gen)
+			p.describe(e, p.index(m), gen)
 		}
 		return e
 	}
 	p.live.Add(-1)
 	p.pending.Add(1)
 	if p.checked {
-		p.recordFree(m.idx, gen+1)
+		p.recordFree(p.index(m), gen+1)
 	}
 	// The slot returns to the free list only after every guard that could
 	// have resolved h has exited.
@@ -236,17 +267,29 @@ func (p *pool) free(g *epoch.Guard, h Handle) error {
 
 // reclaim runs after the grace period of a freed slot.
 func (p *pool) reclaim(m *slotMeta) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.pending.Add(-1)
 	if p.onReclaim != nil {
 		p.onReclaim()
 	}
+	// Close unmaps only after a grace period, and sweeps finish first, so
+	// an open slab's header is mapped here.
+	if !p.closed.Load() && m.gen.Load() < genLimit {
+		c := p.cache.Pin(pin.Pin())
+		if c != nil && c.n < freeCacheSize {
+			c.idx[c.n] = p.index(m)
+			c.n++
+			p.cache.Unpin(c)
+			return
+		}
+		p.cache.Unpin(c)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.unmapped || p.closing {
 		return
 	}
 	if p.checked {
-		b := p.slotBytes(m.idx)
+		b := p.slotBytes(p.index(m))
 		for i := range b {
 			b[i] = PoisonByte
 		}
@@ -256,7 +299,7 @@ func (p *pool) reclaim(m *slotMeta) {
 		return
 	}
 	m.next = p.freeHead
-	p.freeHead = m.idx + 1
+	p.freeHead = p.index(m) + 1
 }
 
 func (p *pool) close(ctx context.Context) error {
@@ -314,6 +357,6 @@ func (p *pool) stats() Stats {
 		Pending:  p.pending.Load(),
 		Touched:  int(p.hw),
 		Dead:     p.dead,
-		Bytes:    int(p.capacity) * int(p.elemSize),
+		Bytes:    int(p.capacity) * int(p.stride),
 	}
 }

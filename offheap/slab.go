@@ -65,6 +65,24 @@ func (s *Slab[T]) Get(g *epoch.Guard, h Handle) (*T, error) {
 	return (*T)(ptr), err
 }
 
+// Peek returns the slot h names without checking that h is live or that g
+// belongs to the slab's collector: the read path of a lock-free structure
+// that loads handles, under a guard, from links only it updates. Such a
+// handle was live when the guard could first see it, so its slot is not
+// reused before the guard exits, as with Get; the structure's readers
+// then skip Get's check of the generation (the guard and capacity checks,
+// the closed flag and the header's load). Peek of a handle from anywhere
+// else reads whatever the slot holds now: use Get. In checked mode a slot
+// freed and reclaimed too early reads as PoisonByte, which a stress test
+// notices. Peek panics if h's index is beyond the capacity, and must not
+// be called after Close.
+func (s *Slab[T]) Peek(h Handle) *T {
+	if h.Index() >= s.p.capacity {
+		panic("offheap: Peek of a handle beyond the slab's capacity: " + h.String())
+	}
+	return (*T)(s.p.slot(h.Index()))
+}
+
 // Free frees h. Its generation changes at once, so from now on Get(h) fails
 // with ErrStale; the slot goes back to the free list after the grace period
 // (epoch.Retire through g). Pointers to the value obtained under guards open

@@ -43,7 +43,14 @@ type Result struct {
 	// GCCPU is the garbage collector's share of the CPU time available
 	// (GOMAXPROCS x wall time), from the runtime's estimate.
 	GCCPU   float64
-	Latency Latency
+	// HeapLive is the heap the last collection of the run found live,
+	// HeapScan the part of the heap a collection scans for pointers (its
+	// mark work), and RSS the process's resident memory at the end of the
+	// run (0 where /proc/self/statm cannot be read).
+	HeapLive, HeapScan, RSS uint64
+	// Latency is that of the timed operations, ReadLatency that of those
+	// among them that were reads (zero without reads).
+	Latency, ReadLatency Latency
 	// Pending is nil for a scheme without pending objects. It describes
 	// this run only: Run flushes the instance (Instance.Flush) before it
 	// starts, so objects retired by earlier runs are not counted. Pending
@@ -138,6 +145,7 @@ func Run(inst *Instance, cfg Config) (Result, error) {
 	if inst.Pending != nil {
 		smp = startSampler(inst.Pending, cfg.sampleEvery(), cfg.MaxPending, cfg.Series)
 	}
+	collecting := startCollecting(cfg.Structure.CollectEvery)
 	t0 := time.Now()
 	close(start)
 	res := Result{Goroutines: cfg.Goroutines}
@@ -153,18 +161,21 @@ func Run(inst *Instance, cfg Config) (Result, error) {
 	}
 	ran.Wait()
 	res.Elapsed = time.Since(t0)
+	collecting.stop()
 	delta := readRuntime().since(before)
+	res.HeapLive, res.HeapScan, res.RSS = delta.heapLive, delta.heapScan, residentBytes()
 	if smp != nil {
 		p, series := smp.finish()
 		res.Pending, res.Series = &p, series
 	}
 
-	var hist histogram
+	var hist, reads histogram
 	for _, l := range loads {
 		res.Ops += l.ops
 		hist.merge(&l.hist)
+		reads.merge(&l.reads)
 	}
-	res.Latency = hist.latency()
+	res.Latency, res.ReadLatency = hist.latency(), reads.latency()
 	res.Allocs, res.Bytes, res.GCCycles = delta.allocs, delta.bytes, delta.cycles
 	if delta.totalCPU > 0 {
 		res.GCCPU = delta.gcCPU / delta.totalCPU

@@ -46,8 +46,7 @@ func hazardInstance(d *hazard.Domain, n int, worker func(*hazard.Array) Worker) 
 
 // newCollector returns the collector of an epoch variant, in the robust
 // mode for an epoch-robust one.
-func newCollector(o Options) *epoch.Collector {
-	var opts []epoch.Option
+func newCollector(o Options, opts ...epoch.Option) *epoch.Collector {
 	if o.TrackGuards {
 		opts = append(opts, epoch.WithGuardTracking())
 	}

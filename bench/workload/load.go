@@ -19,6 +19,7 @@ type load struct {
 	push   bool // a paired load's next operation is a push
 	ops    uint64
 	hist   histogram
+	reads  histogram // the timed operations that were reads
 }
 
 func newLoad(cfg *Config, i uint64) *load {
@@ -45,8 +46,12 @@ func (l *load) run(stop *atomic.Bool, limit uint64) {
 			return
 		}
 		t := time.Now()
-		l.op()
-		l.hist.record(time.Since(t) - clockCost)
+		read := l.op()
+		d := time.Since(t) - clockCost
+		l.hist.record(d)
+		if read {
+			l.reads.record(d)
+		}
 		for i := uint64(1); i < n; i++ {
 			l.op()
 		}
@@ -56,8 +61,9 @@ func (l *load) run(stop *atomic.Bool, limit uint64) {
 
 // op runs one operation: a paired load alternates push and pop; any other
 // draws the kind of operation from the low half of a random number and
-// the key from the high half (Keys <= 2^32).
-func (l *load) op() {
+// the key from the high half (Keys <= 2^32). It reports whether the
+// operation was a read.
+func (l *load) op() (read bool) {
 	x := l.rng.next()
 	if l.paired {
 		if l.push {
@@ -66,15 +72,17 @@ func (l *load) op() {
 			l.w.Delete(0)
 		}
 		l.push = !l.push
-		return
+		return false
 	}
 	k := (x >> 32) * l.keys >> 32
 	switch c := uint32(x) % 200; {
 	case c < l.read2:
 		l.w.Read(k)
+		return true
 	case c&1 == 0:
 		l.w.Insert(k)
 	default:
 		l.w.Delete(k)
 	}
+	return false
 }

@@ -12,12 +12,17 @@ var runtimeMetrics = []string{
 	"/gc/cycles/total:gc-cycles",
 	"/cpu/classes/gc/total:cpu-seconds",
 	"/cpu/classes/total:cpu-seconds",
+	"/gc/heap/live:bytes",
+	"/gc/scan/heap:bytes",
 }
 
 // runtimeCounters is one reading of runtimeMetrics.
 type runtimeCounters struct {
 	allocs, bytes, cycles uint64
 	gcCPU, totalCPU       float64
+	// Levels, not counters: the heap marked live by the last collection,
+	// and the part of the heap a collection scans for pointers.
+	heapLive, heapScan uint64
 }
 
 func readRuntime() runtimeCounters {
@@ -34,6 +39,8 @@ func readRuntime() runtimeCounters {
 		cycles:   s[3].Value.Uint64(),
 		gcCPU:    s[4].Value.Float64(),
 		totalCPU: s[5].Value.Float64(),
+		heapLive: s[6].Value.Uint64(),
+		heapScan: s[7].Value.Uint64(),
 	}
 }
 
@@ -45,5 +52,7 @@ func (c runtimeCounters) since(start runtimeCounters) runtimeCounters {
 		cycles:   c.cycles - start.cycles,
 		gcCPU:    c.gcCPU - start.gcCPU,
 		totalCPU: c.totalCPU - start.totalCPU,
+		heapLive: c.heapLive,
+		heapScan: c.heapScan,
 	}
 }

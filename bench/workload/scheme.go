@@ -15,6 +15,9 @@ const (
 	Mutex       Scheme = "mutex"        // a slice or map guarded by a sync.Mutex or sync.RWMutex
 	SyncMap     Scheme = "syncmap"      // sync.Map
 	XSync       Scheme = "xsync"        // github.com/puzpuzpuz/xsync/v4: Map or MPMCQueue
+	Offheap     Scheme = "offheap"      // container/offheapmap: entries and table off the Go heap, epoch guards
+	Fastcache   Scheme = "fastcache"    // github.com/VictoriaMetrics/fastcache
+	Bigcache    Scheme = "bigcache"     // github.com/allegro/bigcache/v3
 )
 
 var schemeDocs = map[Scheme]string{
@@ -27,11 +30,14 @@ var schemeDocs = map[Scheme]string{
 	Mutex:       "a slice (stack, queue) or map guarded by a mutex (sync.RWMutex for the map, readers share it)",
 	SyncMap:     "sync.Map",
 	XSync:       "github.com/puzpuzpuz/xsync/v4: Map for the map, MPMCQueue for the queue",
+	Offheap:     "container/offheapmap: entries in an offheap.Slab and the table in an offheap.Array, never scanned by the garbage collector; reads in place under epoch guards (one Handle per goroutine)",
+	Fastcache:   "github.com/VictoriaMetrics/fastcache: byte keys and values in mmap'd chunks, reads copy the value",
+	Bigcache:    "github.com/allegro/bigcache/v3: byte keys and values in pointer-free shards, reads copy the value",
 }
 
 // Schemes lists every scheme in report order.
 func Schemes() []Scheme {
-	return []Scheme{GC, Epoch, EpochPool, EpochRobust, Hazard, Chan, Mutex, SyncMap, XSync}
+	return []Scheme{GC, Epoch, EpochPool, EpochRobust, Hazard, Offheap, Chan, Mutex, SyncMap, XSync, Fastcache, Bigcache}
 }
 
 // Doc says what the scheme measures.
@@ -40,5 +46,5 @@ func (s Scheme) Doc() string { return schemeDocs[s] }
 // Reclaims reports whether the scheme is one of the library's (it has
 // pending objects to sample).
 func (s Scheme) Reclaims() bool {
-	return s == Epoch || s == EpochPool || s == EpochRobust || s == Hazard
+	return s == Epoch || s == EpochPool || s == EpochRobust || s == Hazard || s == Offheap
 }

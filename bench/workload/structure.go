@@ -1,5 +1,7 @@
 package workload
 
+import "time"
+
 // Structure is a kind of data structure the suite measures.
 type Structure struct {
 	Name string
@@ -12,6 +14,12 @@ type Structure struct {
 	// uniformly from [0, N); a set or map is prefilled with about half of
 	// them, a stack or queue with N/2 elements.
 	KeyRanges []KeyRange
+	// OptIn structures are measured only when asked for by name: their
+	// runs are long (bigmap prefills ten million entries).
+	OptIn bool
+	// CollectEvery, if positive, starts a garbage collection at this
+	// interval during a run, on a goroutine of its own.
+	CollectEvery time.Duration
 
 	variants map[Scheme]func(Options) *Instance
 }
@@ -24,7 +32,7 @@ type KeyRange struct {
 
 // Structures lists the structures in report order.
 func Structures() []*Structure {
-	return []*Structure{stackStructure, queueStructure, setStructure, mapStructure}
+	return []*Structure{stackStructure, queueStructure, setStructure, mapStructure, bigmapStructure}
 }
 
 // Mixes returns the read/update mixes that apply to s.

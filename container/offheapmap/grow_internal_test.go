@@ -10,10 +10,11 @@ import (
 
 // A reader that read a key's slot in a table that a grow has replaced
 // must not report the key absent because a writer replaced its entry in
-// the new table meanwhile (the old table's slot still names the freed
-// entry): Load looks again in the new table. Here the reader stops between
-// reading the slot and resolving it while the table grows and the key's
-// value is replaced.
+// the new table meanwhile and freed the entry the old slot names: the
+// entry stays readable until the reader's guard exits (find's comment).
+// Here the reader stops between reading the slot and resolving it while
+// the table grows and the key's value is replaced. (With the checked Get,
+// the freed entry failed and the key read as deleted.)
 func TestLoadAcrossGrowAndReplace(t *testing.T) {
 	c := epoch.New()
 	m, err := New[int, int](c, 64)
@@ -60,7 +61,7 @@ func TestLoadAcrossGrowAndReplace(t *testing.T) {
 	close(resume)
 	r := <-done
 	require.True(t, r.ok, "the key was present throughout")
-	require.Equal(t, 2, r.v)
+	require.Contains(t, []int{1, 2}, r.v)
 
 	require.NoError(t, m.Close())
 	require.NoError(t, c.Close())

@@ -21,11 +21,14 @@ type Map[K comparable, V any] struct {
 	seed    maphash.Seed
 	table   atomic.Pointer[table]
 	stripes []stripe
-	growMu  sync.Mutex // one grow at a time
 	closed  atomic.Bool
-
-	live  atomic.Int64
-	grows atomic.Uint64
+	// Above: read by every Load. Below: written by writers, on cache
+	// lines of their own.
+	_      cacheline.Pad
+	live   atomic.Int64
+	grows  atomic.Uint64
+	growMu sync.Mutex // one grow at a time
+	_      cacheline.Pad
 }
 
 type entry[K, V any] struct {
@@ -89,22 +92,14 @@ func (m *Map[K, V]) Load(g *epoch.Guard, key K) (*V, bool) {
 	if m.closed.Load() {
 		panic("offheapmap: Load after Close")
 	}
-	h := m.hash(key)
-	for {
-		t := m.table.Load()
-		e, _, _, _ := m.find(g, t, h, key)
-		// A grow publishes the new table before any writer touches it,
-		// so if t is still the table, every slot find read was current.
-		// Otherwise find may have read a slot that writers have since
-		// changed in the new table: look again there.
-		if m.table.Load() != t {
-			continue
-		}
-		if e == nil {
-			return nil, false
-		}
-		return &e.val, true
+	if g == nil || g.Collector() != m.c {
+		panic("offheapmap: Load with a nil guard or a guard of another collector than the map's")
 	}
+	e, _, _, _ := m.find(m.table.Load(), m.hash(key), key)
+	if e == nil {
+		return nil, false
+	}
+	return &e.val, true
 }
 
 // testHookFind, if set by a test, runs in find between the load of a
@@ -112,32 +107,35 @@ func (m *Map[K, V]) Load(g *epoch.Guard, key K) (*V, bool) {
 var testHookFind func()
 
 // find returns key's entry in t with its bucket, slot and handle, or a nil
-// entry. A handle freed after the bucket's meta was read means the slot's
-// entry was replaced or deleted meanwhile: find reads the slot again and
-// follows a replacement.
-func (m *Map[K, V]) find(g *epoch.Guard, t *table, h uint64, key K) (*entry[K, V], *bucket, int, offheap.Handle) {
+// entry. It resolves handles with Peek, unchecked, which is safe under
+// the caller's guard (or stripe) because every handle it reads was linked
+// when the guard could see it:
+//
+//   - t was the table when the caller loaded it, after its guard began; a
+//     grow freezes t, and the entries t links at that moment are freed, if
+//     ever, by later writes to the new table, so after the guard began;
+//   - an entry unlinked from t while it was the table (replaced, or
+//     deleted: its tag then marks the slot deleted, but the slot keeps the
+//     handle) is freed after the write that unlinked it, which came after
+//     find read the link (the slot, or the meta word with the live tag).
+//
+// So the slot is not reused before the guard exits, and the entry find
+// reads is one that t linked at some moment of the call: a Load returns
+// the key's value at that moment (for a frozen t, the moment of the grow,
+// which is after the Load began), which makes it linearizable.
+func (m *Map[K, V]) find(t *table, h uint64, key K) (*entry[K, V], *bucket, int, offheap.Handle) {
 	tag := tagOf(h)
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
 		b := &t.buckets[i]
 		meta := b.meta.Load()
 		for marks := matching(meta, tag); marks != 0; marks &= marks - 1 {
 			j := slotOf(marks)
-			for hd := offheap.Handle(b.slots[j].Load()); ; {
-				if testHookFind != nil {
-					testHookFind()
-				}
-				e, err := m.entries.Get(g, hd)
-				if err == nil {
-					if e.key == key {
-						return e, b, j, hd
-					}
-					break
-				}
-				again := offheap.Handle(b.slots[j].Load())
-				if again == hd {
-					break // deleted
-				}
-				hd = again
+			hd := offheap.Handle(b.slots[j].Load())
+			if testHookFind != nil {
+				testHookFind()
+			}
+			if e := m.entries.Peek(hd); e.key == key {
+				return e, b, j, hd
 			}
 		}
 		if zeroBytes(meta) != 0 {
@@ -170,7 +168,7 @@ func (m *Map[K, V]) Store(g *epoch.Guard, key K, val V) (replaced bool, err erro
 		return false, fmt.Errorf("offheapmap: Store: %w", offheap.ErrClosed)
 	}
 	t := m.table.Load() // stable while a stripe is held
-	if old, b, j, ohd := m.find(g, t, h, key); old != nil {
+	if old, b, j, ohd := m.find(t, h, key); old != nil {
 		b.slots[j].Store(uint64(hd))
 		s.Unlock()
 		m.free(g, ohd)
@@ -215,7 +213,7 @@ func (m *Map[K, V]) Delete(g *epoch.Guard, key K) bool {
 		s.Unlock()
 		return false
 	}
-	_, b, j, hd := m.find(g, m.table.Load(), h, key)
+	_, b, j, hd := m.find(m.table.Load(), h, key)
 	if b != nil {
 		b.setTag(j, tagOf(h), tagDeleted)
 		m.live.Add(-1)

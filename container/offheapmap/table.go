@@ -4,6 +4,7 @@ import (
 	"math/bits"
 	"sync/atomic"
 
+	"github.com/go-reclaim/reclaim/internal/cacheline"
 	"github.com/go-reclaim/reclaim/offheap"
 )
 
@@ -37,6 +38,7 @@ type table struct {
 	arr     *offheap.Array[bucket]
 	buckets []bucket
 	mask    uint64
+	_       cacheline.Pad // buckets and mask are read by every probe
 	// used counts the slots that are not empty (live, deleted or busy),
 	// for the growth check; only writers holding a stripe change it.
 	used atomic.Int64
