@@ -172,4 +172,3 @@ func newBigmapXSync(o Options) *Instance {
 		Delete: func(k uint64) bool { _, ok := m.LoadAndDelete(k); return ok },
 	})
 }
-

@@ -42,7 +42,7 @@ type Result struct {
 	GCCycles      uint64
 	// GCCPU is the garbage collector's share of the CPU time available
 	// (GOMAXPROCS x wall time), from the runtime's estimate.
-	GCCPU   float64
+	GCCPU float64
 	// HeapLive is the heap the last collection of the run found live,
 	// HeapScan the part of the heap a collection scans for pointers (its
 	// mark work), and RSS the process's resident memory at the end of the
