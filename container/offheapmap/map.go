@@ -213,9 +213,12 @@ func (m *Map[K, V]) Delete(g *epoch.Guard, key K) bool {
 		s.Unlock()
 		return false
 	}
-	_, b, j, hd := m.find(m.table.Load(), h, key)
+	t := m.table.Load()
+	_, b, j, hd := m.find(t, h, key)
 	if b != nil {
-		b.setTag(j, tagOf(h), tagDeleted)
+		if b.remove(j) {
+			t.used.Add(-1)
+		}
 		m.live.Add(-1)
 	}
 	s.Unlock()

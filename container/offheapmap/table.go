@@ -13,14 +13,19 @@ import (
 // meta word holding one tag byte per slot, and seven slots holding the
 // offheap.Handle of an entry.
 //
-// A slot's tag is its state: tagEmpty (never used since the table was
-// made), tagDeleted (a tombstone), tagBusy (claimed by an insert that is
-// writing the handle) or a live tag, derived from the key's hash, that
-// lets a probe skip most non-matching entries without touching them. A
-// slot never becomes empty again, so a probe may stop at the first bucket
-// with an empty slot: every key inserted before the probe began lies
-// before it (an insert takes the first empty or deleted slot of its
-// probe sequence).
+// A slot's tag is its state: tagEmpty, tagDeleted (a tombstone), tagBusy
+// (claimed by an insert that is writing the handle) or a live tag, derived
+// from the key's hash, that lets a probe skip most non-matching entries
+// without touching them.
+//
+// A probe stops at the first bucket with an empty slot. That is right
+// because of an invariant: no bucket strictly between a key's home bucket
+// and the bucket holding it has an empty slot. An insert keeps it by
+// taking the first empty or deleted slot of its probe sequence; a delete
+// keeps it by leaving a tombstone, except in a bucket that already has an
+// empty slot, where no key's probe passes anyway: there the slot becomes
+// empty again (as in SwissTable), so a map whose size stays steady does
+// not fill up with tombstones and rebuild its table over and over.
 const (
 	slotsPerBucket = 7
 	tagEmpty       = 0
@@ -98,6 +103,23 @@ func (b *bucket) setTag(j int, from, to uint8) bool {
 		}
 		if b.meta.CompareAndSwap(meta, meta&^(0xff<<shift)|uint64(to)<<shift) {
 			return true
+		}
+	}
+}
+
+// remove marks live slot j deleted, or empty if the bucket has another
+// empty slot (see the invariant above), in one compare-and-swap of the
+// meta word, and reports whether the slot became empty.
+func (b *bucket) remove(j int) (emptied bool) {
+	shift := 8 * j
+	for {
+		meta := b.meta.Load()
+		to := uint64(tagDeleted)
+		if zeroBytes(meta) != 0 { // slot j is live: the empty slot is another
+			to = tagEmpty
+		}
+		if b.meta.CompareAndSwap(meta, meta&^(0xff<<shift)|to<<shift) {
+			return to == tagEmpty
 		}
 	}
 }
