@@ -65,9 +65,10 @@
 //     handle therefore fails cleanly forever; it never resolves to someone
 //     else's value.
 //
-// Alloc, Get, Free, Stats and Close are safe for concurrent use. Get is
-// lock-free and does not allocate; Alloc and the return of slots to the free
-// list take a short mutex.
+// Alloc, Get, Free, Stats and Close are safe for concurrent use. Get and
+// Free are lock-free and do not allocate; Alloc and the return of a slot
+// after its grace period use a per-processor cache of free slots and take
+// a short mutex only when it is empty or full (always in checked mode).
 //
 // # Limits
 //
