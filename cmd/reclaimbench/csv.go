@@ -18,6 +18,10 @@ func writeCSV(dir, name string, header []string, rows [][]string) error {
 
 func ftoa(x float64) string { return strconv.FormatFloat(x, 'g', 6, 64) }
 
+// bytesText is a median of byte counts, whole (ftoa would round a heap of
+// gigabytes to 6 digits in exponent form).
+func bytesText(x float64) string { return strconv.FormatFloat(x, 'f', 0, 64) }
+
 // pointKey is the columns that name a point, first in every workload CSV.
 var pointKey = []string{"structure", "mix", "keys", "key_range", "scheme", "goroutines"}
 
@@ -29,7 +33,7 @@ func (p *point) key() []string {
 // writeResultsCSV writes results.csv: one row per measured run.
 func writeResultsCSV(dir string, res *results) error {
 	header := append(append([]string{}, pointKey...), "rep", "ops", "seconds", "mops", "ns_op",
-		"allocs_op", "bytes_op", "pending_peak", "pending_mean", "gc_cycles", "gc_cpu", "p50_ns", "p99_ns", "p999_ns")
+		"allocs_op", "bytes_op", "pending_peak", "pending_mean", "gc_cycles", "gc_cpu", "p50_ns", "p99_ns", "p999_ns", "heap_live_bytes", "heap_scan_bytes", "rss_bytes", "read_p99_ns", "read_p999_ns")
 	var rows [][]string
 	for _, p := range res.points {
 		for i, r := range p.runs {
@@ -40,7 +44,9 @@ func writeResultsCSV(dir string, res *results) error {
 			rows = append(rows, append(p.key(), fmt.Sprint(i+1), fmt.Sprint(r.Ops), ftoa(r.Elapsed.Seconds()),
 				ftoa(r.OpsPerSec()/1e6), ftoa(r.NsPerOp()), ftoa(r.AllocsPerOp()), ftoa(r.BytesPerOp()),
 				peak, mean, fmt.Sprint(r.GCCycles), ftoa(r.GCCPU),
-				fmt.Sprint(r.Latency.P50.Nanoseconds()), fmt.Sprint(r.Latency.P99.Nanoseconds()), fmt.Sprint(r.Latency.P999.Nanoseconds())))
+				fmt.Sprint(r.Latency.P50.Nanoseconds()), fmt.Sprint(r.Latency.P99.Nanoseconds()), fmt.Sprint(r.Latency.P999.Nanoseconds()),
+				fmt.Sprint(r.HeapLive), fmt.Sprint(r.HeapScan), fmt.Sprint(r.RSS),
+				fmt.Sprint(r.ReadLatency.P99.Nanoseconds()), fmt.Sprint(r.ReadLatency.P999.Nanoseconds())))
 		}
 	}
 	return writeCSV(dir, "results.csv", header, rows)
@@ -50,7 +56,8 @@ func writeResultsCSV(dir string, res *results) error {
 // runs and the throughput's range.
 func writeSummaryCSV(dir string, res *results) error {
 	header := append(append([]string{}, pointKey...), "runs", "mops_median", "mops_min", "mops_max",
-		"ns_op", "allocs_op", "bytes_op", "pending_peak", "pending_mean", "gc_cycles", "gc_cpu", "p50_ns", "p99_ns", "p999_ns")
+		"ns_op", "allocs_op", "bytes_op", "pending_peak", "pending_mean", "gc_cycles", "gc_cpu", "p50_ns", "p99_ns", "p999_ns",
+		"heap_live_bytes", "heap_scan_bytes", "rss_bytes", "read_p99_ns", "read_p999_ns")
 	var rows [][]string
 	for _, p := range res.points {
 		s := p.sum
@@ -60,7 +67,8 @@ func writeSummaryCSV(dir string, res *results) error {
 		}
 		rows = append(rows, append(p.key(), fmt.Sprint(len(p.runs)), ftoa(s.mops), ftoa(s.mopsMin), ftoa(s.mopsMax),
 			ftoa(s.nsPerOp), ftoa(s.allocsPerOp), ftoa(s.bytesPerOp), peak, mean, ftoa(s.gcCycles), ftoa(s.gcCPU),
-			fmt.Sprint(s.p50.Nanoseconds()), fmt.Sprint(s.p99.Nanoseconds()), fmt.Sprint(s.p999.Nanoseconds())))
+			fmt.Sprint(s.p50.Nanoseconds()), fmt.Sprint(s.p99.Nanoseconds()), fmt.Sprint(s.p999.Nanoseconds()),
+			bytesText(s.heapLive), bytesText(s.heapScan), bytesText(s.rss), fmt.Sprint(s.readP99.Nanoseconds()), fmt.Sprint(s.readP999.Nanoseconds())))
 	}
 	return writeCSV(dir, "summary.csv", header, rows)
 }

@@ -5,13 +5,18 @@
 // the Go alternatives (channels, mutexes, sync.Map, xsync), for read/update
 // mixes, key ranges and goroutine counts; a robustness run in which one
 // reader stalls; and the microbenchmarks of package bench, each beside the
-// floor measured in the same run.
+// floor measured in the same run. The opt-in bigmap structure (-structures
+// bigmap, -bigmap-entries, ten million by default) sets the off-heap map
+// against the Go heap's maps and the byte caches, and reports what each
+// costs the garbage collector: its CPU share, the heap, RSS and the reads'
+// tail latency.
 //
 // Usage:
 //
-//	go run ./cmd/reclaimbench -quick            # under a minute, every scheme
-//	go run ./cmd/reclaimbench -out results      # the full suite
-//	go run ./cmd/reclaimbench -h                # every flag
+//	go run ./cmd/reclaimbench -quick              # under a minute, every scheme
+//	go run ./cmd/reclaimbench -out results        # the full suite
+//	go run ./cmd/reclaimbench -structures bigmap  # the big map (long: see -dry-run)
+//	go run ./cmd/reclaimbench -h                  # every flag
 //
 // -cpuprofile profiles the whole invocation: narrow it to the cell in
 // question (-structures set -schemes hazard -workloads 90/10 ...) and read

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -61,6 +63,10 @@ func TestBadFlagsExit2(t *testing.T) {
 		{"-structures", "set", "-schemes", "chan", "-micro=false", "-robust", "0"},
 		{"-structures", "none", "-micro=false"},
 		{"-goroutines", "1,100000"},
+		{"-bigmap-entries", "0"},
+		{"-bigmap-entries", "-1"},
+		{"-bigmap-entries", "2147483649"},
+		{"-structures", "bigmap", "-quick"}, // -quick's keys are small, bigmap's large
 	} {
 		code, stdout, stderr := runCmd(t, args...)
 		require.Equal(t, 2, code, "%q", args)
@@ -132,6 +138,9 @@ func TestHelpExit0(t *testing.T) {
 	require.Contains(t, stderr, "Usage: reclaimbench")
 	require.Contains(t, stderr, "-quick")
 	require.Contains(t, stderr, "-dry-run")
+	require.Contains(t, stderr, "-bigmap-entries")
+	require.Contains(t, stderr, "the default leaves out the opt-in ones, which run only when named: bigmap")
+	require.Regexp(t, `-structures bigmap -micro=false about \d+m`, stderr)
 	require.Regexp(t, `With the default flags a run takes about \d+m`, stderr)
 }
 
@@ -143,12 +152,66 @@ func TestQuickDefaults(t *testing.T) {
 	require.Len(t, o.goroutines, 2)
 	require.Len(t, o.schemes, len(workload.Schemes()), "every scheme")
 	require.Contains(t, o.schemes, workload.EpochRobust)
-	require.Len(t, o.structures, 4, "every structure")
+	require.Equal(t, "stack,queue,set,map", names(o.structures, func(s *workload.Structure) string { return s.Name }),
+		"every structure but the opt-in bigmap")
 
 	o, err = parseFlags([]string{"-quick", "-duration", "1s", "-keys", "large"}, new(bytes.Buffer))
 	require.NoError(t, err)
 	require.Equal(t, time.Second, o.duration, "explicit flags win")
 	require.Equal(t, []string{"large"}, o.keys)
+}
+
+// bigmap runs only when named; -bigmap-entries sets its size, its key
+// range twice that, up to the 2^32 keys a run may have.
+func TestBigmapFlags(t *testing.T) {
+	o, err := parseFlags(nil, new(bytes.Buffer))
+	require.NoError(t, err)
+	require.False(t, slices.ContainsFunc(o.structures, func(s *workload.Structure) bool { return s.OptIn }), "opt-in")
+
+	o, err = parseFlags([]string{"-structures", "map,bigmap", "-bigmap-entries", "1000"}, new(bytes.Buffer))
+	require.NoError(t, err)
+	require.Len(t, o.structures, 2)
+	big := o.structures[1]
+	require.Equal(t, "bigmap", big.Name)
+	require.Equal(t, []workload.KeyRange{{Name: "large", N: 2000}}, big.KeyRanges)
+	require.Equal(t, "map", robustPlan(o)[0].Structure.Name, "the robustness run is the map's")
+	o.structures = o.structures[1:]
+	require.Empty(t, robustPlan(o), "none on bigmap")
+
+	o, err = parseFlags([]string{"-structures", "bigmap", "-bigmap-entries", "2147483648"}, new(bytes.Buffer))
+	require.NoError(t, err, "2^32 keys")
+	require.Equal(t, uint64(1<<32), o.structures[0].KeyRanges[0].N)
+
+	var stderr bytes.Buffer
+	_, err = parseFlags([]string{"-structures", "bigmap", "-keys", "small"}, &stderr)
+	require.ErrorIs(t, err, errUsage)
+	require.Contains(t, stderr.String(), "-keys small selects none of bigmap's key ranges (it has large)")
+	_, err = parseFlags([]string{"-keys", "large"}, new(bytes.Buffer))
+	require.NoError(t, err, "stack and queue are left out of -keys large as before")
+}
+
+// -dry-run with bigmap lists its points and counts its prefill and
+// collections in the estimate.
+func TestBigmapDryRun(t *testing.T) {
+	args := []string{"-dry-run", "-structures", "bigmap", "-schemes", "offheap,xsync,chan", "-workloads", "90/10",
+		"-goroutines", "1,2", "-micro=false"}
+	code, stdout, stderr := runCmd(t, args...)
+	require.Zero(t, code, stderr)
+	require.Contains(t, stdout, "2 workload cells x 2 goroutine counts x 5 runs of 1s, 0 robustness runs")
+	require.Contains(t, stdout, "  bigmap 90/10, large keys (20000000), offheap, 1 goroutine\n")
+	require.Contains(t, stdout, "  bigmap 90/10, large keys (20000000), xsync, 2 goroutines\n")
+	require.Contains(t, stdout, "prefills about 10000000 entries")
+
+	o, err := parseFlags(args, new(bytes.Buffer))
+	require.NoError(t, err)
+	runs := 2 * (1 + 2*5) * time.Second
+	require.Greater(t, planEstimate(o), runs+2*workload.DefaultBigmapEntries*prefillPerEntry, "the prefill is counted")
+	o, err = parseFlags(append(args, "-bigmap-entries", "1000"), new(bytes.Buffer))
+	require.NoError(t, err)
+	require.Less(t, planEstimate(o), runs+time.Second)
+	_, stdout, _ = runCmd(t, append(args, "-bigmap-entries", "1000")...)
+	require.Contains(t, stdout, "large keys (2000)")
+	require.NotContains(t, stdout, "prefills about", "nothing worth a note")
 }
 
 func TestUnwritableOutFailsFirst(t *testing.T) {
@@ -197,14 +260,7 @@ func TestEndToEnd(t *testing.T) {
 	require.Contains(t, string(report), "| robustness, set/epoch-robust |", "the robust mode's robustness target")
 	images := regexp.MustCompile(`!\[[^]]*\]\(([^)]+)\)`).FindAllStringSubmatch(string(report), -1)
 	require.Len(t, images, mixes+1, "a throughput plot per group and the pending plot")
-	for _, m := range images {
-		f, err := os.Open(filepath.Join(dir, m[1]))
-		require.NoError(t, err)
-		cfg, err := png.DecodeConfig(f)
-		f.Close()
-		require.NoError(t, err, m[1])
-		require.Positive(t, cfg.Width)
-	}
+	requireImages(t, dir, images)
 
 	bench, err := os.ReadFile(filepath.Join(dir, "benchstat.txt"))
 	require.NoError(t, err)
@@ -288,4 +344,77 @@ func TestFencesSideBySide(t *testing.T) {
 	code, _, stderr = runCmd(t, append(args, "-fences", "sometimes")...)
 	require.Equal(t, 2, code)
 	require.Contains(t, stderr, `-fences: "sometimes" is neither both nor current`)
+}
+
+// A bigmap run writes the memory and read-latency columns, the bigmap
+// table with its cost plot per mix, and issue 14's targets.
+func TestBigmapEndToEnd(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	code, stdout, stderr := runCmd(t, "-structures", "bigmap", "-bigmap-entries", "1000",
+		"-schemes", "offheap,xsync,fastcache,bigcache,gc,mutex,syncmap", "-goroutines", "1", "-reps", "1",
+		"-duration", "20ms", "-micro=false", "-robust", "0", "-out", dir)
+	require.Zero(t, code, stderr)
+	require.Contains(t, stdout, "bigmap 90/10, large keys (2000)")
+
+	const schemes, mixes = 7, 4
+	for _, name := range []string{"results.csv", "summary.csv"} {
+		f, err := os.Open(filepath.Join(dir, name))
+		require.NoError(t, err)
+		recs, err := csv.NewReader(f).ReadAll()
+		f.Close()
+		require.NoError(t, err, name)
+		require.Len(t, recs, 1+schemes*mixes, name)
+		col := map[string]int{}
+		for i, h := range recs[0] {
+			col[h] = i
+		}
+		for _, h := range []string{"heap_live_bytes", "heap_scan_bytes", "rss_bytes", "read_p99_ns", "read_p999_ns"} {
+			require.Contains(t, col, h, name)
+		}
+		for _, r := range recs[1:] {
+			num := func(h string) float64 {
+				x, err := strconv.ParseFloat(r[col[h]], 64)
+				require.NoError(t, err, "%s %s: %q", name, h, r[col[h]])
+				return x
+			}
+			require.Positive(t, num("heap_live_bytes"), name)
+			require.Positive(t, num("heap_scan_bytes"), name)
+			if runtime.GOOS == "linux" {
+				require.Positive(t, num("rss_bytes"), name)
+			}
+			if r[col["mix"]] == "0/100" {
+				require.Zero(t, num("read_p999_ns"), "%s: no reads in 0/100", name)
+			} else {
+				require.Positive(t, num("read_p99_ns"), "%s %s", name, r[col["mix"]])
+				require.GreaterOrEqual(t, num("read_p999_ns"), num("read_p99_ns"), name)
+			}
+		}
+	}
+
+	b, err := os.ReadFile(filepath.Join(dir, "report.md"))
+	require.NoError(t, err)
+	report := string(b)
+	require.Equal(t, mixes, strings.Count(report, "| scheme | goroutines | Mops/s | read p99 | read p99.9 | GC CPU | GCs/run | heap live (MB) | scannable heap (MB) | RSS (MB) |\n"))
+	require.Contains(t, report, "How to read the bigmap tables")
+	require.Regexp(t, `\| offheap vs xsync: >= 10x lower GC CPU share \| bigmap 90/10, large keys \(2000\) \| g=1: [^|]+ \| [^|]+\(indicative: 1 run, 1000 entries, not 10000000\) \|`, report)
+	require.Contains(t, report, "| offheap vs bigcache: >= 1.5x throughput | bigmap 0/100")
+	require.NotContains(t, report, "| offheap vs xsync: read p99.9 <= 0.5x | bigmap 0/100", "no reads to compare")
+	require.NotContains(t, report, "epoch-pool vs gc", "the classic targets do not apply to bigmap")
+	images := regexp.MustCompile(`!\[[^]]*\]\(([^)]+)\)`).FindAllStringSubmatch(report, -1)
+	require.Len(t, images, 2*mixes, "a throughput and a cost plot per mix")
+	require.Contains(t, report, "(plots/costs-bigmap-90-10-large.png)")
+	requireImages(t, dir, images)
+}
+
+// requireImages checks that every image the report links is a PNG.
+func requireImages(t *testing.T, dir string, images [][]string) {
+	t.Helper()
+	for _, m := range images {
+		f, err := os.Open(filepath.Join(dir, m[1]))
+		require.NoError(t, err)
+		cfg, err := png.DecodeConfig(f)
+		f.Close()
+		require.NoError(t, err, m[1])
+		require.Positive(t, cfg.Width)
+	}
 }

@@ -29,24 +29,26 @@ func (e errXYs) YError(i int) (float64, float64) {
 	return e[i].y - e[i].lo, e[i].hi - e[i].y
 }
 
-// palette has a distinct color for each scheme, in the order of
-// workload.Schemes (plotutil's default palette has only seven).
-var palette = []color.RGBA{
-	{0x33, 0x33, 0x33, 0xff}, // gc
-	{0x1f, 0x77, 0xb4, 0xff}, // epoch
-	{0x2c, 0xa0, 0x2c, 0xff}, // epoch-pool
-	{0xd6, 0x27, 0x28, 0xff}, // epoch-robust
-	{0xff, 0x7f, 0x0e, 0xff}, // hazard
-	{0x94, 0x67, 0xbd, 0xff}, // chan
-	{0x8c, 0x56, 0x4b, 0xff}, // mutex
-	{0xe3, 0x77, 0xc2, 0xff}, // syncmap
-	{0x17, 0xbe, 0xcf, 0xff}, // xsync
+// schemeColors gives each scheme a distinct color (plotutil's default
+// palette has only seven).
+var schemeColors = map[workload.Scheme]color.RGBA{
+	workload.GC:          {0x33, 0x33, 0x33, 0xff},
+	workload.Epoch:       {0x1f, 0x77, 0xb4, 0xff},
+	workload.EpochPool:   {0x2c, 0xa0, 0x2c, 0xff},
+	workload.EpochRobust: {0xd6, 0x27, 0x28, 0xff},
+	workload.Hazard:      {0xff, 0x7f, 0x0e, 0xff},
+	workload.Offheap:     {0xbc, 0xbd, 0x22, 0xff},
+	workload.Chan:        {0x94, 0x67, 0xbd, 0xff},
+	workload.Mutex:       {0x8c, 0x56, 0x4b, 0xff},
+	workload.SyncMap:     {0xe3, 0x77, 0xc2, 0xff},
+	workload.XSync:       {0x17, 0xbe, 0xcf, 0xff},
+	workload.Fastcache:   {0x7f, 0x7f, 0x7f, 0xff},
+	workload.Bigcache:    {0x00, 0x00, 0x80, 0xff},
 }
 
 // schemeStyle gives each scheme the same color and glyph in every plot.
 func schemeStyle(s workload.Scheme) (color.Color, int) {
-	i := slices.Index(workload.Schemes(), s)
-	return palette[i%len(palette)], i
+	return schemeColors[s], slices.Index(workload.Schemes(), s)
 }
 
 func newPlot(title, x, y string) *plot.Plot {
@@ -171,9 +173,10 @@ func pendingPlot(res *results, file string) error {
 	return p.Save(7*vg.Inch, 4.5*vg.Inch, file)
 }
 
-// writePlots writes plots/throughput-<group>.png for each group and
+// writePlots writes plots/throughput-<group>.png for each group,
+// plots/costs-<group>.png for each bigmap group and
 // plots/pending-robustness.png, and returns their paths relative to dir,
-// throughput plots keyed by group slug.
+// throughput plots keyed by group slug, cost plots by bigmapPlotFile.
 func writePlots(dir string, res *results) (map[string]string, string, error) {
 	if err := os.MkdirAll(filepath.Join(dir, plotDir), 0o755); err != nil {
 		return nil, "", err
@@ -185,6 +188,13 @@ func writePlots(dir string, res *results) (map[string]string, string, error) {
 			return nil, "", fmt.Errorf("plot %s: %w", rel, err)
 		}
 		files[g.slug()] = rel
+		if isBigmap(g.structure) {
+			rel := filepath.Join(plotDir, bigmapPlotFile(g))
+			if err := costsPlot(g, filepath.Join(dir, rel)); err != nil {
+				return nil, "", fmt.Errorf("plot %s: %w", rel, err)
+			}
+			files[bigmapPlotFile(g)] = rel
+		}
 	}
 	var pending string
 	if len(res.robust) > 0 {

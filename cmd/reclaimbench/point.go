@@ -26,9 +26,13 @@ type summary struct {
 	gcCycles               float64 // per run
 	gcCPU                  float64 // fraction
 	p50, p99, p999         time.Duration
-	pending                bool    // the scheme has pending objects
-	pendingPeak            uint64  // the highest sample of any run
-	pendingMean            float64 // median of the runs' means
+	readP99, readP999      time.Duration // of the reads alone; 0 without reads
+	// heapLive, heapScan and rss are levels at the end of a run, in bytes
+	// (see workload.Result).
+	heapLive, heapScan, rss float64
+	pending                 bool    // the scheme has pending objects
+	pendingPeak             uint64  // the highest sample of any run
+	pendingMean             float64 // median of the runs' means
 }
 
 func summarize(runs []workload.Result) summary {
@@ -52,6 +56,11 @@ func summarize(runs []workload.Result) summary {
 		p50:         time.Duration(median(col(func(r workload.Result) float64 { return float64(r.Latency.P50) }))),
 		p99:         time.Duration(median(col(func(r workload.Result) float64 { return float64(r.Latency.P99) }))),
 		p999:        time.Duration(median(col(func(r workload.Result) float64 { return float64(r.Latency.P999) }))),
+		readP99:     time.Duration(median(col(func(r workload.Result) float64 { return float64(r.ReadLatency.P99) }))),
+		readP999:    time.Duration(median(col(func(r workload.Result) float64 { return float64(r.ReadLatency.P999) }))),
+		heapLive:    median(col(func(r workload.Result) float64 { return float64(r.HeapLive) })),
+		heapScan:    median(col(func(r workload.Result) float64 { return float64(r.HeapScan) })),
+		rss:         median(col(func(r workload.Result) float64 { return float64(r.RSS) })),
 	}
 	if runs[0].Pending != nil {
 		s.pending = true

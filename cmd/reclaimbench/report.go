@@ -59,8 +59,14 @@ clock subtracted; quantiles have 1/16 resolution.
 
 	if gs := groups(res.points); len(gs) > 0 {
 		fmt.Fprintf(w, "## Results\n\n")
+		if i := slices.IndexFunc(gs, func(g *group) bool { return isBigmap(g.structure) }); i >= 0 {
+			fmt.Fprint(w, bigmapNote(gs[i].structure.CollectEvery))
+		}
 		for _, g := range gs {
 			fmt.Fprintf(w, "### %s\n\n![throughput of %s](%s)\n\n", g.title(), g.title(), filepath.ToSlash(plots[g.slug()]))
+			if isBigmap(g.structure) {
+				fmt.Fprintf(w, "![GC CPU, latency and memory of %s](%s)\n\n", g.title(), filepath.ToSlash(plots[bigmapPlotFile(g)]))
+			}
 			writeMarkdownTable(w, g.table())
 		}
 	}

@@ -34,10 +34,16 @@ func (p *point) row() []string {
 	}
 }
 
+// table is the group's table: bigmap's shows its costs to the rest of
+// the program (bigmap.go), the other structures' the point's own figures.
 func (g *group) table() table {
-	t := table{header: pointHeader}
+	header, row := pointHeader, (*point).row
+	if isBigmap(g.structure) {
+		header, row = bigmapHeader, (*point).bigmapRow
+	}
+	t := table{header: header}
 	for _, p := range g.points {
-		t.rows = append(t.rows, p.row())
+		t.rows = append(t.rows, row(p))
 	}
 	return t
 }

@@ -99,6 +99,7 @@ func runCell(c cell, o *options, index uint64, bar *progress, stopped func() boo
 	for _, g := range o.goroutines {
 		maxG = max(maxG, g)
 	}
+	releaseMemory(s)
 	inst := c.variant.New(workload.Options{Capacity: s.Capacity(c.keys.N, maxG)})
 	if inst.Close != nil {
 		defer func() {

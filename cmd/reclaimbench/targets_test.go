@@ -152,3 +152,74 @@ func TestRobustTarget(t *testing.T) {
 		require.Equal(t, tc.verdict, got[0].verdict, got[0].measured)
 	}
 }
+
+// Issue 14's goals compare offheap with xsync and gc (GC CPU, heap live),
+// xsync (read p99.9, throughput) and the byte caches (throughput) on each
+// bigmap mix; the read goal skips 0/100, and a map smaller than the goals
+// are stated for makes every verdict indicative.
+func TestIssue14Targets(t *testing.T) {
+	type fig struct {
+		mops, gcCPU, heapLive float64
+		p999                  time.Duration
+	}
+	points := func(s *workload.Structure, mix workload.Mix, figs map[workload.Scheme]fig) []*point {
+		var ps []*point
+		for _, sc := range []workload.Scheme{workload.GC, workload.Offheap, workload.XSync, workload.Fastcache, workload.Bigcache} {
+			v, ok := s.Variant(sc)
+			require.True(t, ok)
+			f := figs[sc]
+			ps = append(ps, &point{cell: cell{variant: v, keys: s.KeyRanges[0], mix: mix}, goroutines: 4,
+				runs: make([]workload.Result, 5), sum: summary{mops: f.mops, mopsMin: f.mops, mopsMax: f.mops,
+					gcCPU: f.gcCPU, heapLive: f.heapLive, readP999: f.p999}})
+		}
+		return ps
+	}
+	figs := map[workload.Scheme]fig{
+		workload.Offheap:   {mops: 8, gcCPU: 0.004, heapLive: 20e6, p999: 2 * time.Microsecond},
+		workload.XSync:     {mops: 9, gcCPU: 0.05, heapLive: 900e6, p999: 3 * time.Microsecond},
+		workload.GC:        {mops: 7, gcCPU: 0.03, heapLive: 300e6},
+		workload.Fastcache: {mops: 5},
+		workload.Bigcache:  {mops: 6},
+	}
+	evaluate := func(ps []*point) map[string]targetResult {
+		got := map[string]targetResult{}
+		for _, r := range evaluateTargets(&results{points: ps}) {
+			key := r.target + " | " + r.where
+			require.NotContains(t, got, key, "one verdict per goal and group")
+			got[key] = r
+		}
+		return got
+	}
+	big := workload.Bigmap(workload.DefaultBigmapEntries)
+	const where = " | bigmap 90/10, large keys (20000000)"
+	got := evaluate(points(big, workload.Mix{Read: 90}, figs))
+	for target, want := range map[string]struct{ measured, verdict string }{
+		"offheap vs xsync: >= 10x lower GC CPU share":        {"g=4: 0.40% vs 5.00%", "met"},
+		"offheap vs gc: >= 10x lower GC CPU share":           {"g=4: 0.40% vs 3.00%", "missed at g=4"},
+		"offheap vs xsync: heap live < 5% of the baseline's": {"g=4: 20.0 MB vs 900.0 MB (2.2%)", "met"},
+		"offheap vs gc: heap live < 5% of the baseline's":    {"g=4: 20.0 MB vs 300.0 MB (6.7%)", "missed at g=4"},
+		"offheap vs xsync: read p99.9 <= 0.5x":               {"g=4: 2µs vs 3µs", "missed at g=4"},
+		"offheap vs xsync: >= 0.8x throughput":               {"g=4: 0.89x", "met"},
+		"offheap vs fastcache: >= 1.5x throughput":           {"g=4: 1.60x", "met"},
+		"offheap vs bigcache: >= 1.5x throughput":            {"g=4: 1.33x", "missed at g=4"},
+	} {
+		r, ok := got[target+where]
+		require.True(t, ok, target)
+		require.Equal(t, want.measured, r.measured, target)
+		require.Equal(t, want.verdict, r.verdict, target)
+	}
+	require.Len(t, got, 8, "only issue 14's goals apply to bigmap")
+
+	// 0/100 has no reads; a baseline without GC CPU meets nothing.
+	figs[workload.GC] = fig{mops: 7}
+	got = evaluate(points(big, workload.Mix{Read: 0}, figs))
+	require.Len(t, got, 7, "no read goal")
+	r := got["offheap vs gc: >= 10x lower GC CPU share | bigmap 0/100, large keys (20000000)"]
+	require.Equal(t, "g=4: 0.40% vs 0.00% (no GC CPU to compare)", r.measured)
+	require.Equal(t, "missed at g=4", r.verdict)
+
+	// A small map's verdicts are indicative.
+	for _, r := range evaluate(points(workload.Bigmap(1000), workload.Mix{Read: 90}, figs)) {
+		require.True(t, strings.HasSuffix(r.verdict, "(indicative: 1000 entries, not 10000000)"), r.target+": "+r.verdict)
+	}
+}
