@@ -49,6 +49,17 @@
 // Store fails with an error wrapping offheap.ErrFull, and leaves the map
 // unchanged, when it is reached. Close frees everything.
 //
+// # The collector
+//
+// Every replaced or deleted entry is retired through the collector given
+// to New. With the asymmetric fences (Linux), each sealed batch of retired
+// objects costs the collector a membarrier, which interrupts every running
+// thread of the process for a few microseconds, readers included: for a
+// map that takes thousands of updates a second, give it a collector with
+// larger batches, epoch.New(epoch.WithBatchSize(256)) (measured on the
+// 2-core development machine, 1M entries, 90/10: the reads' 99.9th
+// percentile is 9.0 us with the default 64, 0.78 us with 256).
+//
 // # Misuse
 //
 // Load, Store and Delete panic with a nil guard or a guard of another

@@ -37,11 +37,8 @@ func (m *Map[K, V]) grow(g *epoch.Guard, t *table) {
 				continue
 			}
 			hd := offheap.Handle(b.slots[j].Load())
-			e, err := m.entries.Get(g, hd)
-			if err != nil {
-				panic("offheapmap: internal error: a linked entry is stale: " + err.Error())
-			}
-			m.insert(nt, m.hash(e.key), hd)
+			// Every stripe is held: the entries t links are live.
+			m.insert(nt, m.hash(m.entries.Peek(hd).key), hd)
 		}
 	}
 	m.table.Store(nt)
