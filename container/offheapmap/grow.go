@@ -13,22 +13,28 @@ import (
 // until their guards exit. A grow holds every stripe while it copies, so
 // writers wait for it; readers never do. A table full of tombstones is
 // replaced by one of the same size, without them; tables never shrink.
-func (m *Map[K, V]) grow(g *epoch.Guard, t *table) {
+//
+// It fails only if the new table cannot be mapped; the map then keeps t.
+func (m *Map[K, V]) grow(g *epoch.Guard, t *table) error {
 	m.growMu.Lock()
 	defer m.growMu.Unlock()
 	if m.table.Load() != t {
-		return // grown meanwhile
+		return nil // grown meanwhile
+	}
+	if testHookGrow != nil {
+		testHookGrow()
 	}
 	m.lockAll()
 	defer m.unlockAll()
 	if m.closed.Load() {
-		return
+		return nil // Store then sees closed
 	}
 	want := max(uint64(m.live.Load())*2/slotsPerBucket+1, uint64(len(t.buckets)))
 	nt, err := newTable(1 << bits.Len64(want-1))
 	if err != nil {
-		return // out of address space: keep the old table, which still works, only slower
+		return err
 	}
+	var copied int64
 	for i := range t.buckets {
 		b := &t.buckets[i]
 		meta := b.meta.Load()
@@ -39,9 +45,12 @@ func (m *Map[K, V]) grow(g *epoch.Guard, t *table) {
 			hd := offheap.Handle(b.slots[j].Load())
 			// Every stripe is held: the entries t links are live.
 			m.insert(nt, m.hash(m.entries.Peek(hd).key), hd)
+			copied++
 		}
 	}
+	nt.used.Store(copied) // insert counts only what a reservation did not
 	m.table.Store(nt)
 	m.grows.Add(1)
 	m.retireTable(g, t)
+	return nil
 }

@@ -92,9 +92,7 @@ func (m *Map[K, V]) Load(g *epoch.Guard, key K) (*V, bool) {
 	if m.closed.Load() {
 		panic("offheapmap: Load after Close")
 	}
-	if g == nil || g.Collector() != m.c {
-		panic("offheapmap: Load with a nil guard or a guard of another collector than the map's")
-	}
+	m.checkGuard("Load", g)
 	e, _, _, _ := m.find(m.table.Load(), m.hash(key), key)
 	if e == nil {
 		return nil, false
@@ -103,13 +101,17 @@ func (m *Map[K, V]) Load(g *epoch.Guard, key K) (*V, bool) {
 }
 
 // testHookFind, if set by a test, runs in find between the load of a
-// slot's handle and its resolution.
-var testHookFind func()
+// bucket's meta word and that of a matching slot's handle; testHookInsert
+// in insert between the store of the handle and the tag's publication.
+var testHookFind, testHookInsert func()
+
+// testHookGrow, if set by a test, runs in grow before it takes the stripes.
+var testHookGrow func()
 
 // find returns key's entry in t with its bucket, slot and handle, or a nil
 // entry. It resolves handles with Peek, unchecked, which is safe under
-// the caller's guard (or stripe) because every handle it reads was linked
-// when the guard could see it:
+// the caller's guard because every handle it reads was linked when the
+// guard could see it:
 //
 //   - t was the table when the caller loaded it, after its guard began; a
 //     grow freezes t, and the entries t links at that moment are freed, if
@@ -119,22 +121,35 @@ var testHookFind func()
 //     handle) is freed after the write that unlinked it, which came after
 //     find read the link (the slot, or the meta word with the live tag).
 //
-// So the slot is not reused before the guard exits, and the entry find
-// reads is one that t linked at some moment of the call: a Load returns
-// the key's value at that moment (for a frozen t, the moment of the grow,
-// which is after the Load began), which makes it linearizable.
+// So the slot is not reused before the guard exits. A matching entry is
+// accepted only if the slot still holds the tag after the entry was read:
+// then the handle was published (an insert writes the handle while the
+// slot is busy, and publishes the tag after), and was linked at some
+// moment of the call. A Load returns the key's value at that moment (for
+// a frozen t, at most the moment of the grow, after the Load began), or
+// its absence at the moment find read the bucket with an empty slot,
+// which makes it linearizable.
 func (m *Map[K, V]) find(t *table, h uint64, key K) (*entry[K, V], *bucket, int, offheap.Handle) {
 	tag := tagOf(h)
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
 		b := &t.buckets[i]
 		meta := b.meta.Load()
+	rescan:
 		for marks := matching(meta, tag); marks != 0; marks &= marks - 1 {
 			j := slotOf(marks)
-			hd := offheap.Handle(b.slots[j].Load())
 			if testHookFind != nil {
 				testHookFind()
 			}
+			hd := offheap.Handle(b.slots[j].Load())
 			if e := m.entries.Peek(hd); e.key == key {
+				// The slot may have been deleted and claimed again
+				// (busy) since meta was read, and hd be an insert's
+				// handle not yet published: accept it only if the slot
+				// is live with this tag now.
+				if again := b.meta.Load(); tagAt(again, j) != tag {
+					meta = again
+					goto rescan
+				}
 				return e, b, j, hd
 			}
 		}
@@ -154,6 +169,7 @@ func (m *Map[K, V]) find(t *table, h uint64, key K) (*entry[K, V], *bucket, int,
 // offheap.ErrClosed after Close; the map is unchanged then. It panics if
 // g is nil or belongs to another collector.
 func (m *Map[K, V]) Store(g *epoch.Guard, key K, val V) (replaced bool, err error) {
+	m.checkGuard("Store", g)
 	hd, e, err := m.entries.Alloc()
 	if err != nil {
 		return false, fmt.Errorf("offheapmap: Store: %w", err)
@@ -161,31 +177,45 @@ func (m *Map[K, V]) Store(g *epoch.Guard, key K, val V) (replaced bool, err erro
 	e.key, e.val = key, val
 	h := m.hash(key)
 	s := m.stripe(h)
-	s.Lock()
-	if m.closed.Load() {
+	for {
+		s.Lock()
+		if m.closed.Load() {
+			s.Unlock()
+			_ = m.entries.Free(g, hd) // ErrClosed once Close closed the slab
+			return false, fmt.Errorf("offheapmap: Store: %w", offheap.ErrClosed)
+		}
+		t := m.table.Load() // stable while a stripe is held
+		if old, b, j, ohd := m.find(t, h, key); old != nil {
+			b.slots[j].Store(uint64(hd))
+			s.Unlock()
+			m.free(g, ohd)
+			return true, nil
+		}
+		if !t.reserve() {
+			// The table is at its hard limit (writers of other stripes
+			// inserted since the last grow began): grow first.
+			s.Unlock()
+			if err := m.grow(g, t); err != nil {
+				m.free(g, hd)
+				return false, fmt.Errorf("offheapmap: Store: %w", err)
+			}
+			continue
+		}
+		m.insert(t, h, hd)
+		m.live.Add(1)
+		grow := t.full()
 		s.Unlock()
-		_ = m.entries.Free(g, hd)
-		return false, fmt.Errorf("offheapmap: Store: %w", offheap.ErrClosed)
+		if grow {
+			_ = m.grow(g, t) // on failure the table still has room below its hard limit
+		}
+		return false, nil
 	}
-	t := m.table.Load() // stable while a stripe is held
-	if old, b, j, ohd := m.find(t, h, key); old != nil {
-		b.slots[j].Store(uint64(hd))
-		s.Unlock()
-		m.free(g, ohd)
-		return true, nil
-	}
-	m.insert(t, h, hd)
-	m.live.Add(1)
-	grow := t.full()
-	s.Unlock()
-	if grow {
-		m.grow(g, t)
-	}
-	return false, nil
 }
 
 // insert puts handle hd of a key absent from t at the first free slot of
-// its probe sequence.
+// its probe sequence. The caller has reserved an empty slot (reserve), so
+// that one is free somewhere; if the slot taken was a tombstone, the
+// reservation is given back.
 func (m *Map[K, V]) insert(t *table, h uint64, hd offheap.Handle) {
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
 		b := &t.buckets[i]
@@ -194,11 +224,21 @@ func (m *Map[K, V]) insert(t *table, h uint64, hd offheap.Handle) {
 			continue
 		}
 		b.slots[j].Store(uint64(hd))
+		if testHookInsert != nil {
+			testHookInsert()
+		}
 		b.setTag(j, tagBusy, tagOf(h))
-		if wasEmpty {
-			t.used.Add(1)
+		if !wasEmpty {
+			t.used.Add(-1)
 		}
 		return
+	}
+}
+
+// checkGuard panics on a nil guard or a guard of another collector.
+func (m *Map[K, V]) checkGuard(op string, g *epoch.Guard) {
+	if g == nil || g.Collector() != m.c {
+		panic("offheapmap: " + op + " with a nil guard or a guard of another collector than the map's")
 	}
 }
 
@@ -206,6 +246,7 @@ func (m *Map[K, V]) insert(t *table, h uint64, hd offheap.Handle) {
 // loaded its value keep it until their guards exit. Delete panics if g is
 // nil or belongs to another collector.
 func (m *Map[K, V]) Delete(g *epoch.Guard, key K) bool {
+	m.checkGuard("Delete", g)
 	h := m.hash(key)
 	s := m.stripe(h)
 	s.Lock()
@@ -236,20 +277,31 @@ func (m *Map[K, V]) free(g *epoch.Guard, hd offheap.Handle) {
 	}
 }
 
-// Range calls f on every entry present when Range began and not deleted
-// since, and on some entries stored meanwhile, until f returns false. The
-// value pointer is valid until g exits. f may call the map's methods.
+// Range calls f on every key present from the start of Range to its end,
+// with a value it had meanwhile, and on some keys stored or deleted
+// meanwhile, until f returns false. The value pointer is valid until g
+// exits. f may call the map's methods. Range panics after Close, and if
+// g is nil or belongs to another collector.
 func (m *Map[K, V]) Range(g *epoch.Guard, f func(key K, val *V) bool) {
+	if m.closed.Load() {
+		panic("offheapmap: Range after Close")
+	}
+	m.checkGuard("Range", g)
 	t := m.table.Load()
 	for i := range t.buckets {
 		b := &t.buckets[i]
-		meta := b.meta.Load()
 		for j := range slotsPerBucket {
-			if tagAt(meta, j) < firstLiveTag {
+			// As in find: read the handle between two looks at the tag,
+			// and take it only if the slot was live throughout.
+			tag := tagAt(b.meta.Load(), j)
+			if tag < firstLiveTag {
 				continue
 			}
-			e, err := m.entries.Get(g, offheap.Handle(b.slots[j].Load()))
-			if err == nil && !f(e.key, &e.val) {
+			e := m.entries.Peek(offheap.Handle(b.slots[j].Load()))
+			if tagAt(b.meta.Load(), j) != tag {
+				continue // deleted meanwhile (or deleted and taken again)
+			}
+			if !f(e.key, &e.val) {
 				return
 			}
 		}

@@ -1,6 +1,8 @@
 package offheapmap_test
 
 import (
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -191,4 +193,93 @@ func TestAgainstGoMap(t *testing.T) {
 		require.NoError(rt, m.Close())
 		require.NoError(rt, c.Close())
 	})
+}
+
+// Range sees every key that is present throughout, while other goroutines
+// replace those keys' values and churn other keys enough to grow the
+// table.
+func TestRangeDuringReplaceAndGrowth(t *testing.T) {
+	c := epoch.New(epoch.WithBatchSize(8))
+	m, err := offheapmap.New[uint64, value](c, 1<<18)
+	require.NoError(t, err)
+	const stable = 8
+	g := c.Enter()
+	for k := range uint64(stable) {
+		_, err := m.Store(g, k, value{A: k})
+		require.NoError(t, err)
+	}
+	g.Exit()
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	wg.Go(func() { // replaces the stable keys' values
+		for i := uint64(0); !stop.Load(); i++ {
+			g := c.Enter()
+			_, err := m.Store(g, i%stable, value{A: i % stable, B: i})
+			g.Exit()
+			if err != nil {
+				panic(err)
+			}
+		}
+	})
+	grown := make(chan struct{})
+	go func() { // grows the table with other keys
+		defer close(grown)
+		for i := uint64(stable); i < 20_000; i++ {
+			g := c.Enter()
+			_, err := m.Store(g, i, value{A: i})
+			g.Exit()
+			if err != nil {
+				panic(err)
+			}
+		}
+	}()
+	for ranges := 0; ; ranges++ {
+		select {
+		case <-grown:
+			if ranges >= 100 {
+				goto done
+			}
+		default:
+		}
+		g := c.Enter()
+		seen := map[uint64]bool{}
+		m.Range(g, func(k uint64, v *value) bool {
+			require.Equal(t, k, v.A, "a value of another key")
+			seen[k] = true
+			return true
+		})
+		g.Exit()
+		for k := range uint64(stable) {
+			require.True(t, seen[k], "Range missed key %d, present throughout", k)
+		}
+	}
+done:
+	stop.Store(true)
+	wg.Wait()
+	require.Positive(t, m.Stats().Grows)
+	closeAll(t, m, c)
+}
+
+func TestMisuse(t *testing.T) {
+	m, c := open(t, 16)
+	var other = epoch.New()
+	defer other.Close()
+	og := other.Enter()
+	for name, f := range map[string]func(g *epoch.Guard){
+		"Load":   func(g *epoch.Guard) { m.Load(g, 1) },
+		"Store":  func(g *epoch.Guard) { _, _ = m.Store(g, 1, value{}) },
+		"Delete": func(g *epoch.Guard) { m.Delete(g, 1) },
+		"Range":  func(g *epoch.Guard) { m.Range(g, func(uint64, *value) bool { return true }) },
+	} {
+		msg := "offheapmap: " + name + " with a nil guard or a guard of another collector than the map's"
+		require.PanicsWithValue(t, msg, func() { f(nil) }, name)
+		require.PanicsWithValue(t, msg, func() { f(og) }, name)
+	}
+	og.Exit()
+	require.Zero(t, m.Len(), "a refused Store leaves the map unchanged")
+	require.NoError(t, m.Close())
+	g := c.Enter()
+	require.PanicsWithValue(t, "offheapmap: Range after Close", func() { m.Range(g, func(uint64, *value) bool { return true }) })
+	g.Exit()
+	require.NoError(t, c.Close())
 }

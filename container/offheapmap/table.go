@@ -19,8 +19,8 @@ import (
 // without touching them.
 //
 // A probe stops at the first bucket with an empty slot. That is right
-// because of an invariant: no bucket strictly between a key's home bucket
-// and the bucket holding it has an empty slot. An insert keeps it by
+// because of an invariant: no bucket from a key's home bucket up to, not
+// including, the bucket holding it has an empty slot. An insert keeps it by
 // taking the first empty or deleted slot of its probe sequence; a delete
 // keeps it by leaving a tombstone, except in a bucket that already has an
 // empty slot, where no key's probe passes anyway: there the slot becomes
@@ -60,10 +60,24 @@ func newTable(buckets int) (*table, error) {
 // release unmaps t; the free function of a retired table.
 func (t *table) release() { t.arr.Release() }
 
-// full reports whether t must grow: at most three quarters of its slots
-// may be used, so that every probe meets an empty slot soon.
+// full reports whether t should grow: at most three quarters of its slots
+// are meant to be used, so that every probe meets an empty slot soon.
 func (t *table) full() bool {
 	return t.used.Load()*4 > int64(len(t.buckets)*slotsPerBucket)*3
+}
+
+// reserve counts one more used slot for an insert, unless that would pass
+// the hard limit of seven eighths of the slots: writers of different
+// stripes insert between the growth check and the grow, and without the
+// limit enough of them would fill the table, after which no probe would
+// end. Below it, empty slots remain, so probes and inserts terminate.
+func (t *table) reserve() bool {
+	limit := int64(len(t.buckets)*slotsPerBucket) * 7 / 8
+	if t.used.Add(1) > limit {
+		t.used.Add(-1)
+		return false
+	}
+	return true
 }
 
 // tagOf is the live tag of a hash.
