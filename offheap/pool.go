@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"unsafe"
 
 	"github.com/go-reclaim/reclaim/epoch"
 	"github.com/go-reclaim/reclaim/internal/cacheline"
-	"github.com/go-reclaim/reclaim/internal/perp"
 	"github.com/go-reclaim/reclaim/internal/pin"
 )
 
@@ -55,10 +55,11 @@ type pool struct {
 	pending atomic.Int64
 	_       cacheline.Pad
 
-	// cache holds a few free slots per P, so that Alloc and the reclaim of
-	// a freed slot take no lock in the common case (not in checked mode,
-	// whose bookkeeping is under mu).
-	cache perp.Shards[freeCache]
+	// caches hold a few free slots per P, so that Alloc and the reclaim of
+	// a freed slot take no shared lock in the common case (not in checked
+	// mode, whose bookkeeping is under mu, nor for small slabs).
+	caches   []freeCache
+	cacheCap int // slots one cache holds at most
 
 	mu       sync.Mutex
 	freeHead uint32 // index+1 of the first free slot, 0 = none
@@ -69,13 +70,57 @@ type pool struct {
 	dbg      map[uint32]*slotDebug
 }
 
-// freeCache is one P's free slots, reused last in, first out.
+// freeCache is one P's free slots, reused last in, first out. Its lock is
+// taken by the goroutine running on that P for a few instructions (never
+// waited for: a goroutine that finds it taken uses the shared free list),
+// by an Alloc that would fail with ErrFull, to take the slots back, and by
+// Close, which holds every cache's lock from then on, so that no Alloc
+// still works in the block when it is unmapped.
 type freeCache struct {
-	n   int
-	idx [freeCacheSize]uint32
+	lock atomic.Uint32
+	n    int
+	idx  [freeCacheSize]uint32
+	_    cacheline.Pad
 }
 
 const freeCacheSize = 64
+
+// testHookCachedAlloc, if set by a test, runs in Alloc while it holds a
+// cache's lock, before it hands out the slot it took from the cache.
+var testHookCachedAlloc func()
+
+// cache returns the current P's cache, locked, or nil.
+func (p *pool) cache() *freeCache {
+	if len(p.caches) == 0 {
+		return nil
+	}
+	id := pin.Pin()
+	pin.Unpin()
+	c := &p.caches[uint(id)%uint(len(p.caches))]
+	if !c.lock.CompareAndSwap(0, 1) {
+		return nil
+	}
+	return c
+}
+
+// drainCaches moves every cached slot to the shared free list, waiting for
+// each cache's lock, and keeps the locks if closing. The caller holds mu.
+func (p *pool) drainCaches(closing bool) {
+	for i := range p.caches {
+		c := &p.caches[i]
+		for !c.lock.CompareAndSwap(0, 1) {
+			runtime.Gosched() // held for a few instructions
+		}
+		for ; c.n > 0; c.n-- {
+			m := p.meta(c.idx[c.n-1])
+			m.next = p.freeHead
+			p.freeHead = c.idx[c.n-1] + 1
+		}
+		if !closing {
+			c.lock.Store(0)
+		}
+	}
+}
 
 func (p *pool) init(c *epoch.Collector, elemSize uintptr, capacity int, opts []Option) error {
 	var cfg config
@@ -108,8 +153,11 @@ func (p *pool) init(c *epoch.Collector, elemSize uintptr, capacity int, opts []O
 	p.checked = cfg.checked
 	if p.checked {
 		p.dbg = make(map[uint32]*slotDebug)
-	} else {
-		p.cache = perp.New[freeCache]()
+	} else if per := capacity / (4 * runtime.GOMAXPROCS(0)); per >= 8 {
+		// Small slabs have no caches: slots parked on other Ps would be
+		// missed (until an Alloc that would fail takes them back).
+		p.caches = make([]freeCache, runtime.GOMAXPROCS(0))
+		p.cacheCap = min(per, freeCacheSize)
 	}
 	return nil
 }
@@ -118,8 +166,10 @@ func (p *pool) slot(i uint32) unsafe.Pointer {
 	return unsafe.Add(p.base, uintptr(i)*p.stride+headerSize)
 }
 
+// slotBytes is slot i's value and the padding after it, up to the next
+// header: what Alloc zeroes and checked mode poisons and verifies.
 func (p *pool) slotBytes(i uint32) []byte {
-	return unsafe.Slice((*byte)(p.slot(i)), p.elemSize)
+	return unsafe.Slice((*byte)(p.slot(i)), p.stride-headerSize)
 }
 
 // meta returns slot i's header, or nil if i is beyond the capacity. A slot
@@ -151,14 +201,18 @@ func (p *pool) alloc() (Handle, unsafe.Pointer, error) {
 	if p.closed.Load() {
 		return 0, nil, closedErr("Alloc")
 	}
-	c := p.cache.Pin(pin.Pin())
-	if c != nil && c.n > 0 {
-		c.n--
-		i := c.idx[c.n]
-		p.cache.Unpin(c)
-		return p.issue(i)
+	if c := p.cache(); c != nil {
+		if c.n > 0 {
+			c.n--
+			if testHookCachedAlloc != nil {
+				testHookCachedAlloc()
+			}
+			h, ptr, err := p.issue(c.idx[c.n]) // under the lock: Close waits for it
+			c.lock.Store(0)
+			return h, ptr, err
+		}
+		c.lock.Store(0)
 	}
-	p.cache.Unpin(c)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closing || p.unmapped {
@@ -166,6 +220,9 @@ func (p *pool) alloc() (Handle, unsafe.Pointer, error) {
 	}
 	var m *slotMeta
 	reused := false
+	if p.freeHead == 0 && p.hw == p.capacity {
+		p.drainCaches(false) // slots parked on other Ps
+	}
 	if p.freeHead != 0 {
 		m = p.meta(p.freeHead - 1)
 		p.freeHead = m.next
@@ -274,14 +331,15 @@ func (p *pool) reclaim(m *slotMeta) {
 	// Close unmaps only after a grace period, and sweeps finish first, so
 	// an open slab's header is mapped here.
 	if !p.closed.Load() && m.gen.Load() < genLimit {
-		c := p.cache.Pin(pin.Pin())
-		if c != nil && c.n < freeCacheSize {
-			c.idx[c.n] = p.index(m)
-			c.n++
-			p.cache.Unpin(c)
-			return
+		if c := p.cache(); c != nil {
+			if c.n < p.cacheCap {
+				c.idx[c.n] = p.index(m)
+				c.n++
+				c.lock.Store(0)
+				return
+			}
+			c.lock.Store(0)
 		}
-		p.cache.Unpin(c)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -329,9 +387,10 @@ func (p *pool) close(ctx context.Context) error {
 		leaks = p.leaks()
 	}
 	p.closing = true
+	p.drainCaches(true) // waits for Allocs working in the block, and bars new ones
 	err := unmapMemory(p.mem)
 	p.unmapped = true
-	p.mem, p.base = nil, nil
+	p.mem = nil // base stays: a late access faults rather than land near address 0
 	if err != nil {
 		err = fmt.Errorf("offheap: Close: unmapping: %w", err)
 	}
@@ -345,7 +404,7 @@ type Stats struct {
 	Pending  int64 // freed, waiting for their grace period
 	Touched  int   // slots handed out at least once (their pages are committed)
 	Dead     int   // slots retired for good (generation exhausted, or corrupted in checked mode)
-	Bytes    int   // bytes reserved from the OS (Capacity times the element size)
+	Bytes    int   // bytes reserved from the OS (Capacity times the slot: an 8-byte header and the value, rounded up to 8 bytes)
 }
 
 func (p *pool) stats() Stats {
