@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 
@@ -107,5 +108,36 @@ func TestCloseWaitsForACachedAlloc(t *testing.T) {
 	require.NoError(t, <-closed)
 	_, _, err = s.Alloc()
 	require.ErrorIs(t, err, ErrClosed)
+	require.NoError(t, c.Close())
+}
+
+// A write past the end of a value that reaches the next free slot's header
+// (its free-list link) is reported by the Alloc that would follow the link,
+// instead of sending later Allocs to a wild address.
+func TestOverwrittenFreeHeaderIsCorruption(t *testing.T) {
+	c := epoch.New()
+	s, err := NewSlab[[24]byte](c, 4, WithChecks())
+	require.NoError(t, err)
+	var hs [3]Handle
+	for i := range hs {
+		hs[i], _, err = s.Alloc()
+		require.NoError(t, err)
+	}
+	g := c.Enter()
+	require.NoError(t, s.Free(g, hs[1]))
+	g.Exit()
+	require.NoError(t, c.Barrier(t.Context()))
+	g = c.Enter()
+	v, err := s.Get(g, hs[0])
+	require.NoError(t, err)
+	over := unsafe.Slice((*byte)(unsafe.Pointer(v)), 24+headerSize)
+	over[24+4] = 0x7f // the link field of slot 1's header, right after slot 0
+	g.Exit()
+	_, _, err = s.Alloc()
+	require.ErrorIs(t, err, ErrCorrupted)
+	require.Contains(t, err.Error(), "header of a free slot was overwritten")
+	_, _, err = s.Alloc() // the list is dropped; fresh slots remain
+	require.NoError(t, err)
+	_ = s.Close() // leaks are reported: the test allocated and never freed
 	require.NoError(t, c.Close())
 }

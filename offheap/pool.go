@@ -225,6 +225,15 @@ func (p *pool) alloc() (Handle, unsafe.Pointer, error) {
 	}
 	if p.freeHead != 0 {
 		m = p.meta(p.freeHead - 1)
+		if next, gen := m.next, m.gen.Load(); next > p.hw || gen&1 == 1 {
+			// The header of a free slot was overwritten (an overrun of the
+			// slot before it): drop the rest of the list rather than follow
+			// a wild link.
+			p.freeHead = 0
+			p.dead++
+			return 0, nil, &MisuseError{Err: ErrCorrupted, Op: "Alloc", Handle: makeHandle(p.index(m), gen),
+				Detail: fmt.Sprintf("the header of a free slot was overwritten (link %d, generation %d); the free list is dropped", next, gen)}
+		}
 		p.freeHead = m.next
 		m.next = 0
 		reused = true
