@@ -31,7 +31,9 @@ var (
 	ErrLeaked = errors.New("offheap: allocations leaked")
 	// ErrCorrupted: in checked mode, the poison of a freed slot was
 	// overwritten before the slot was reused: something wrote through a
-	// pointer after its Free and grace period (write after free).
+	// pointer after its Free and grace period (write after free). In any
+	// mode, the header of a free slot was overwritten (a write past the
+	// end of the value before it): its free-list link is not followed.
 	ErrCorrupted = errors.New("offheap: freed memory was written (poison overwritten)")
 )
 
