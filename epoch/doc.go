@@ -113,7 +113,15 @@
 // once, at start-up. The heavy fence costs a system call (about 0.2 us on
 // the development machine, more with many threads): tryAdvance runs it only
 // when a cheap scan finds nothing holding the epoch back, so it is paid at
-// most once per sealed batch.
+// most once per sealed batch. It also interrupts every running thread of
+// the process (an inter-processor interrupt: a few microseconds on a
+// virtual machine, where it exits to the hypervisor), so the readers of a
+// structure that retires thousands of objects a second see it in their
+// 99.9th percentile: measured on the development VM, 8.96 us for the
+// epoch-pool set and map at 2 goroutines in cmd/reclaimbench. Larger
+// batches (WithBatchSize) make it rarer: the off-heap map of
+// container/offheapmap went from 2.1 us to 1.18 us with 2048 instead of
+// 256, as on the SC path.
 //
 // Why not Hyaline (seize's scheme)? Hyaline's enter and leave are also one
 // atomic swap each when nothing was retired meanwhile, so it cannot beat
