@@ -10,26 +10,40 @@ import (
 
 const exitedTwice = "epoch: Exit through a guard that has already exited"
 
+// forEachEnter runs f with c's pooled Enter and with a Handle's, then
+// closes c.
+func forEachEnter(t *testing.T, c *epoch.Collector, f func(name string, enter func() *epoch.Guard)) {
+	h := c.Register()
+	f("pooled", c.Enter)
+	f("Handle", h.Enter)
+	h.Unregister()
+	require.NoError(t, c.Close())
+}
+
+// requireStaleCaught opens a guard and checks that stale, exited, still
+// panics on Exit and leaves that live guard open.
+func requireStaleCaught(t *testing.T, c *epoch.Collector, name string, enter func() *epoch.Guard, stale *epoch.Guard) {
+	t.Helper()
+	live := enter()
+	require.PanicsWithValue(t, exitedTwice, stale.Exit, name)
+	require.Panics(t, func() { epoch.Retire(stale, new(int), noop) }, name)
+	require.Equal(t, 1, c.Stats().Guards, "%s: the stale Exit closed the live guard", name)
+	epoch.Retire(live, new(int), noop)
+	live.Exit()
+	require.Zero(t, c.Stats().Guards, name)
+}
+
 // A guard used after its Exit panics even when the slot has opened another
 // guard since (the pooled slot comes back from the per-P cache, a Handle's
 // slot is the same): the outermost guard alternates between two cells, and
 // without cells each Enter's Guard is new. The live guard is untouched.
 func TestStaleGuardAfterReentryPanics(t *testing.T) {
 	c := newCollector(epoch.WithBatchSize(1))
-	h := c.Register()
-	for name, enter := range map[string]func() *epoch.Guard{"pooled": c.Enter, "Handle": h.Enter} {
+	forEachEnter(t, c, func(name string, enter func() *epoch.Guard) {
 		stale := enter()
 		stale.Exit()
-		live := enter()
-		require.PanicsWithValue(t, exitedTwice, stale.Exit, name)
-		require.Panics(t, func() { epoch.Retire(stale, new(int), noop) }, name)
-		require.Equal(t, 1, c.Stats().Guards, "%s: the stale Exit closed the live guard", name)
-		epoch.Retire(live, new(int), noop)
-		live.Exit()
-		require.Zero(t, c.Stats().Guards, name)
-	}
-	h.Unregister()
-	require.NoError(t, c.Close())
+		requireStaleCaught(t, c, name, enter, stale)
+	})
 }
 
 // Nested guards of a Handle may exit in any order: a guard entered after
@@ -68,20 +82,14 @@ func TestNestedGuardsExitInAnyOrder(t *testing.T) {
 // after its Exit panics however many guards the slot has opened since.
 func TestTrackingCatchesEveryStaleGuard(t *testing.T) {
 	c := newCollector(epoch.WithGuardTracking())
-	h := c.Register()
-	for name, enter := range map[string]func() *epoch.Guard{"pooled": c.Enter, "Handle": h.Enter} {
+	forEachEnter(t, c, func(name string, enter func() *epoch.Guard) {
 		stale := enter()
 		stale.Exit()
-		for range 5 { // an odd count: live would reuse stale's cell
+		for range 5 { // an odd count: the next guard would reuse stale's cell
 			enter().Exit()
 		}
-		live := enter()
-		require.PanicsWithValue(t, exitedTwice, stale.Exit, name)
-		require.Equal(t, 1, c.Stats().Guards, name)
-		live.Exit()
-	}
-	h.Unregister()
-	require.NoError(t, c.Close())
+		requireStaleCaught(t, c, name, enter, stale)
+	})
 }
 
 // Refresh does not shift the cells: after a guard that refreshed exits,
@@ -90,20 +98,14 @@ func TestTrackingCatchesEveryStaleGuard(t *testing.T) {
 // the pin count's parity was the one just exited.)
 func TestExitTwiceAfterRefreshPanics(t *testing.T) {
 	c := newCollector()
-	h := c.Register()
-	for name, enter := range map[string]func() *epoch.Guard{"pooled": c.Enter, "Handle": h.Enter} {
+	forEachEnter(t, c, func(name string, enter func() *epoch.Guard) {
 		g := enter()
 		epoch.Retire(g, new(int), noop)
 		c.Flush() // moves the epoch, so that Refresh re-pins
 		g.Refresh()
 		g.Exit()
-		live := enter()
-		require.PanicsWithValue(t, exitedTwice, g.Exit, name)
-		require.Equal(t, 1, c.Stats().Guards, name)
-		live.Exit()
-	}
-	h.Unregister()
-	require.NoError(t, c.Close())
+		requireStaleCaught(t, c, name, enter, g)
+	})
 }
 
 // A nested guard used after its Exit panics even after the Handle has
