@@ -34,7 +34,7 @@ var (
 	// pointer after its Free and grace period (write after free). In any
 	// mode, the header of a free slot was overwritten (a write past the
 	// end of the value before it): its free-list link is not followed.
-	ErrCorrupted = errors.New("offheap: freed memory was written (poison overwritten)")
+	ErrCorrupted = errors.New("offheap: freed memory was written")
 )
 
 // MisuseError reports a stale handle, a double free or a write after free.

@@ -399,7 +399,7 @@ func (p *pool) close(ctx context.Context) error {
 	p.drainCaches(true) // waits for Allocs working in the block, and bars new ones
 	err := unmapMemory(p.mem)
 	p.unmapped = true
-	p.mem = nil // base stays: a late access faults rather than land near address 0
+	p.mem = nil // base stays: a late access hits the old range (which faults unless mapped again), not address 0
 	if err != nil {
 		err = fmt.Errorf("offheap: Close: unmapping: %w", err)
 	}

@@ -45,8 +45,11 @@ func NewSlab[T any](c *epoch.Collector, capacity int, opts ...Option) (*Slab[T],
 // a channel send) after initializing the value.
 //
 // Alloc fails with ErrFull when every slot is live or still waiting for its
-// grace period, with ErrClosed after Close, and in checked mode with
-// ErrCorrupted if the slot it was about to reuse had been written after Free.
+// grace period, with ErrClosed after Close, and with ErrCorrupted if the
+// slot it was about to reuse had been written after Free (checked mode) or
+// its header overwritten (any mode; a best-effort check of the free-list
+// link, which then drops the rest of the free list). A pointer from an
+// Alloc that races Close must not be used after Close returns.
 func (s *Slab[T]) Alloc() (Handle, *T, error) {
 	h, ptr, err := s.p.alloc()
 	return h, (*T)(ptr), err

@@ -165,9 +165,10 @@ func (m *Map[K, V]) find(t *table, h uint64, key K) (*entry[K, V], *bucket, int,
 // every Load that returns its value.
 //
 // Store fails with an error wrapping offheap.ErrFull when maxEntries
-// entries are live or waiting for their grace period, and with
-// offheap.ErrClosed after Close; the map is unchanged then. It panics if
-// g is nil or belongs to another collector.
+// entries are live or waiting for their grace period, with
+// offheap.ErrClosed after Close, and with the operating system's error if
+// the table must grow and a larger one cannot be mapped; the map is
+// unchanged then. It panics if g is nil or belongs to another collector.
 func (m *Map[K, V]) Store(g *epoch.Guard, key K, val V) (replaced bool, err error) {
 	m.checkGuard("Store", g)
 	hd, e, err := m.entries.Alloc()
