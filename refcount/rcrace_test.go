@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-reclaim/reclaim/internal/race"
 )
 
 const sharedChildEnv = "REFCOUNT_SHARED_HANDLES_CHILD"
@@ -17,7 +19,7 @@ const sharedChildEnv = "REFCOUNT_SHARED_HANDLES_CHILD"
 // (this test binary, built with -race), so that the reported race fails
 // only the child.
 func TestRaceDetectorReportsSharedRc(t *testing.T) {
-	if !raceEnabled {
+	if !race.Enabled {
 		t.Skip("needs a test binary built with -race")
 	}
 	for _, kind := range []string{"Rc", "Arc"} {

@@ -122,6 +122,9 @@ func newBigmapGC(o Options) *Instance {
 // newBigmapMutex is a Go map behind a sync.RWMutex. Its keys and values
 // hold no pointers, so the garbage collector does not scan its buckets:
 // the trick Go programs use for big maps today, at the price of the lock.
+// It repeats newMutexMap for another value type rather than share it
+// through function values: a call per operation slowed that baseline by
+// about 5% (measured).
 func newBigmapMutex(o Options) *Instance {
 	var mu sync.RWMutex
 	m := make(map[uint64]bigValue, o.Capacity/2)

@@ -45,21 +45,9 @@ func TestStress(t *testing.T) {
 				})
 		},
 		Mix: func(r *ctest.Round[kv], hist *stress.History) stress.Mix {
-			return stress.MapMix(hist, keys,
-				func(w *stress.Worker, k int) (v int, ok bool) {
-					r.Do(w, func(m kv) { v, ok = m.Get(k) })
-					return v, ok
-				},
-				func(w *stress.Worker, k, v int) {
-					replaced := false
-					r.Do(w, func(m kv) { _, replaced = m.Put(k, v) })
-					r.Unlinked(w, replaced) // the old node
-				},
-				func(w *stress.Worker, k int) (ok bool) {
-					r.Do(w, func(m kv) { _, ok = m.Delete(k) })
-					r.Unlinked(w, ok)
-					return ok
-				})
+			return ctest.MapMix(r, hist, keys, kv.Get,
+				func(m kv, k, v int) bool { _, replaced := m.Put(k, v); return replaced },
+				func(m kv, k int) bool { _, ok := m.Delete(k); return ok })
 		},
 	})
 }

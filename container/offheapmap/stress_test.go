@@ -69,21 +69,7 @@ func TestStress(t *testing.T) {
 					return live + current.Stats().Grows + 1 + 1
 				},
 				Mix: func(r *ctest.Round[kv], hist *stress.History) stress.Mix {
-					return stress.MapMix(hist, keys,
-						func(w *stress.Worker, k int) (v int, ok bool) {
-							r.Do(w, func(m kv) { v, ok = m.Get(k) })
-							return v, ok
-						},
-						func(w *stress.Worker, k, v int) {
-							replaced := false
-							r.Do(w, func(m kv) { replaced = m.Put(k, v) })
-							r.Unlinked(w, replaced) // the old entry
-						},
-						func(w *stress.Worker, k int) (ok bool) {
-							r.Do(w, func(m kv) { ok = m.Delete(k) })
-							r.Unlinked(w, ok)
-							return ok
-						})
+					return ctest.MapMix(r, hist, keys, kv.Get, kv.Put, kv.Delete)
 				},
 			})
 		})

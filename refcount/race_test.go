@@ -1,5 +1,0 @@
-//go:build race
-
-package refcount_test
-
-const raceEnabled = true
