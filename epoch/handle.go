@@ -20,7 +20,7 @@ type Handle struct {
 // or Close collects it).
 func (c *Collector) Register() *Handle {
 	c.checkOpen("Register")
-	return &Handle{c: c, s: c.slots.Get()}
+	return &Handle{c: c, s: c.slots.GetLong()}
 }
 
 // Enter opens a guard on the Handle's slot, with the same guarantee as

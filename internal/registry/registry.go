@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/go-reclaim/reclaim/internal/cacheline"
+	"github.com/go-reclaim/reclaim/internal/release"
 )
 
 // firstBucket is the number of slots in bucket 0; bucket b holds
@@ -26,6 +27,8 @@ type Slot[T any] struct {
 
 	index    uint32        // position in the registry, written before its bucket is published
 	nextFree atomic.Uint32 // free-list link: index+1 of the next free slot
+	home     bool          // a P's home slot (see perP): owned says who has it
+	owned    atomic.Uint64 // home slots only: 1 while an owner has it
 }
 
 // Index reports the slot's position; it is stable for the registry's life.
@@ -59,15 +62,20 @@ func locate(i uint32) (bucket int, offset uint32) {
 
 func bucketLen(b int) uint32 { return firstBucket << b }
 
-// Get returns a slot owned by the caller until it calls Put.
+// Get returns a slot owned by the caller until it calls Put: the current
+// P's home slot if it is free, else one from the free list or a new one.
+// Use it for short ownership (a pooled guard or hazard pointer).
 func (r *Registry[T]) Get() *Slot[T] {
 	if s := r.cache.take(); s != nil {
 		return s
 	}
-	return r.getShared()
+	return r.GetLong()
 }
 
-func (r *Registry[T]) getShared() *Slot[T] {
+// GetLong returns a slot owned by the caller until it calls Put, never a
+// P's home slot: an owner that keeps its slot for long (epoch.Handle) would
+// otherwise send every short owner on that P to the free list.
+func (r *Registry[T]) GetLong() *Slot[T] {
 	if s := r.pop(); s != nil {
 		return s
 	}
@@ -75,8 +83,13 @@ func (r *Registry[T]) getShared() *Slot[T] {
 }
 
 // Put gives s back. The caller must own s and must not use it afterwards.
+// A home slot is given back with one release store, from any P.
 func (r *Registry[T]) Put(s *Slot[T]) {
-	if r.cache.give(s) {
+	if s.home {
+		release.StoreUint64(&s.owned, 0)
+		return
+	}
+	if r.cache.adopt(s) {
 		return
 	}
 	r.push(s)
