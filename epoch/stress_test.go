@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -75,6 +76,31 @@ func TestStressTreiberPoolManyGoroutines(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	forModes(t, func(t *testing.T, mode []epoch.Option) {
 		stressTreiber(t, epoch.DefaultBatchSize, true, mode, 4*stressOps, stress.Goroutines(1024))
+	})
+}
+
+// TestStressTreiberPoolWhileGOMAXPROCSChanges changes GOMAXPROCS
+// throughout TestStressTreiberPool's run: pooled guards take the home slot
+// of the P they enter on (internal/registry), and Ps come and go, above
+// and below the number the home slots were sized for.
+func TestStressTreiberPoolWhileGOMAXPROCSChanges(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	stop := make(chan struct{})
+	var flipper sync.WaitGroup
+	flipper.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+				runtime.GOMAXPROCS(1 + i%4)
+			}
+		}
+	})
+	defer flipper.Wait()
+	defer close(stop)
+	forModes(t, func(t *testing.T, mode []epoch.Option) {
+		stressTreiber(t, 2, true, mode, stressOps)
 	})
 }
 

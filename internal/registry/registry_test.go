@@ -80,6 +80,50 @@ func TestExclusiveOwnership(t *testing.T) {
 	require.LessOrEqual(t, r.Len(), 8*4+runtime.GOMAXPROCS(0))
 }
 
+// Ownership stays exclusive while GOMAXPROCS changes: Ps beyond those the
+// home slots were sized for have none, and the homes of Ps that went away
+// stay idle until the P comes back.
+func TestExclusiveOwnershipWhileGOMAXPROCSChanges(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	r := New[atomic.Int32]()
+	stop := make(chan struct{})
+	var flipper, wg sync.WaitGroup
+	flipper.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+				runtime.GOMAXPROCS(1 + i%4)
+				runtime.Gosched()
+			}
+		}
+	})
+	for range 8 {
+		wg.Go(func() {
+			var mine [2]*Slot[atomic.Int32]
+			for i := range 20000 {
+				k := 1 + i%len(mine)
+				for j := range k {
+					mine[j] = r.Get()
+					if mine[j].Value.Add(1) != 1 {
+						t.Error("slot handed to two owners at once")
+					}
+				}
+				runtime.Gosched()
+				for j := range k {
+					mine[j].Value.Add(-1)
+					r.Put(mine[j])
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	flipper.Wait()
+	require.LessOrEqual(t, r.Len(), 8*2+2, "at most one idle home per P that New sized for")
+}
+
 // A scan may reach a slot before its first owner has it; its index must
 // already be readable then (a race the detector reported when grow wrote
 // the index after publishing the slot).
