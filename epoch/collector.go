@@ -108,12 +108,14 @@ func (c *Collector) addPool(p slotFlusher) {
 // is retired after a load made under the guard, its reclamation is
 // synchronized after the guard's Exit.
 //
-// Enter takes a participant slot from a per-processor cache (or a shared
-// free list) and gives it back on Exit. In steady state it never
-// allocates, whatever the caller does with the *Guard (passes it to a
-// function value, stores it): the Guard lives in the slot (see Guard for
-// what that means for a guard used after Exit), except under the race
-// detector and WithGuardTracking, where each Enter allocates a new one.
+// Enter takes the participant slot of the processor it runs on when no
+// other guard holds it (else one from a shared free list) and gives it
+// back on Exit; the hand-off executes no locked instruction. In steady
+// state Enter never allocates, whatever the caller does with the *Guard
+// (passes it to a function value, stores it): the Guard lives in the slot
+// (see Guard for what that means for a guard used after Exit), except
+// under the race detector and WithGuardTracking, where each Enter
+// allocates a new one.
 // For a hot loop that enters and exits repeatedly, a Handle (Register)
 // skips the slot hand-off.
 //

@@ -87,9 +87,11 @@
 //     the others leave their batches and go on), which keeps reclamation
 //     lock-free for retirers and lets Barrier and Close wait for it.
 //   - Go has no thread-local storage, so slots live in a registry of
-//     records that never move (internal/registry). Enter takes one from a
-//     per-P cache (runtime.procPin for a few instructions), Exit gives it
-//     back; a Handle keeps one for a hot loop. Thousands of goroutines can
+//     records that never move (internal/registry). Enter takes its P's
+//     home slot (runtime.procPin for a few instructions), Exit gives it
+//     back with one release store from whatever P it runs on (a slot from
+//     a shared free list when the home slot is taken); a Handle keeps one
+//     for a hot loop. Thousands of goroutines can
 //     hold guards at once; their slots are reused later.
 //
 // # Fences

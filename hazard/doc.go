@@ -134,7 +134,7 @@
 //
 // Hazard slots live in the same never-moving registry as epoch's
 // participant slots (internal/registry), so a scan needs no lock and
-// Acquire is a per-processor cache hit in steady state. Protect's
+// Acquire takes its processor's home slot in steady state. Protect's
 // publication must be ordered before the re-load: where asymmetric fences
 // are available (Linux with membarrier, not under the race detector; see
 // package epoch's "Fences" and internal/fence) it is a release store (a

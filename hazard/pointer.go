@@ -17,7 +17,8 @@ type Pointer struct {
 }
 
 // Acquire returns a hazard pointer of d, protecting nothing. Slots are taken
-// from a per-processor cache and reused after Release; they are never freed
+// from the processor's home slot, or a shared free list, and reused after
+// Release; they are never freed
 // while d lives. In steady state Acquire does not allocate: when the
 // returned *Pointer does not escape the caller, the compiler keeps it on the
 // stack. Acquire panics if d is closed.
