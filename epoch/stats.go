@@ -20,8 +20,10 @@ type Stats struct {
 	Reclaimed uint64
 	// Pending is Retired minus Reclaimed: the memory cost.
 	Pending uint64
-	// Slots is the number of participant slots created (the peak number of
-	// guards open at once, plus Handles).
+	// Slots is the number of participant slots created: at least the peak
+	// number of guards open at once plus Handles, and at most that plus
+	// twice GOMAXPROCS as it was when the Collector was made (each
+	// processor keeps a home slot and a spare for pooled guards).
 	Slots int
 	// Guards is the number of participant slots with a guard open (nested
 	// guards of one Handle count once).

@@ -84,7 +84,9 @@ func TestStressTreiberPoolManyGoroutines(t *testing.T) {
 // of the P they enter on (internal/registry), and Ps come and go, above
 // and below the number the home slots were sized for.
 func TestStressTreiberPoolWhileGOMAXPROCSChanges(t *testing.T) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	// 2 while the first Collector is made, so that the flips go above the
+	// Ps its home slots are sized for whatever the machine.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	stop := make(chan struct{})
 	var flipper sync.WaitGroup
 	flipper.Go(func() {

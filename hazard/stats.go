@@ -20,10 +20,11 @@ type Stats struct {
 	// a sweep's sample.
 	PeakPending uint64
 	// Slots is the number of hazard slots created: what a scan reads. Slots
-	// are never freed while the domain lives. A released slot waits in its
-	// processor's cache for that processor's next Acquire, so Slots is at
-	// least the peak number of Pointers held at once, and exceeds it by at
-	// most GOMAXPROCS.
+	// are never freed while the domain lives. Each processor keeps up to
+	// two released slots for its next Acquires (its home slot and a spare),
+	// so Slots is at least the peak number of Pointers held at once, and
+	// exceeds it by at most twice GOMAXPROCS as it was when the domain was
+	// made.
 	Slots int
 	// Pointers is the number of hazard pointers held now: acquired, and
 	// not released (each element of an Array counts).

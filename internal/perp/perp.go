@@ -57,21 +57,21 @@ type cell[S any] struct {
 	_ cacheline.Pad
 }
 
-// Pointers is one unsafe.Pointer per P: Shards without generics, so that
-// its Pin and Unpin inline into any caller (generic Shards' methods take a
-// dictionary and may exceed the inlining budget; measured: pooled
+// PointerPairs is two unsafe.Pointers per P: Shards without generics, so
+// that its Pin and Unpin inline into any caller (generic Shards' methods
+// take a dictionary and may exceed the inlining budget; measured: pooled
 // Enter+Exit 15% slower when they did not inline).
-type Pointers struct {
-	cells []cell[unsafe.Pointer]
+type PointerPairs struct {
+	cells []cell[[2]unsafe.Pointer]
 }
 
-// NewPointers returns pointer shards for the current GOMAXPROCS.
-func NewPointers() Pointers {
-	return Pointers{cells: make([]cell[unsafe.Pointer], runtime.GOMAXPROCS(0))}
+// NewPointerPairs returns pointer shards for the current GOMAXPROCS.
+func NewPointerPairs() PointerPairs {
+	return PointerPairs{cells: make([]cell[[2]unsafe.Pointer], runtime.GOMAXPROCS(0))}
 }
 
 // Pin is Shards.Pin.
-func (s *Pointers) Pin(pid int) *unsafe.Pointer {
+func (s *PointerPairs) Pin(pid int) *[2]unsafe.Pointer {
 	if i := uint(pid); i < uint(len(s.cells)) {
 		c := &s.cells[i]
 		c.lock()
@@ -81,9 +81,9 @@ func (s *Pointers) Pin(pid int) *unsafe.Pointer {
 }
 
 // Unpin is Shards.Unpin.
-func (s *Pointers) Unpin(v *unsafe.Pointer) {
+func (s *PointerPairs) Unpin(v *[2]unsafe.Pointer) {
 	if v != nil {
-		(*cell[unsafe.Pointer])(unsafe.Pointer(v)).unlock()
+		(*cell[[2]unsafe.Pointer])(unsafe.Pointer(v)).unlock()
 	}
 	pin.Unpin()
 }

@@ -45,8 +45,8 @@ type Registry[T any] struct {
 	cache   perP[T]
 }
 
-// New returns an empty registry with a per-P cache sized for the current
-// GOMAXPROCS.
+// New returns an empty registry with home and spare slots for as many Ps
+// as the current GOMAXPROCS; Ps beyond them use the free list alone.
 func New[T any]() *Registry[T] {
 	r := &Registry[T]{}
 	r.cache.init()
