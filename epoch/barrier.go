@@ -53,7 +53,7 @@ func (c *Collector) Barrier(ctx context.Context) error {
 			if c.reclaiming.CompareAndSwap(false, true) && c.sweptPast(c.sweepAll(), flushed) {
 				return nil
 			}
-		} else if c.tryAdvance() {
+		} else if c.tryAdvance(true) {
 			continue
 		}
 		if err := w.Wait(ctx); err != nil {
@@ -210,7 +210,7 @@ func (c *Collector) Close() error {
 	for {
 		c.takeIdle(c.flushReq.Add(1))
 		for range 2 {
-			if !c.tryAdvance() {
+			if !c.tryAdvance(true) {
 				break
 			}
 		}

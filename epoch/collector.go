@@ -43,9 +43,12 @@ type Collector struct {
 	sweepGrace grace        // what a sweep reclaims by; owned by the reclaiming holder
 	res        reservations // the robust mode's last scan; owned by the reclaiming holder
 	spans      sync.Pool    // *reservations for Pool seals' scans
-	// heavyAt is when a robust scan last started the heavy fence, and
-	// heavyFrom the era read before the newest one that completed.
+	// heavyAt is when a shared heavy fence last started, heavyGap the
+	// least time until the next one may, and heavyFrom the epoch (era)
+	// read before the newest one that completed (see sharedHeavy).
 	heavyAt   atomic.Int64
+	heavyGap  atomic.Int64
+	heavyDur  atomic.Int64 // how long the last heavy fence took, in ns
 	heavyFrom atomic.Uint64
 	scanSeq   atomic.Uint64 // numbers robust scans, for resifting (see judge)
 	// sweeper is the goroutine running free functions, so that Close and
@@ -324,7 +327,7 @@ func (c *Collector) reclaimOrphans(gr grace) (oldest uint64) {
 // period has passed, unless another goroutine is already reclaiming.
 func (c *Collector) collect() {
 	c.ager.Rethrow()
-	c.tryAdvance()
+	c.tryAdvance(true)
 	if !c.reclaiming.CompareAndSwap(false, true) {
 		return
 	}
@@ -355,9 +358,19 @@ func oldestOf(list *retire.Batch) (tag, birth uint64) {
 // entered at e. It reports whether the epoch is now past the value it read
 // (moved by this call or by a concurrent one). The first scan is cheap and
 // may miss announcements; only when it finds nothing holding the epoch
-// back does the heavy fence run, and a second scan decide. In the robust
+// back does the heavy fence count, and a second scan decide. In the robust
 // mode the era advances at every scan instead, and tryAdvance does nothing.
-func (c *Collector) tryAdvance() bool {
+//
+// The advance ends the grace period of the batches sealed at e-1 and
+// before, whose objects were all unlinked before the epoch left e-1. So a
+// heavy fence that began once the epoch was e orders those unlinks before
+// the later loads of every guard whose announcement the second scan misses,
+// as one of the advance's own would (see sharedHeavy). fresh runs one of
+// its own, as Retire's full batches, Barrier, Close and Flush do; Pool
+// seals take the newest one instead, so that goroutines recycling nodes
+// start at most one heavy fence per gap between them, and
+// otherwise leave the advance to a later seal.
+func (c *Collector) tryAdvance(fresh bool) bool {
 	if c.robust {
 		return false
 	}
@@ -365,11 +378,8 @@ func (c *Collector) tryAdvance() bool {
 	if !c.allAt(e) {
 		return false
 	}
-	if fence.Asymmetric {
-		fence.Heavy()
-		if !c.allAt(e) {
-			return false
-		}
+	if fence.Asymmetric && (c.sharedHeavy(fresh) < e || !c.allAt(e)) {
+		return false
 	}
 	c.epoch.CompareAndSwap(e, e+1)
 	return true
@@ -420,7 +430,7 @@ func (c *Collector) tick() (more bool) {
 func (c *Collector) flushNow() (more bool) {
 	c.takeIdle(c.flushReq.Add(1))
 	for range 2 { // two advances end the grace period of what was just sealed
-		if !c.tryAdvance() {
+		if !c.tryAdvance(true) {
 			break
 		}
 	}

@@ -45,7 +45,7 @@ func (c *Collector) graceNow(r *reservations, tag, birth uint64, fresh bool) gra
 func (c *Collector) graceFor(tag uint64) grace {
 	e := c.epoch.Load()
 	if !expiredAt(tag, e) {
-		c.tryAdvance()
+		c.tryAdvance(false)
 		e = c.epoch.Load()
 	}
 	return grace{epoch: e}

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"math"
 	"slices"
-	"time"
 
 	"github.com/go-reclaim/reclaim/internal/fence"
 )
@@ -151,36 +150,6 @@ func (c *Collector) scan(r *reservations, tag, birth uint64, self *participant, 
 		observe(oldest) // for Stats.OldestGuardAge
 	}
 }
-
-// sharedHeavy returns the era read just before the newest heavy fence that
-// has completed (1 if none has), after running one itself if fresh or if
-// none has started for heavyEvery. The scan then judges only what was
-// sealed before that era: the fence orders those unlinks before every
-// guard's later loads as well as a fence of its own would. A heavy fence
-// costs a system call that, with every processor busy, interrupts them all
-// (12 to 14 us on the 2-core development machine, against 0.2 us when the
-// other core is idle), and a goroutine waiting in it hands its processor to
-// another, which may seal and call it in turn: so scans share fences, at
-// most one started per heavyEvery, and a batch waits that long at most,
-// plus the fence, before it can be judged.
-func (c *Collector) sharedHeavy(fresh bool) uint64 {
-	now := monotonic()
-	if last := c.heavyAt.Load(); fresh || now-last >= int64(heavyEvery) && c.heavyAt.CompareAndSwap(last, now) {
-		start := c.epoch.Load()
-		fence.HeavyHeld() // other scans wait for it: keep the processor
-		for {
-			from := c.heavyFrom.Load()
-			if from >= start || c.heavyFrom.CompareAndSwap(from, start) {
-				break
-			}
-		}
-	}
-	return max(c.heavyFrom.Load(), 1)
-}
-
-// heavyEvery is the least time between two heavy fences that robust scans
-// start (see sharedHeavy).
-const heavyEvery = 50 * time.Microsecond
 
 // heldCheaply reports whether a guard seen without the heavy fence holds
 // the batch (tag, birth); tag 0 means no batch in particular (false).
