@@ -108,7 +108,9 @@ func (q *core[T]) enqueue(n *node[T], pr protection[T]) bool {
 		if t == nil {
 			return false
 		}
-		yield.Point() // without protection t could be dequeued and reused here
+		if yield.Enabled {
+			yield.Point() // without protection t could be dequeued and reused here
+		}
 		if next := t.next.Load(); next != nil {
 			q.tail.CompareAndSwap(t, next) // help the enqueuer that linked next
 			continue
@@ -138,7 +140,9 @@ func (q *core[T]) dequeue(pr protection[T]) (v T, old *node[T], ok bool) {
 			return v, nil, false // never started
 		}
 		next := h.next.Load()
-		yield.Point() // next may be dequeued and reclaimed before it is protected
+		if yield.Enabled {
+			yield.Point() // next may be dequeued and reclaimed before it is protected
+		}
 		// next is in the queue, hence not retired, while h is the head.
 		if pr.validates() && (!pr.protect(1, next, &h.next) || q.head.Load() != h) {
 			continue

@@ -24,14 +24,18 @@ func (l *List[K, V]) find(o *Op[K, V], key K) (prev *marked.Pointer[Node[K, V]],
 retry:
 	prev = &l.head
 	cur, _ = prev.Load()
-	yield.Point()
+	if yield.Enabled {
+		yield.Point()
+	}
 	if !(!o.validates || o.robust && o.g.Reserve() || o.validate(prev, cur)) {
 		o.backoff.Pause()
 		goto retry
 	}
 	for cur != nil {
 		next, deleted := cur.next.Load()
-		yield.Point() // next is not protected yet
+		if yield.Enabled {
+			yield.Point() // next is not protected yet
+		}
 		if deleted {
 			// Unlink cur. next needs no protection for the CAS: while cur
 			// is linked its frozen link keeps next linked.

@@ -46,7 +46,9 @@ func (l *List[K, V]) put(o *Op[K, V], key K, val V, replace bool) (old V, found 
 			return old, true
 		}
 		next, deleted := cur.next.Load()
-		yield.Point()
+		if yield.Enabled {
+			yield.Point()
+		}
 		if deleted {
 			continue // a Delete or Put got there first; find will unlink cur
 		}
@@ -74,7 +76,9 @@ func (l *List[K, V]) Delete(o Op[K, V], key K) (old V, ok bool) {
 			return old, false
 		}
 		next, deleted := cur.next.Load()
-		yield.Point()
+		if yield.Enabled {
+			yield.Point()
+		}
 		if deleted || !cur.next.TryMark(next) {
 			o.backoff.Pause()
 			continue

@@ -7,6 +7,9 @@ import (
 	"runtime"
 )
 
+// Enabled is true under the race detector: Point yields.
+const Enabled = true
+
 // Point yields with probability 1/8.
 func Point() {
 	if rand.Uint32()&7 == 0 {
