@@ -46,10 +46,11 @@ func TryProtect[T any](hp *Pointer, p *T, src *atomic.Pointer[T]) bool {
 }
 
 // publish stores p in s for the scans: a release store in the asymmetric
-// mode, a sequentially consistent one otherwise (fence.AnnounceUintptr,
-// written out because, called from these generic functions instantiated
-// in other packages, that function was not inlined: a call per protection,
-// 13% of the hazard list's Contains).
+// mode, a sequentially consistent one otherwise (fence.Announce64's rule).
+// It lives here, not in internal/fence, because an instantiation of
+// Protect or TryProtect compiled in another package did not inline a
+// function of internal/fence: a call per protection, 13% of the hazard
+// list's Contains.
 func publish(s *slot, p unsafe.Pointer) {
 	if v := uintptr(p); fence.Asymmetric {
 		release.StoreUintptr(&s.Value.addr, v)

@@ -96,11 +96,3 @@ func Announce64(p *atomic.Uint64, v uint64) {
 	}
 }
 
-// AnnounceUintptr is Announce64 for a uintptr.
-func AnnounceUintptr(p *atomic.Uintptr, v uintptr) {
-	if Asymmetric {
-		release.StoreUintptr(p, v)
-	} else {
-		p.Store(v)
-	}
-}
