@@ -144,11 +144,16 @@ func enterClosed() { panic("epoch: Enter on a closed Collector") }
 // pin announces the current epoch in s and returns the guard, or nil if c
 // is closed.
 //
-// Every scan of the announcements (tryAdvance, Close) runs fence.Heavy
-// first, so either the scan sees this announcement, or every load the
-// guard makes after it sees what the scanner made visible before its scan:
-// the unlink of any object whose grace period that scan helps to end. (In
-// the sequentially consistent mode the announcement itself is the fence.)
+// Every scan of the announcements (tryAdvance, Close) comes after a heavy
+// fence, so either the scan sees this announcement, or every load the
+// guard makes after it sees what was visible when the fence began: for
+// Close and a fresh advance, everything the scanner made visible before
+// its scan; for a Pool seal's advance from e, which reuses a shared fence,
+// everything its starter had observed when it read an epoch of e or more,
+// which includes the unlink of every object in batches sealed at e-1 or
+// before, the only ones that advance ends the grace period of (see
+// tryAdvance). (In the sequentially consistent mode the announcement itself
+// is the fence.)
 // The loads of claim and state below are such loads: a collector that
 // claimed the idle slot before its Heavy either sees this announcement and
 // leaves the slot alone, or this load sees its claim and the guard backs

@@ -18,20 +18,24 @@ import (
 // against 0.2 us when the other core is idle), and a goroutine waiting in
 // it hands its processor to another, which may seal and call it in turn.
 // So Pool seals and robust scans share fences: one starts at most every
-// gap: heavyDuty times the last fences' duration (the shorter of the last
+// gap, heavyDuty times the last fences' duration (the shorter of the last
 // two, so that one fence slowed by a descheduled thread does not count),
-// so that shared fences
-// take at most about 1/heavyDuty of one processor's time, but at least
-// heavyGapMin and at most heavyGapMax (a fence slowed by a descheduled
-// thread must not stall reclamation); a batch waits that long at most,
-// plus the fence, before a seal can judge it. Callers that want progress
-// now (fresh: Retire's full batches, Flush, Barrier, Close, the aging
-// timer) run their own.
+// which keeps shared fences to about 1/heavyDuty of one processor's time,
+// but at least heavyGapMin and at most heavyGapMax (a slow fence must not
+// stall reclamation). A batch waits up to two gaps and the fences before a
+// seal can judge it. Callers that want progress now (fresh: Retire's full
+// batches, Flush, Barrier, Close, the aging timer) run their own, which
+// serves the seals too.
 func (c *Collector) sharedHeavy(fresh bool) uint64 {
 	now := monotonic()
 	if last := c.heavyAt.Load(); fresh || now-last >= max(int64(heavyGapMin), c.heavyGap.Load()) && c.heavyAt.CompareAndSwap(last, now) {
 		start := c.epoch.Load()
-		fence.HeavyHeld() // other seals wait for it: keep the processor
+		if fresh {
+			c.heavyAt.Store(now) // a fresh fence serves the seals too
+			fence.Heavy()
+		} else {
+			fence.HeavyHeld() // other seals wait for it: keep the processor
+		}
 		d := monotonic() - now
 		d = min(d, c.heavyDur.Swap(d)) // one fence slowed by preemption does not stretch the gap
 		c.heavyGap.Store(min(heavyDuty*d, int64(heavyGapMax)))
@@ -48,8 +52,7 @@ func (c *Collector) sharedHeavy(fresh bool) uint64 {
 // heavyGapMin and heavyGapMax bound the time between two shared heavy
 // fences, and heavyDuty sets it within those bounds as a multiple of the
 // last fence's duration (see sharedHeavy): with the other processors idle
-// a fence takes about 0.2 us, and the gap stays at its minimum, so that a
-// lone goroutine's Pool reclaims within a few batches.
+// a fence takes about 0.2 us, and the gap stays at its minimum.
 const (
 	heavyGapMin = 5 * time.Microsecond
 	heavyGapMax = 500 * time.Microsecond
