@@ -91,10 +91,17 @@ func (d *Domain) fill(a *Array, n int) {
 
 // At returns the i-th hazard pointer of the array.
 func (a *Array) At(i int) *Pointer {
-	if i < 0 || i >= a.n {
-		panic(fmt.Sprintf("hazard: Array.At(%d) out of range [0, %d)", i, a.n))
+	if uint(i) >= uint(a.n) {
+		a.outOfRange(i)
 	}
 	return &a.ptrs[i]
+}
+
+// outOfRange is At's panic, out of line so that At inlines.
+//
+//go:noinline
+func (a *Array) outOfRange(i int) {
+	panic(fmt.Sprintf("hazard: Array.At(%d) out of range [0, %d)", i, a.n))
 }
 
 // Len is the number of hazard pointers in the array.
