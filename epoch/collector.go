@@ -373,8 +373,8 @@ func oldestOf(list *retire.Batch) (tag, birth uint64) {
 // as one of the advance's own would (see sharedHeavy). fresh runs one of
 // its own, as Retire's full batches, Barrier, Close and Flush do; Pool
 // seals take the newest one instead, so that goroutines recycling nodes
-// start at most one heavy fence per gap between them, and
-// otherwise leave the advance to a later seal.
+// start at most one heavy fence per gap between them, and otherwise leave
+// the advance to a later seal.
 func (c *Collector) tryAdvance(fresh bool) bool {
 	if c.robust {
 		return false
