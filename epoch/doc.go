@@ -244,8 +244,8 @@
 // retired while they were open (held back as in the classic mode). While
 // goroutines work, add for each slot its open batches (B per Pool, and B for
 // Retire) and what its last seal or sweep found held, and what was retired
-// since the newest heavy fence that seals share began (up to two gaps of at
-// most 500 us, plus the fences; see Fences). A guard stalled after
+// since the newest heavy fence that seals share began (up to two gaps of
+// 50 us, plus the fences; see below). A guard stalled after
 // its loads has a fixed d, so what it holds back does not grow with time or
 // with how long any goroutine stays descheduled; d grows only while a guard
 // that is running keeps loading, or when a goroutine descheduled between
@@ -261,7 +261,10 @@
 // idle and 12 to 14 us when every core runs a thread of the process (the
 // 2-core development machine; internal/fence's BenchmarkHeavy and
 // BenchmarkHeavyBusy), which is more than the work between two
-// seals, so seals share fences as in the classic mode (see Fences), run
+// seals, so seals share fences: at most one starts every 50 us (not the
+// classic mode's longer gaps of Fences: a robust seal holds what was sealed
+// after the fence it shares until its slot seals again, and with a gap of
+// 500 us the Pool stack at 1,024 goroutines held four times as much), run
 // without giving the processor up (fence.HeavyHeld), and each seal judges
 // what was sealed before the newest one that completed. Retire's batches, Flush,
 // Barrier, Close and the aging timer take a fence of their own, as in the
