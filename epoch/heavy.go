@@ -15,18 +15,17 @@ import (
 //
 // A heavy fence costs a system call that, with every processor busy,
 // interrupts them all (12 to 14 us on the 2-core development machine,
-// against 0.2 us when the other core is idle), and a goroutine waiting in
-// it hands its processor to another, which may seal and call it in turn.
-// So Pool seals and robust scans share fences: one starts at most every
-// gap (see gap). In the classic mode the gap is heavyDuty times the last
-// fences' duration (the shorter of the last two, so that one fence slowed
-// by a descheduled thread does not count), which keeps shared fences to
-// about 1/heavyDuty of one processor's time, but at least heavyGapMin and
-// at most heavyGapMax (a slow fence must not stall reclamation); in the
-// robust mode it is heavyGapRobust. A batch waits up to two gaps and the
-// fences before a seal can judge it. Callers that want progress now (fresh: Retire's full
-// batches, Flush, Barrier, Close, the aging timer) run their own, which
-// serves the seals too.
+// against 0.2 us when the other core is idle), more than the work between
+// two seals. So Pool seals and robust scans share fences: one starts at
+// most every gap (see gap). In the classic mode the gap is heavyDuty times
+// the last fences' duration (the shorter of the last two, so that one
+// fence slowed by a descheduled thread does not count), which keeps shared
+// fences to about 1/heavyDuty of one processor's time, but at least
+// heavyGapMin and at most heavyGapMax (a slow fence must not stall
+// reclamation); in the robust mode it is heavyGapRobust. A batch waits up
+// to two gaps and the fences before a seal can judge it. Callers that want
+// progress now (fresh: Retire's full batches, Flush, Barrier, Close, the
+// aging timer) run their own, which serves the seals too.
 func (c *Collector) sharedHeavy(fresh bool) uint64 {
 	now := monotonic()
 	if last := c.heavyAt.Load(); fresh || now-last >= c.gap() && c.heavyAt.CompareAndSwap(last, now) {
@@ -37,9 +36,10 @@ func (c *Collector) sharedHeavy(fresh bool) uint64 {
 		// Keep the processor: other seals wait for this fence, and a
 		// sweep may hold the reclaiming lock around it. Handed to another
 		// goroutine, the processor comes back only after the scheduler has
-		// run the others, seconds with a thousand goroutines (measured:
-		// the robust stack at 1,024 goroutines peaked at 299,017 pending
-		// instead of about 30,000).
+		// run the others, seconds with a thousand goroutines (measured
+		// with fresh fences that gave it up: the robust stack at 1,024
+		// goroutines peaked at 299,017 pending instead of 97,771, both
+		// with the classic mode's gap).
 		fence.HeavyHeld()
 		d := monotonic() - now
 		d = min(d, c.heavyDur.Swap(d)) // one fence slowed by preemption does not stretch the gap
@@ -57,9 +57,9 @@ func (c *Collector) sharedHeavy(fresh bool) uint64 {
 // gap is the least time between two shared heavy fences: fixed in the
 // robust mode, whose seals can judge only what was sealed before the fence
 // they share, and hold the rest until their slot seals again (measured at
-// 64 and 1,024 goroutines on the Pool stack: peaks of 12,000 and 24,000
-// pending with a gap of 50 us, 64,000 and 98,000 with the classic mode's
-// gap); set by the last fences in the classic mode, whose seals only wait
+// 64 and 1,024 goroutines on the Pool stack: peaks of 12,000-13,000 and
+// 23,000-26,000 pending with a gap of 50 us, 64,000 and 98,000 with the
+// classic mode's gap); set by the last fences in the classic mode, whose seals only wait
 // for the epoch to advance.
 func (c *Collector) gap() int64 {
 	if c.robust {
