@@ -95,4 +95,3 @@ func Announce64(p *atomic.Uint64, v uint64) {
 		p.Store(v)
 	}
 }
-
