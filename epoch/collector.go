@@ -215,16 +215,25 @@ func (c *Collector) pinSlow(p *participant) uint64 {
 // holder writes the word.
 func announce(w *atomic.Uint64, e uint64) { fence.Announce64(w, e) }
 
-// unpin closes the slot's outermost guard.
-func (c *Collector) unpin(s *slot) {
+// tryUnpin closes the slot's outermost guard, unless a flush request is
+// pending or guards are tracked: then it reports false and the caller runs
+// unpinSlow. It has no call, so that it inlines into Exit.
+func (c *Collector) tryUnpin(p *participant) bool {
+	if c.flushReq.Load() != p.flushed.Load() || c.tracking {
+		return false
+	}
+	clearWord(p)
+	return true
+}
+
+// unpinSlow closes the slot's outermost guard when tryUnpin did not.
+func (c *Collector) unpinSlow(s *slot) {
 	p := &s.Value
 	if req := c.flushReq.Load(); req != p.flushed.Load() {
 		c.flushAndUnpin(s, req)
 		return
 	}
-	if c.tracking {
-		p.site.Store(nil)
-	}
+	p.site.Store(nil) // guard tracking
 	clearWord(p)
 }
 

@@ -44,7 +44,9 @@ func (g *Guard) Exit() {
 	if p.nest--; p.nest > 0 {
 		return
 	}
-	g.c.unpin(s)
+	if !g.c.tryUnpin(p) {
+		g.c.unpinSlow(s)
+	}
 	if g.pooled {
 		g.c.slots.Put(s)
 	}
