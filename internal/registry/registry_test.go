@@ -52,29 +52,9 @@ func TestSlotsNeverMoveAndAreReused(t *testing.T) {
 // Concurrent owners never share a slot.
 func TestExclusiveOwnership(t *testing.T) {
 	r := New[atomic.Int32]()
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			// Holding several slots at once sends most Gets past the
-			// per-P cache to the shared free list.
-			var mine [4]*Slot[atomic.Int32]
-			for i := range 20000 {
-				k := 1 + i%len(mine)
-				for j := range k {
-					mine[j] = r.Get()
-					if mine[j].Value.Add(1) != 1 {
-						t.Error("slot handed to two owners at once")
-					}
-				}
-				runtime.Gosched()
-				for j := range k {
-					mine[j].Value.Add(-1)
-					r.Put(mine[j])
-				}
-			}
-		})
-	}
-	wg.Wait()
+	// Holding several slots at once sends most Gets past the P's home and
+	// spare slots to the shared free list.
+	churnOwners(t, r, 4)
 	// A Get grows the registry when the free list is empty, even if the
 	// home or spare slot of another P is free: at most two idle per P.
 	require.LessOrEqual(t, r.Len(), 8*4+2*runtime.GOMAXPROCS(0))
@@ -87,7 +67,7 @@ func TestExclusiveOwnershipWhileGOMAXPROCSChanges(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	r := New[atomic.Int32]()
 	stop := make(chan struct{})
-	var flipper, wg sync.WaitGroup
+	var flipper sync.WaitGroup
 	flipper.Go(func() {
 		for i := 0; ; i++ {
 			select {
@@ -99,11 +79,22 @@ func TestExclusiveOwnershipWhileGOMAXPROCSChanges(t *testing.T) {
 			}
 		}
 	})
+	churnOwners(t, r, 2)
+	close(stop)
+	flipper.Wait()
+	require.LessOrEqual(t, r.Len(), 8*2+2*2, "at most an idle home and spare per P that New sized for")
+}
+
+// churnOwners runs 8 goroutines that each take up to held slots at once,
+// yield, and give them back, 20,000 times, failing t if a slot ever has
+// two owners.
+func churnOwners(t *testing.T, r *Registry[atomic.Int32], held int) {
+	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
-			var mine [2]*Slot[atomic.Int32]
+			mine := make([]*Slot[atomic.Int32], held)
 			for i := range 20000 {
-				k := 1 + i%len(mine)
+				k := 1 + i%held
 				for j := range k {
 					mine[j] = r.Get()
 					if mine[j].Value.Add(1) != 1 {
@@ -119,9 +110,6 @@ func TestExclusiveOwnershipWhileGOMAXPROCSChanges(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	close(stop)
-	flipper.Wait()
-	require.LessOrEqual(t, r.Len(), 8*2+2*2, "at most an idle home and spare per P that New sized for")
 }
 
 // A scan may reach a slot before its first owner has it; its index must
