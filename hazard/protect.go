@@ -40,8 +40,7 @@ func Protect[T any](hp *Pointer, src *atomic.Pointer[T]) *T {
 // retired and must not be used (the caller usually reloads and retries).
 // TryProtect panics if hp was released.
 func TryProtect[T any](hp *Pointer, p *T, src *atomic.Pointer[T]) bool {
-	s := hp.active("TryProtect")
-	publish(s, unsafe.Pointer(p))
+	publish(hp.active("TryProtect"), unsafe.Pointer(p))
 	return src.Load() == p
 }
 

@@ -19,7 +19,7 @@ const HazardPointers = 2
 type Nodes[K cmp.Ordered, V any] struct {
 	epoch  *epoch.Pool[Node[K, V]]
 	hazard *hazard.Pool[Node[K, V]]
-	robust bool // epoch's collector is robust: guards must reserve (see Op.validate)
+	robust bool // epoch's collector is robust: guards must reserve (see find)
 }
 
 // NewEpochNodes recycles nodes through an epoch.Pool of c, classic or
@@ -43,7 +43,7 @@ type Op[K cmp.Ordered, V any] struct {
 	// keeping its slot, and the other slot takes the new cur.
 	cur int
 	// validates is set for hazard pointers and for a robust guard (robust),
-	// which protect only what they validate; see validate and find.
+	// which protect only what they validate: find walks differently for each.
 	validates, robust bool
 	backoff           spin.Backoff
 }
@@ -59,24 +59,16 @@ func (ns *Nodes[K, V]) Hazard(a *hazard.Array) Op[K, V] {
 	return Op[K, V]{ns: ns, hp: [HazardPointers]*hazard.Pointer{a.At(0), a.At(1)}, validates: true}
 }
 
-// validate makes p, just read from src as (p, false), safe to dereference,
-// and reports false if it cannot (src changed or was marked): hazard
-// pointers publish p and validate it against src; a robust guard extends
-// its reservation and validates the same way (marked.Pointer.TryReserve).
-// A classic guard, or the garbage collector, protects whatever it loads
-// and has nothing to validate. find writes out the test in front of it
-// (see there): o.validates is false for those, and a robust guard's
-// Reserve, usually true at once, comes first.
-func (o *Op[K, V]) validate(src *marked.Pointer[Node[K, V]], p *Node[K, V]) bool {
-	if !o.robust {
-		return src.TryProtect(o.hp[o.cur], p)
-	}
-	// find's Reserve has just extended the reservation, after p was read:
-	// p is protected only if src still holds (p, false) when read again
-	// after the extension, by a read that no further extension outran.
-	// This is marked.Pointer.TryReserve past its first Reserve; calling
-	// TryReserve here would be wrong, since its Reserve would now report
-	// the reservation current and skip the check.
+// revalidate makes p, just read from src as (p, false), safe to
+// dereference under a robust guard whose Reserve has just extended its
+// reservation, after p was read, and reports false if it cannot (src
+// changed or was marked). p is protected only if src still holds (p,
+// false) when read again after the extension, by a read that no further
+// extension outran: this is marked.Pointer.TryReserve past its first
+// Reserve (calling TryReserve here would be wrong, since its Reserve would
+// now report the reservation current and skip the check). find writes out
+// the tests in front of it (see there).
+func (o *Op[K, V]) revalidate(src *marked.Pointer[Node[K, V]], p *Node[K, V]) bool {
 	for {
 		if q, deleted := src.Load(); q != p || deleted {
 			return false
@@ -87,7 +79,19 @@ func (o *Op[K, V]) validate(src *marked.Pointer[Node[K, V]], p *Node[K, V]) bool
 	}
 }
 
-// advance makes cur's node the new prev's node; the next validate goes to
+// unlink unlinks cur, a marked node that a find passed, from prev, and
+// reports false, after a backoff, if prev no longer held it (the find then
+// restarts). next, cur's frozen successor, needs no protection for the
+// compare-and-swap: while cur is linked its frozen link keeps next linked.
+func (o *Op[K, V]) unlink(prev *marked.Pointer[Node[K, V]], cur, next *Node[K, V]) bool {
+	if prev.CompareAndSwap(cur, false, next, false) {
+		return true
+	}
+	o.backoff.Pause()
+	return false
+}
+
+// advance makes cur's node the new prev's node; the next protection goes to
 // the slot that protected the old one.
 func (o *Op[K, V]) advance() { o.cur ^= 1 }
 
