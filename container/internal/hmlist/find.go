@@ -108,13 +108,14 @@ retry:
 // inlines. Nothing may come between the read of p and that test that could
 // raise the reservation (see marked.Pointer.TryReserve).
 func (l *List[K, V]) findReserved(o *Op[K, V], key K) (prev *marked.Pointer[Node[K, V]], cur *Node[K, V], found bool) {
+	g := o.g
 retry:
 	prev = &l.head
 	cur, _ = prev.Load()
 	if yield.Enabled {
 		yield.Point()
 	}
-	if !(o.g.Reserve() || o.revalidate(prev, cur)) {
+	if !(g.Reserve() || o.revalidate(prev, cur)) {
 		o.backoff.Pause()
 		goto retry
 	}
@@ -129,7 +130,7 @@ retry:
 			}
 			unlinked := cur
 			cur = next
-			protected := o.g.Reserve() || o.revalidate(prev, cur)
+			protected := g.Reserve() || o.revalidate(prev, cur)
 			o.retire(unlinked)
 			if !protected {
 				goto retry
@@ -141,7 +142,7 @@ retry:
 		}
 		prev = &cur.next
 		cur = next
-		if !(o.g.Reserve() || o.revalidate(prev, cur)) {
+		if !(g.Reserve() || o.revalidate(prev, cur)) {
 			goto retry
 		}
 	}
