@@ -56,16 +56,20 @@ retry:
 }
 
 // findProtected is find under hazard pointers. It protects each node p it
-// reads from a link src with src.TryProtect(o.hp[o.cur], p), which
-// inlines, and restarts when that fails (see the package documentation).
+// reads from a link src with src.TryProtect(hc, p), which inlines, and
+// restarts when that fails (see the package documentation). hc protects
+// cur and hp the node that owns prev; advancing swaps their roles, so that
+// the next protection reuses the slot of the node left behind. (Kept in
+// locals: reading them through o on every node cost the walk.)
 func (l *List[K, V]) findProtected(o *Op[K, V], key K) (prev *marked.Pointer[Node[K, V]], cur *Node[K, V], found bool) {
+	hc, hp := o.hp[0], o.hp[1]
 retry:
 	prev = &l.head
 	cur, _ = prev.Load()
 	if yield.Enabled {
 		yield.Point()
 	}
-	if !prev.TryProtect(o.hp[o.cur], cur) {
+	if !prev.TryProtect(hc, cur) {
 		o.backoff.Pause()
 		goto retry
 	}
@@ -82,7 +86,7 @@ retry:
 			// there before cur's retirement.
 			unlinked := cur
 			cur = next
-			protected := prev.TryProtect(o.hp[o.cur], cur)
+			protected := prev.TryProtect(hc, cur)
 			o.retire(unlinked)
 			if !protected {
 				goto retry
@@ -93,9 +97,9 @@ retry:
 			return prev, cur, c == 0
 		}
 		prev = &cur.next
-		o.advance()
+		hc, hp = hp, hc
 		cur = next
-		if !prev.TryProtect(o.hp[o.cur], cur) {
+		if !prev.TryProtect(hc, cur) {
 			goto retry
 		}
 	}

@@ -38,10 +38,7 @@ func NewHazardNodes[K cmp.Ordered, V any](d *hazard.Domain) *Nodes[K, V] {
 type Op[K cmp.Ordered, V any] struct {
 	ns *Nodes[K, V]
 	g  *epoch.Guard
-	hp [HazardPointers]*hazard.Pointer // hp[cur] protects cur, the other prev's node
-	// cur indexes hp. Advancing swaps the roles: cur becomes prev's node,
-	// keeping its slot, and the other slot takes the new cur.
-	cur int
+	hp [HazardPointers]*hazard.Pointer // a find's cur and prev's node (see findProtected)
 	// validates is set for hazard pointers and for a robust guard (robust),
 	// which protect only what they validate: find walks differently for each.
 	validates, robust bool
@@ -90,10 +87,6 @@ func (o *Op[K, V]) unlink(prev *marked.Pointer[Node[K, V]], cur, next *Node[K, V
 	o.backoff.Pause()
 	return false
 }
-
-// advance makes cur's node the new prev's node; the next protection goes to
-// the slot that protected the old one.
-func (o *Op[K, V]) advance() { o.cur ^= 1 }
 
 // done ends the operation: hazard pointers are left reset.
 func (o *Op[K, V]) done() {
