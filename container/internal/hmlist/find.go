@@ -124,6 +124,9 @@ retry:
 		goto retry
 	}
 	for cur != nil {
+		if yield.Enabled {
+			yield.Point() // a node linked now is born after the reservation
+		}
 		next, deleted := cur.next.Load()
 		if yield.Enabled {
 			yield.Point() // next is not protected yet
