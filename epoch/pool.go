@@ -55,7 +55,11 @@ type poolLocal[T any] struct {
 	free   *nodeBatch[T]   // reusable now
 	limbo  *nodeBatch[T]   // retired, not yet sealed
 	sealed []*nodeBatch[T] // oldest first
-	spare  *nodeBatch[T]   // an empty batch kept for the next limbo
+	// spares are empty batches kept for the next limbos and sifts: a
+	// robust seal may take two (the carry of sealRobust, and a sift's
+	// batch of freed nodes), and with one spare the robust Pool allocated
+	// a batch at about a third of its seals (measured with batches of 4).
+	spares [2]*nodeBatch[T]
 	// Robust mode: the slot's guard (its pin count) that retired the
 	// limbo's nodes from index curStart on; the earlier ones were retired
 	// under guards that have exited.
@@ -228,8 +232,7 @@ func (p *Pool[T]) newLocal(s *slot) *poolLocal[T] {
 }
 
 func (p *Pool[T]) newBatch(l *poolLocal[T]) *nodeBatch[T] {
-	if b := l.spare; b != nil {
-		l.spare = nil
+	if b := l.takeSpare(); b != nil {
 		return b
 	}
 	return &nodeBatch[T]{nodes: make([]*T, 0, p.c.batchSize)}
@@ -291,11 +294,33 @@ func (p *Pool[T]) refill(l *poolLocal[T], s *slot) bool {
 	if b == nil {
 		return false
 	}
-	if old := l.free; old != nil && l.spare == nil {
-		l.spare = old // empty; reuse its array for the next limbo
+	if old := l.free; old != nil {
+		l.keepSpare(old) // empty; reuse its array for the next limbo
 	}
 	l.free = b
 	return true
+}
+
+// takeSpare returns one of l's spare batches, or nil if it has none.
+func (l *poolLocal[T]) takeSpare() *nodeBatch[T] {
+	for i, b := range l.spares {
+		if b != nil {
+			l.spares[i] = nil
+			return b
+		}
+	}
+	return nil
+}
+
+// keepSpare keeps b, empty, as a spare of l if l has room, and otherwise
+// leaves it to the garbage collector.
+func (l *poolLocal[T]) keepSpare(b *nodeBatch[T]) {
+	for i, s := range l.spares {
+		if s == nil {
+			l.spares[i] = b
+			return
+		}
+	}
 }
 
 func (l *poolLocal[T]) popSealed() *nodeBatch[T] {

@@ -157,8 +157,8 @@ func (p *Pool[T]) judge(l *poolLocal[T], r *reservations, freed []*nodeBatch[T],
 				freed = append(freed, f)
 			}
 			if len(b.nodes) == 0 { // every node was sifted out
-				if holder && l.spare == nil {
-					l.spare = b
+				if holder {
+					l.keepSpare(b)
 				}
 				continue
 			}
@@ -226,8 +226,8 @@ const resiftEvery = 8
 // shares it.
 func (p *Pool[T]) release(l *poolLocal[T], b *nodeBatch[T]) {
 	if l.free == nil || len(l.free.nodes) == 0 {
-		if old := l.free; old != nil && l.spare == nil {
-			l.spare = old
+		if old := l.free; old != nil {
+			l.keepSpare(old)
 		}
 		l.free = b
 		return
@@ -261,9 +261,10 @@ func (p *Pool[T]) sift(b *nodeBatch[T], r *reservations, reach uint64, l *poolLo
 			continue
 		}
 		if f == nil {
-			if l != nil && l.spare != nil {
-				f, l.spare = l.spare, nil
-			} else {
+			if l != nil {
+				f = l.takeSpare()
+			}
+			if f == nil {
 				f = &nodeBatch[T]{nodes: make([]*T, 0, len(b.nodes))}
 			}
 		}
