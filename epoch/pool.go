@@ -21,9 +21,9 @@ import (
 // slot does not need go to a shared sync.Pool for other slots, so the garbage
 // collector may drop idle ones; Get then allocates a new node.
 //
-// On a robust Collector (WithRobust) each node also carries the eras it was
-// handed out and retired at, beside it where the user never sees it, and is
-// judged by them, node by node: a guard descheduled or stalled holds back
+// On a robust Collector (WithRobust) each node also carries the era it was
+// handed out at, beside it where the user never sees it, and its batch the
+// era it was retired at; each node is judged by the two, one by one: a guard descheduled or stalled holds back
 // only the nodes that were alive while it could load them. Retire then
 // reads the era (and increments it every 16 nodes), and each sealed batch
 // is judged by a scan of the slots (see the package documentation).
@@ -81,6 +81,9 @@ type nodeBatch[T any] struct {
 	// retired some of its nodes and may still be open (0 if none).
 	birth, reach, sifted, pin uint64
 	nodes                     []*T
+	// Robust mode: the era each node was retired at, by index, while the
+	// batch is a limbo or sealed (a free batch's are stale).
+	retired []uint64
 }
 
 // PoolOption configures a Pool.
@@ -233,9 +236,19 @@ func (p *Pool[T]) newLocal(s *slot) *poolLocal[T] {
 
 func (p *Pool[T]) newBatch(l *poolLocal[T]) *nodeBatch[T] {
 	if b := l.takeSpare(); b != nil {
+		b.retired = b.retired[:0]
 		return b
 	}
-	return &nodeBatch[T]{nodes: make([]*T, 0, p.c.batchSize)}
+	return p.emptyBatch(p.c.batchSize)
+}
+
+// emptyBatch returns a new batch with room for n nodes.
+func (p *Pool[T]) emptyBatch(n int) *nodeBatch[T] {
+	b := &nodeBatch[T]{nodes: make([]*T, 0, n)}
+	if p.robust {
+		b.retired = make([]uint64, 0, n)
+	}
+	return b
 }
 
 // seal tags the limbo batch of l with the current epoch (every node in it

@@ -12,8 +12,9 @@ import (
 // Wen et al. (PPoPP 2018), on the classic mode's machinery. The epoch
 // becomes an era clock that advances at seals whatever guards do, a guard
 // reserves the interval of eras [lo, hi] (lo announced at Enter as in the
-// classic mode, hi raised by Reserve and Load), and a Pool node carries the
-// eras it was born and retired in. A node born at era b and retired at era
+// classic mode, hi raised by Reserve and Load), and a Pool node has the
+// eras it was born and retired in (the first beside it, the second in its
+// batch). A node born at era b and retired at era
 // t is held only by a guard whose interval meets [b, t]; see the package
 // documentation for the argument and the bound, and pool_robust.go for the
 // Pool's side.
