@@ -23,8 +23,9 @@ import (
 //
 // On a robust Collector (WithRobust) each node also carries the era it was
 // handed out at, beside it where the user never sees it, and its batch the
-// era it was retired at; each node is judged by the two, one by one: a guard descheduled or stalled holds back
-// only the nodes that were alive while it could load them. Retire then
+// era it was retired at; each node is judged by the two, one by one: a
+// guard descheduled or stalled holds back only the nodes that were alive
+// while it could load them. Retire then
 // reads the era (and increments it every 16 nodes), and each sealed batch
 // is judged by a scan of the slots (see the package documentation).
 //

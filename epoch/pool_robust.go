@@ -10,10 +10,11 @@ import (
 // finds it, and so does the Pool, so that Retire can tell a node from
 // another Pool. (The era of its retirement goes into its batch, beside its
 // pointer: for a 16-byte T the node takes 32 bytes instead of 48, which
-// made the robust set's reads on 4,096 keys 25% faster.) A node that no Pool allocated (new(T)) is read past its
-// end: that is undefined, caught only on a best-effort basis (a panic if
-// the memory there does not name this Pool; under -race, checkptr's fatal
-// error). v comes first: a *T from Get points at the start of its bornNode.
+// made the robust set's reads on 4,096 keys 25% faster.) A node that no
+// Pool allocated (new(T)) is read past its end: that is undefined, caught
+// only on a best-effort basis (a panic if the memory there does not name
+// this Pool; under -race, checkptr's fatal error). v comes first: a *T
+// from Get points at the start of its bornNode.
 type bornNode[T any] struct {
 	v     T
 	birth uint64 // the era Get handed it out at

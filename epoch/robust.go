@@ -14,8 +14,8 @@ import (
 // reserves the interval of eras [lo, hi] (lo announced at Enter as in the
 // classic mode, hi raised by Reserve and Load), and a Pool node has the
 // eras it was born and retired in (the first beside it, the second in its
-// batch). A node born at era b and retired at era
-// t is held only by a guard whose interval meets [b, t]; see the package
+// batch). A node born at era b and retired at era t is held only by a
+// guard whose interval meets [b, t]; see the package
 // documentation for the argument and the bound, and pool_robust.go for the
 // Pool's side.
 
