@@ -59,8 +59,8 @@ func (c *Collector) sharedHeavy(fresh bool) uint64 {
 // they share, and hold the rest until their slot seals again (measured at
 // 64 and 1,024 goroutines on the Pool stack: peaks of 12,000-13,000 and
 // 23,000-26,000 pending with a gap of 50 us, 64,000 and 98,000 with the
-// classic mode's gap); set by the last fences in the classic mode, whose seals only wait
-// for the epoch to advance.
+// classic mode's gap); set by the last fences in the classic mode, whose
+// seals only wait for the epoch to advance.
 func (c *Collector) gap() int64 {
 	if c.robust {
 		return int64(heavyGapRobust)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-reclaim/reclaim/epoch"
+	"github.com/go-reclaim/reclaim/internal/procs"
 	"github.com/go-reclaim/reclaim/stress"
 )
 
@@ -87,20 +87,7 @@ func TestStressTreiberPoolWhileGOMAXPROCSChanges(t *testing.T) {
 	// 2 while the first Collector is made, so that the flips go above the
 	// Ps its home slots are sized for whatever the machine.
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
-	stop := make(chan struct{})
-	var flipper sync.WaitGroup
-	flipper.Go(func() {
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			case <-time.After(time.Millisecond):
-				runtime.GOMAXPROCS(1 + i%4)
-			}
-		}
-	})
-	defer flipper.Wait()
-	defer close(stop)
+	defer procs.Flip(func() { time.Sleep(time.Millisecond) })()
 	forModes(t, func(t *testing.T, mode []epoch.Option) {
 		stressTreiber(t, 2, true, mode, stressOps)
 	})

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-reclaim/reclaim/internal/procs"
 )
 
 func TestLocate(t *testing.T) {
@@ -66,22 +68,9 @@ func TestExclusiveOwnership(t *testing.T) {
 func TestExclusiveOwnershipWhileGOMAXPROCSChanges(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	r := New[atomic.Int32]()
-	stop := make(chan struct{})
-	var flipper sync.WaitGroup
-	flipper.Go(func() {
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-				runtime.GOMAXPROCS(1 + i%4)
-				runtime.Gosched()
-			}
-		}
-	})
+	stop := procs.Flip(runtime.Gosched)
 	churnOwners(t, r, 2)
-	close(stop)
-	flipper.Wait()
+	stop()
 	require.LessOrEqual(t, r.Len(), 8*2+2*2, "at most an idle home and spare per P that New sized for")
 }
 
