@@ -63,10 +63,12 @@ type poolLocal[T any] struct {
 	spares [2]*nodeBatch[T]
 	// Robust mode: the slot's guard (its pin count) that retired the
 	// limbo's nodes from index curStart on; the earlier ones were retired
-	// under guards that have exited.
-	curPin   uint64
-	curStart int
-	tick     uint32 // nodes retired, for eraStride
+	// under guards that have exited, and startBirth is the least of their
+	// births.
+	curPin     uint64
+	curStart   int
+	startBirth uint64
+	tick       uint32 // nodes retired, for eraStride
 	// Robust mode: sealedMu guards sealed, which the sweeps sift too (see
 	// Pool.sweepLocals), and owner is the slot's participant.
 	sealedMu sync.Mutex

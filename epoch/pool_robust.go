@@ -52,12 +52,16 @@ func (p *Pool[T]) birthFor(g *Guard) uint64 {
 
 // noteRetire records x, about to be appended to b, the limbo of l, by the
 // guard of l's slot: its birth lowers b's, and the first node retired under
-// a guard marks where that guard's nodes start.
+// a guard marks where that guard's nodes start (and the birth of those
+// before, which sealRobust seals apart).
 func (p *Pool[T]) noteRetire(l *poolLocal[T], b *nodeBatch[T], x *T) {
 	self := l.owner
 	n := (*bornNode[T])(unsafe.Pointer(x))
 	if n.pool != p {
 		panic("epoch: Pool.Retire of a node that did not come from this Pool's Get (with WithRobust, a Pool keeps each node's birth era beside it)")
+	}
+	if pin := self.pin.Load(); pin != l.curPin {
+		l.curPin, l.curStart, l.startBirth = pin, len(b.nodes), b.birth
 	}
 	b.birth = min(b.birth, n.birth)
 	if n.birth > self.reserved {
@@ -69,9 +73,6 @@ func (p *Pool[T]) noteRetire(l *poolLocal[T], b *nodeBatch[T], x *T) {
 	b.retired = append(b.retired, p.c.epoch.Load()) // after the unlink, so a valid tag for the node alone
 	if l.tick++; l.tick%eraStride == 0 {
 		p.c.epoch.Add(1)
-	}
-	if pin := self.pin.Load(); pin != l.curPin {
-		l.curPin, l.curStart = pin, len(b.nodes)
 	}
 }
 
@@ -94,7 +95,7 @@ func (p *Pool[T]) sealRobust(l *poolLocal[T]) {
 	carry.retired = append(carry.retired, b.retired[k:]...)
 	clear(b.nodes[k:])
 	b.nodes, b.retired = b.nodes[:k], b.retired[:k]
-	b.birth, b.pin = minBirth(b.nodes), 0
+	b.birth, b.pin = l.startBirth, 0
 	carry.birth, carry.reach, carry.pin = minBirth(carry.nodes), unsifted, 0
 	l.sealLimbo(p.c)
 	l.limbo, l.curStart = carry, 0
@@ -155,6 +156,7 @@ func (p *Pool[T]) judge(l *poolLocal[T], r *reservations, freed []*nodeBatch[T],
 		case reach < b.birth:
 			freed = append(freed, b)
 			continue
+		case reach == math.MaxUint64: // sealed after r's fence: nothing to sift out yet
 		case !holder || reach < b.reach || r.scans >= b.sifted+resiftEvery:
 			if f := p.sift(b, r, reach, lend); f != nil {
 				freed = append(freed, f)
