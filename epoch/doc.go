@@ -176,8 +176,8 @@
 //     node yet), so a goroutine descheduled between Enter and its first
 //     load does not reserve every era it missed.
 //   - A Pool node carries, beside it where the user never sees it, the era
-//     Get handed it out at (its birth, to which Get raises the getter's hi)
-//     and the era Retire took it back at.
+//     Get handed it out at (its birth, to which Get raises the getter's hi),
+//     and its batch the era Retire took it back at.
 //   - A scan (at every Pool seal, at a full batch of Retire, and at Flush,
 //     Barrier, Close and the aging timer) takes the era E+1 read before a
 //     completed heavy fence (its own, or, for Pool seals, the newest one

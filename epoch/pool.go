@@ -4,6 +4,8 @@ import (
 	"math"
 	"sync"
 	"sync/atomic"
+
+	"github.com/go-reclaim/reclaim/internal/race"
 )
 
 // Pool recycles nodes of type T through a Collector: a node given to Retire
@@ -22,8 +24,10 @@ import (
 // collector may drop idle ones; Get then allocates a new node.
 //
 // On a robust Collector (WithRobust) each node also carries the era it was
-// handed out at, beside it where the user never sees it, and its batch the
-// era it was retired at; each node is judged by the two, one by one: a
+// handed out at, beside it where the user never sees it (8 bytes; 16 under
+// the race detector and WithGuardTracking, which also note the Pool, so
+// that Retire of another Pool's node panics), and its batch the era it was
+// retired at; each node is judged by the two, one by one: a
 // guard descheduled or stalled holds back only the nodes that were alive
 // while it could load them. Retire then
 // reads the era (and increments it every 16 nodes), and each sealed batch
@@ -38,7 +42,8 @@ import (
 type Pool[T any] struct {
 	c         *Collector
 	onReclaim func(*T)
-	robust    bool // nodes are bornNode[T]: see born.go
+	robust    bool // nodes are bornNode[T]: see pool_robust.go
+	checked   bool // robust nodes are checkedNode[T] (race detector or WithGuardTracking)
 
 	mu     sync.Mutex                      // serializes growth of locals and access to orphans
 	locals atomic.Pointer[[]*poolLocal[T]] // by slot index; grows, never shrinks
@@ -109,7 +114,7 @@ func OnReclaim[T any](fn func(*T)) PoolOption[T] {
 
 // NewPool returns a Pool of T on c.
 func NewPool[T any](c *Collector, opts ...PoolOption[T]) *Pool[T] {
-	p := &Pool[T]{c: c, robust: c.robust}
+	p := &Pool[T]{c: c, robust: c.robust, checked: c.robust && (race.Enabled || c.tracking)}
 	for _, o := range opts {
 		o(p)
 	}
@@ -155,10 +160,11 @@ func (p *Pool[T]) refilled(g *Guard) *poolLocal[T] {
 
 // Retire retires x: once no guard can hold x it goes back to the pool. The
 // caller must have unlinked x. On a robust Collector x must come from this
-// Pool's Get: a node of another Pool panics, and one that no Pool allocated
-// is undefined behaviour, caught only on a best-effort basis (a panic, or
-// checkptr's fatal error under -race). Retire panics if x is nil, or if g
-// has exited or belongs to another Collector.
+// Pool's Get: a node of another Pool is caught under the race detector and
+// with WithGuardTracking (a panic), and is undefined behaviour otherwise,
+// as is one that no Pool allocated (caught under -race by checkptr's fatal
+// error). Retire panics if x is nil, or if g has exited or belongs to
+// another Collector.
 func (p *Pool[T]) Retire(g *Guard, x *T) {
 	if l := p.cached(g); l != nil && x != nil && l.limbo != nil && len(l.limbo.nodes) < p.c.batchSize-1 {
 		if p.robust {

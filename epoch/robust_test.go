@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-reclaim/reclaim/epoch"
+	"github.com/go-reclaim/reclaim/stress"
 )
 
 // robustNode is a Treiber stack node for the robust mode's tests; reclaimed
@@ -168,9 +169,20 @@ func TestRobustReserveAndPlainRetire(t *testing.T) {
 }
 
 // In the robust mode a Pool keeps each node's birth era beside it, so it
-// takes back only nodes of its own Get.
+// takes back only nodes of its own Get: checked under the race detector and
+// with guard tracking, which also note the Pool beside each node.
 func TestRobustPoolRejectsForeignNodes(t *testing.T) {
-	c := epoch.New(epoch.WithRobust())
+	t.Run("tracking", func(t *testing.T) { rejectsForeignNodes(t, epoch.WithGuardTracking()) })
+	t.Run("race", func(t *testing.T) {
+		if !stress.RaceEnabled {
+			t.Skip("needs go test -race")
+		}
+		rejectsForeignNodes(t)
+	})
+}
+
+func rejectsForeignNodes(t *testing.T, opts ...epoch.Option) {
+	c := epoch.New(append(opts, epoch.WithRobust())...)
 	p := epoch.NewPool[robustNode](c)
 	other := epoch.NewPool[robustNode](c)
 	g := c.Enter()
