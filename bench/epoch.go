@@ -104,6 +104,27 @@ func withHandleGuard(h *epoch.Handle, f func(*epoch.Guard)) {
 
 var useGuard = func(*epoch.Guard) {}
 
+// HelperCall is the helper of EpochEnterExitHelper with neither Enter nor
+// Exit: a call that defers a call and calls a function value. It is what
+// a helper costs by itself, the part of EpochEnterExitHelper's time (and
+// EpochHandleEnterExitHelper's) that is not the guard's.
+func HelperCall(b *testing.B) {
+	b.ReportAllocs()
+	var g epoch.Guard
+	for b.Loop() {
+		withNoGuard(&g, useGuard)
+	}
+}
+
+//go:noinline
+func withNoGuard(g *epoch.Guard, f func(*epoch.Guard)) {
+	defer noExit(g)
+	f(g)
+}
+
+//go:noinline
+func noExit(*epoch.Guard) {}
+
 // EpochRefresh measures Guard.Refresh on an open guard.
 func EpochRefresh(b *testing.B) {
 	c := epoch.New()

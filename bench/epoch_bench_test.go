@@ -17,6 +17,7 @@ func BenchmarkEpochEnterExit(b *testing.B) {
 func BenchmarkEpochHandleEnterExit(b *testing.B) {
 	modes(b, EpochHandleEnterExit, EpochHandleEnterExitRobust)
 }
+func BenchmarkHelperCall(b *testing.B)                 { HelperCall(b) }
 func BenchmarkEpochEnterExitHelper(b *testing.B)       { EpochEnterExitHelper(b) }
 func BenchmarkEpochHandleEnterExitHelper(b *testing.B) { EpochHandleEnterExitHelper(b) }
 func BenchmarkEpochRefresh(b *testing.B)               { EpochRefresh(b) }

@@ -18,6 +18,7 @@ var Epoch = []Case{
 	{Name: "AnnounceClear", Run: AnnounceClear},
 	{Name: "StackGC", Run: StackGC},
 	{Name: "StackGCParallel", Run: StackGCParallel},
+	{Name: "HelperCall", Run: HelperCall},
 	{Name: "StackNoReclaim", Run: StackNoReclaim, Floor: "StackGC", Goal: "(lower bound)"},
 	{Name: "EpochEnterExit", Run: EpochEnterExit, Floor: "AnnounceClear", Goal: "<= 0.8x"},
 	{Name: "EpochHandleEnterExit", Run: EpochHandleEnterExit, Floor: "AnnounceClear", Goal: "<= 0.5x"},
