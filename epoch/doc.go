@@ -184,10 +184,14 @@
 //     that seals share; see The cost) and reads every open guard's
 //     interval. A node retired at era t <= E and born at b is reclaimed
 //     when no interval meets [b, t]; batches are judged whole first, then
-//     node by node. A seal leaves the open guard's own retires in the next
+//     node by node (except that a seal leaves a batch sealed after E whole
+//     for its slot's next seal, which usually frees it without a look at
+//     each node). A seal leaves the open guard's own retires in the next
 //     batch, so the rest is judged without that guard (a batch that guard
-//     retired whole is sealed and kept until it exits). Sweeps sift again
-//     what slots keep, since a slot whose holder is descheduled cannot.
+//     retired whole is sealed and kept while the slot's guard is the one
+//     that retired it: until it exits and the slot opens another, or the
+//     slot is flushed). Sweeps sift again what slots keep, since a slot
+//     whose holder is descheduled cannot.
 //   - Objects retired with Retire or Defer have no known birth and are held
 //     back as in the classic mode, by every guard that entered before
 //     their seal.
@@ -243,7 +247,8 @@
 // per Pool, over the guards G still open, plus what Retire and Defer
 // retired while they were open (held back as in the classic mode). While
 // goroutines work, add for each slot its open batches (B per Pool, and B for
-// Retire) and what its last seal or sweep found held, and what was retired
+// Retire), the batch it sealed last (B per Pool), what its last seal or
+// sweep found held, and what was retired
 // since the newest heavy fence that seals share began (up to two gaps of
 // 50 us, plus the fences; see below). A guard stalled after
 // its loads has a fixed d, so what it holds back does not grow with time or

@@ -12,7 +12,8 @@ import (
 // comes back out of Get only after a grace period, so a lock-free structure
 // can reuse its nodes without ABA and without a reader ever seeing a node
 // change under it. In steady state neither Get nor Retire allocates or
-// executes an atomic instruction.
+// executes an atomic instruction (in the robust mode, Retire increments the
+// era every 16 nodes).
 //
 // Each participant slot keeps, per Pool, a free list and a limbo list (the
 // DEBRA layout): Retire appends to the slot's limbo; a full limbo batch is
@@ -69,7 +70,7 @@ type poolLocal[T any] struct {
 	// Robust mode: the slot's guard (its pin count) that retired the
 	// limbo's nodes from index curStart on; the earlier ones were retired
 	// under guards that have exited, and startBirth is the least of their
-	// births.
+	// births (meaningless while curStart is 0).
 	curPin     uint64
 	curStart   int
 	startBirth uint64

@@ -170,9 +170,12 @@ func (c *Collector) heldCheaply(tag, birth uint64) bool {
 // A guard's first reservation, if the era has moved since it entered and
 // it has retired nothing, moves the start of its interval for Pool nodes
 // (from) instead of raising hi: the guard holds no Pool node yet (every
-// load goes through Load or Reserve, a node from Get is its own, and it may
-// still use what it retired, which countRetired notes), so for them it is
-// as if it entered now. Its entry still holds back what Retire and Defer
+// load goes through Load or Reserve, and a node from Get is its own), so
+// for them it is as if it entered now. It may still use what it retired:
+// countRetired ends the first reservation's exception, and when a
+// Pool.Retire is itself the first reservation, from moves to an era no
+// later than the node's retirement era, which Retire reads afterwards, so
+// the interval still meets the node's life. Its entry still holds back what Retire and Defer
 // retired, as in the classic mode. A goroutine descheduled between Enter
 // and its first load then reserves one era, not all those it missed.
 func (c *Collector) reserve(p *participant) bool {
