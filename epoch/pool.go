@@ -47,7 +47,7 @@ type Pool[T any] struct {
 	checked   bool // robust nodes are checkedNode[T] (race detector or WithGuardTracking)
 
 	mu     sync.Mutex                      // serializes growth of locals and access to orphans
-	locals atomic.Pointer[[]*poolLocal[T]] // by slot index; grows, never shrinks
+	locals atomic.Pointer[[]*poolLocal[T]] // by slot index; grows, never shrinks; copied on write (see newLocal)
 	// orphans are sealed batches taken out of slots by Barrier and Close
 	// (or by the owner, on their request).
 	orphans []*nodeBatch[T]
@@ -75,11 +75,15 @@ type poolLocal[T any] struct {
 	curStart   int
 	startBirth uint64
 	tick       uint32 // nodes retired, for eraStride
-	// Robust mode: sealedMu guards sealed, which the sweeps sift too (see
-	// Pool.sweepLocals), and owner is the slot's participant.
+	// Robust mode: sealedMu guards sealed, which the sweeps and other
+	// slots' seals sift too (see Pool.sweepLocals and judgeStranded), and
+	// owner is the slot's participant.
 	sealedMu sync.Mutex
 	owner    *participant
 	freed    []*nodeBatch[T] // robust seal's scratch
+	// nextStranded is the index of the last other slot whose sealed
+	// batches this slot's seals judged (see judgeStranded).
+	nextStranded int
 }
 
 type nodeBatch[T any] struct {
@@ -227,21 +231,26 @@ func (p *Pool[T]) local(g *Guard, op string) *poolLocal[T] {
 	return p.newLocal(s)
 }
 
+// newLocal gives slot s a share of p. The locals are copied on write:
+// seals read other slots' entries without p.mu (judgeStranded), so a
+// published array never changes. A slot gets its share once per Pool.
 func (p *Pool[T]) newLocal(s *slot) *poolLocal[T] {
 	i := s.Index()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	ls := *p.locals.Load()
-	if i >= len(ls) {
-		grown := make([]*poolLocal[T], max(i+1, 2*len(ls)))
-		copy(grown, ls)
-		ls = grown
+	if i < len(ls) && ls[i] != nil {
+		return ls[i]
 	}
-	if ls[i] == nil {
-		ls[i] = &poolLocal[T]{owner: &s.Value}
+	n := len(ls)
+	if i >= n {
+		n = max(i+1, 2*n)
 	}
-	p.locals.Store(&ls)
-	return ls[i]
+	grown := make([]*poolLocal[T], n)
+	copy(grown, ls)
+	grown[i] = &poolLocal[T]{owner: &s.Value}
+	p.locals.Store(&grown)
+	return grown[i]
 }
 
 func (p *Pool[T]) newBatch(l *poolLocal[T]) *nodeBatch[T] {
@@ -267,8 +276,8 @@ func (p *Pool[T]) emptyBatch(n int) *nodeBatch[T] {
 func (p *Pool[T]) seal(l *poolLocal[T]) {
 	if p.robust {
 		l.sealedMu.Lock()
-		defer l.sealedMu.Unlock()
 		p.sealRobust(l)
+		l.sealedMu.Unlock()
 	} else {
 		l.sealLimbo(p.c)
 	}

@@ -87,6 +87,32 @@ func (r *reservations) sort() {
 	r.sorted = true
 }
 
+// add puts the reservation of p, the caller's own slot, into r, which
+// left it out, keeping r sorted if it was: r then judges batches that the
+// caller's open guard may reach (see judgeStranded).
+func (r *reservations) add(p *participant) {
+	entry := p.word.Load()
+	if entry == 0 {
+		return
+	}
+	s := span{max(entry, p.from.Load()), 0}
+	s.hi = max(s.lo, p.hi.Load())
+	r.minLo, r.maxLo, r.maxHi, r.minEntry = min(r.minLo, s.lo), max(r.maxLo, s.lo), max(r.maxHi, s.hi), min(r.minEntry, entry)
+	if !r.sorted {
+		r.spans = append(r.spans, s)
+		return
+	}
+	// After the spans with lo <= s.lo; each hi stays the largest so far.
+	i, _ := slices.BinarySearchFunc(r.spans, s.lo+1, func(t span, lo uint64) int { return cmp.Compare(t.lo, lo) })
+	if i > 0 {
+		s.hi = max(s.hi, r.spans[i-1].hi)
+	}
+	r.spans = slices.Insert(r.spans, i, s)
+	for j := i + 1; j < len(r.spans); j++ {
+		r.spans[j].hi = max(r.spans[j].hi, s.hi)
+	}
+}
+
 // scanner returns reservations to scan into, for one seal.
 func (c *Collector) scanner() *reservations {
 	if r, _ := c.spans.Get().(*reservations); r != nil {

@@ -1,0 +1,128 @@
+package epoch_test
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-reclaim/reclaim/epoch"
+)
+
+// reclaimLog records the nodes a Pool reclaims.
+type reclaimLog struct {
+	mu   sync.Mutex
+	seen map[*robustNode]bool
+}
+
+func (r *reclaimLog) record(n *robustNode) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seen[n] = true
+}
+
+// count reports how many of nodes have been reclaimed.
+func (r *reclaimLog) count(nodes []*robustNode) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k := 0
+	for _, n := range nodes {
+		if r.seen[n] {
+			k++
+		}
+	}
+	return k
+}
+
+func newLoggedStack(c *epoch.Collector) (*robustStack, *reclaimLog) {
+	log := &reclaimLog{seen: map[*robustNode]bool{}}
+	return &robustStack{pool: epoch.NewPool(c, epoch.OnReclaim(log.record))}, log
+}
+
+// strand leaves, in the slot of a, a sealed batch of nodes that the guard
+// held (open, with a reservation covering them) kept at a's seal, and then
+// opens a guard on a that stays open, as for a goroutine that waits for a
+// P inside a guard and so does not seal again. It returns the stranded
+// nodes and a's open guard.
+func strand(t *testing.T, c *epoch.Collector, s *robustStack, a *epoch.Handle, held *epoch.Guard) ([]*robustNode, *epoch.Guard) {
+	t.Helper()
+	g := a.Enter()
+	for i := range 64 {
+		s.push(g, int64(i))
+	}
+	g.Exit()
+	epoch.Load(held, &s.head) // held reserves the era: it holds all 64
+	var nodes []*robustNode
+	for range 63 { // 63 guards of a's own retire 63 nodes ...
+		g := a.Enter()
+		nodes = append(nodes, epoch.Load(g, &s.head))
+		_, ok := s.pop(g)
+		require.True(t, ok)
+		g.Exit()
+	}
+	g = a.Enter() // ... and the 64th seals them, held
+	_, ok := s.pop(g)
+	require.True(t, ok)
+	g.Exit()
+	stuck := a.Enter()
+	// A fresh heavy fence, after the seal, for the seals that follow to
+	// share (with a's guard open, Flush leaves a's batches in its slot).
+	c.Flush()
+	return nodes, stuck
+}
+
+// A slot whose goroutine waits inside a guard keeps what its last seal
+// found held. Other slots' seals judge its batches too (with 1,024
+// goroutines on 2 Ps, the sweeps of the aging timer come too late), so
+// once the guard that held them exits they are recycled, without a sweep.
+func TestRobustSealsJudgeStrandedSlots(t *testing.T) {
+	c := epoch.New(epoch.WithRobust(), epoch.WithMaxBatchAge(0)) // batches of 64, no aging timer
+	s, log := newLoggedStack(c)
+	a, b := c.Register(), c.Register()
+	reader := c.Enter()
+	nodes, stuck := strand(t, c, s, a, reader)
+	s.churn(b, 256)
+	require.Zero(t, log.count(nodes), "the stranded nodes were reclaimed while the reader that holds them is open")
+	reader.Exit()
+	for end := time.Now().Add(10 * time.Second); log.count(nodes) < len(nodes) && time.Now().Before(end); {
+		s.churn(b, 64) // one seal of b's
+	}
+	require.Equal(t, len(nodes), log.count(nodes), "the other slot's seals left the stranded batch pending")
+	stuck.Exit()
+	a.Unregister()
+	b.Unregister()
+	require.NoError(t, c.Close())
+}
+
+// The seal that judges another slot's batches is made under a guard of its
+// own, which may hold nodes of those batches: its own reservation counts
+// (the scan leaves the sealing slot out, for its own batches). Here the
+// helper's guard loaded the stranded nodes before they were unlinked, and
+// seals (64 retires) while it is still open.
+func TestRobustSealKeepsWhatItsOwnGuardHoldsInOtherSlots(t *testing.T) {
+	c := epoch.New(epoch.WithRobust(), epoch.WithMaxBatchAge(0))
+	s, log := newLoggedStack(c)
+	a, h := c.Register(), c.Register()
+	helper := h.Enter()
+	nodes, stuck := strand(t, c, s, a, helper)
+	for range 16 { // 16 seals of h's under helper, judging other slots round robin: a's among them
+		for range 64 {
+			s.push(helper, 1)
+			s.pop(helper)
+		}
+	}
+	require.Zero(t, log.count(nodes), "a seal reclaimed nodes that its own open guard holds")
+	for _, n := range nodes {
+		require.NotEqualValues(t, robustPoison, n.val.Load())
+	}
+	helper.Exit()
+	for end := time.Now().Add(10 * time.Second); log.count(nodes) < len(nodes) && time.Now().Before(end); {
+		s.churn(h, 64)
+	}
+	require.Equal(t, len(nodes), log.count(nodes), "the helper's later seals left the stranded batch pending")
+	stuck.Exit()
+	a.Unregister()
+	h.Unregister()
+	require.NoError(t, c.Close())
+}
