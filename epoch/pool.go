@@ -49,10 +49,12 @@ type Pool[T any] struct {
 	mu     sync.Mutex                      // serializes growth of locals and access to orphans
 	locals atomic.Pointer[[]*poolLocal[T]] // by slot index; grows, never shrinks; copied on write (see newLocal)
 	// orphans are sealed batches taken out of slots by Barrier and Close
-	// (or by the owner, on their request).
-	orphans []*nodeBatch[T]
-	shared  sync.Pool // of *nodeBatch[T] whose grace period is over
-	// sweepFreed is sweepLocals' scratch, under mu.
+	// (or by the owner, on their request); orphansSpare is an empty array
+	// for reclaimOrphans to swap in.
+	orphans, orphansSpare []*nodeBatch[T]
+	shared                sync.Pool // of *nodeBatch[T] whose grace period is over
+	// sweepFreed is sweepLocals' scratch, owned by the holder of the
+	// Collector's reclaiming lock.
 	sweepFreed []*nodeBatch[T]
 }
 
@@ -275,9 +277,9 @@ func (p *Pool[T]) emptyBatch(n int) *nodeBatch[T] {
 // The caller holds l's slot.
 func (p *Pool[T]) seal(l *poolLocal[T]) {
 	if p.robust {
-		l.sealedMu.Lock()
+		l.lockSealed()
 		p.sealRobust(l)
-		l.sealedMu.Unlock()
+		l.unlockSealed()
 	} else {
 		l.sealLimbo(p.c)
 	}
@@ -401,37 +403,48 @@ func (p *Pool[T]) flushSlot(s *slot) {
 		return
 	}
 	l := ls[i]
+	// The Pool's lock first: waiting for it with l.sealedMu held would lock
+	// the slot's batches away from the other slots' seals meanwhile.
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.robust {
-		l.sealedMu.Lock()
-		defer l.sealedMu.Unlock()
+		l.lockSealed()
+		defer l.unlockSealed()
 	}
 	if l.limbo != nil && len(l.limbo.nodes) > 0 {
 		l.sealLimbo(p.c) // no reclaiming here: Flush, Barrier and Close sweep the orphans once
 		l.curStart = 0
 	}
-	if len(l.sealed) == 0 {
-		return
-	}
-	p.mu.Lock()
 	p.orphans = append(p.orphans, l.sealed...)
-	p.mu.Unlock()
 	clear(l.sealed)
 	l.sealed = l.sealed[:0]
 }
 
 // reclaimOrphans reclaims the orphans whose grace period gr ends and
 // returns the smallest tag of those left (MaxUint64 if none).
+//
+// It takes the orphans out of the Pool for the time it judges them, so as
+// not to hold the Pool's lock meanwhile (a flushSlot waits for it inside
+// Exit), and puts back those it keeps, before any orphaned since. Only the
+// holder of the Collector's reclaiming lock calls it.
 func (p *Pool[T]) reclaimOrphans(gr grace) (oldest uint64) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	kept, next := p.orphans[:0], 0
+	work := p.orphans
+	p.orphans, p.orphansSpare = p.orphansSpare[:0], nil
+	p.mu.Unlock()
+	kept, next := work[:0], 0
 	defer func() { // also if OnReclaim panics: keep what was not looked at
-		kept = append(kept, p.orphans[next:]...)
-		clear(p.orphans[len(kept):])
-		p.orphans = kept
+		kept = append(kept, work[next:]...)
+		clear(work[len(kept):])
+		p.mu.Lock()
+		since := p.orphans
+		p.orphans = append(kept, since...)
+		clear(since)
+		p.orphansSpare = since[:0]
+		p.mu.Unlock()
 	}()
-	for next < len(p.orphans) {
-		b := p.orphans[next]
+	for next < len(work) {
+		b := work[next]
 		next++
 		switch {
 		case gr.over(b.epoch, b.birth):

@@ -3,6 +3,8 @@ package epoch
 import (
 	"math"
 	"unsafe"
+
+	"github.com/go-reclaim/reclaim/internal/pin"
 )
 
 // bornNode is how a Pool of a robust Collector allocates its nodes: the
@@ -122,6 +124,34 @@ func minBirth[T any](nodes []*T) uint64 {
 	return birth
 }
 
+// lockSealed takes l.sealedMu, and tryLockSealed tries to, for a short
+// section that never blocks (a seal, a judge): both disable preemption
+// until unlockSealed. The slot's owner takes the lock, waiting, at every
+// seal; a holder descheduled with it (a seal judging another slot's
+// batches, a sweep) would stall the owner inside its guard for as long as
+// the holder waits for a P, seconds with 1,024 goroutines on 2 Ps (with
+// 1,024 goroutines, at a sampled moment, 797 of the slots could not be
+// locked, and pending grew for the whole run). flushSlot, which takes the
+// Pool's lock inside, takes sealedMu as is.
+func (l *poolLocal[T]) lockSealed() {
+	l.sealedMu.Lock()
+	pin.Pin()
+}
+
+func (l *poolLocal[T]) tryLockSealed() bool {
+	pin.Pin()
+	if l.sealedMu.TryLock() {
+		return true
+	}
+	pin.Unpin()
+	return false
+}
+
+func (l *poolLocal[T]) unlockSealed() {
+	pin.Unpin()
+	l.sealedMu.Unlock()
+}
+
 // heldBy reports whether the open guard of the slot whose participant is
 // self retired some of b's nodes and so may still hold them.
 func (b *nodeBatch[T]) heldBy(self *participant) bool {
@@ -152,9 +182,9 @@ func (p *Pool[T]) reclaimRobust(l *poolLocal[T]) {
 	if len(r.spans) > 16 { // many guards: sifting is likely (see sift)
 		r.sort()
 	}
-	l.sealedMu.Lock()
+	l.lockSealed()
 	l.freed = p.judge(l, r, l.freed[:0], l, false)
-	l.sealedMu.Unlock()
+	l.unlockSealed()
 	l.freed = p.judgeStranded(l, r, l.freed)
 	p.reclaimAll(l.freed, func(b *nodeBatch[T]) { p.release(l, b) })
 	clear(l.freed)
@@ -191,12 +221,46 @@ func (p *Pool[T]) judgeStranded(l *poolLocal[T], r *reservations, freed []*nodeB
 			l.nextStranded = 0
 		}
 		o := ls[l.nextStranded]
-		if o == nil || o == l || !o.sealedMu.TryLock() {
+		if o == nil || o == l || !o.tryLockSealed() {
 			continue
 		}
 		freed = p.judge(o, r, freed, l, false)
-		o.sealedMu.Unlock()
+		o.unlockSealed()
 	}
+	return p.judgeOrphan(l, r, freed)
+}
+
+// judgeOrphan judges, by r (which has every slot's span), the oldest
+// orphaned batch if the Pool's lock is free, and appends what it frees to
+// freed. Flush requests (the aging timer's) move busy slots' batches to the
+// orphans too, where only the sweeps, which wait for a P, looked at them.
+// A judged batch that stays held goes to the back.
+func (p *Pool[T]) judgeOrphan(l *poolLocal[T], r *reservations, freed []*nodeBatch[T]) []*nodeBatch[T] {
+	if !p.mu.TryLock() {
+		return freed
+	}
+	pin.Pin()
+	defer p.mu.Unlock()
+	defer pin.Unpin()
+	if len(p.orphans) == 0 {
+		return freed
+	}
+	b := p.orphans[0]
+	copy(p.orphans, p.orphans[1:])
+	p.orphans = p.orphans[:len(p.orphans)-1]
+	switch reach := r.reach(b.epoch); {
+	case reach < b.birth:
+		return append(freed, b)
+	case reach != math.MaxUint64 && (reach < b.reach || r.scans >= b.sifted+resiftEvery):
+		if f := p.sift(b, r, reach, l); f != nil {
+			freed = append(freed, f)
+		}
+		if len(b.nodes) == 0 {
+			l.keepSpare(b)
+			return freed
+		}
+	}
+	p.orphans = append(p.orphans, b)
 	return freed
 }
 
@@ -265,17 +329,16 @@ func (p *Pool[T]) reclaimAll(freed []*nodeBatch[T], give func(*nodeBatch[T])) {
 // last seal found held, long after the guards that held it have exited. A
 // slot that is sealing at the moment is skipped: it is not descheduled.
 //
-// It holds p.mu, which orders its reading of the locals after newLocal's
-// writes, and only tries each slot's sealedMu: flushSlot takes the two in
-// the other order.
+// Only the holder of the Collector's reclaiming lock calls it. It reads
+// the locals without p.mu (newLocal copies them on write) and only tries
+// each slot's sealedMu: it does not wait for a slot, nor keep the Pool's
+// lock from flushSlot.
 func (p *Pool[T]) sweepLocals(r *reservations) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	freed := p.sweepFreed[:0]
 	for _, l := range *p.locals.Load() {
-		if l != nil && l.sealedMu.TryLock() {
+		if l != nil && l.tryLockSealed() {
 			freed = p.judge(l, r, freed, nil, true)
-			l.sealedMu.Unlock()
+			l.unlockSealed()
 		}
 	}
 	p.sweepFreed = freed

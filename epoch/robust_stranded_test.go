@@ -126,3 +126,27 @@ func TestRobustSealKeepsWhatItsOwnGuardHoldsInOtherSlots(t *testing.T) {
 	h.Unregister()
 	require.NoError(t, c.Close())
 }
+
+// Flush requests (the aging timer's, here Flush's) move an idle slot's
+// batches to the Pool's orphans, which the sweeps judge; seals judge them
+// too, one per seal, so that they do not wait for a sweep that may come
+// late.
+func TestRobustSealsJudgeOrphans(t *testing.T) {
+	c := epoch.New(epoch.WithRobust(), epoch.WithMaxBatchAge(0))
+	s, log := newLoggedStack(c)
+	a, b := c.Register(), c.Register()
+	reader := c.Enter()
+	nodes, stuck := strand(t, c, s, a, reader)
+	stuck.Exit()
+	c.Flush() // a is idle: its batches become orphans; the reader holds them
+	s.churn(b, 256)
+	require.Zero(t, log.count(nodes), "the orphaned nodes were reclaimed while the reader that holds them is open")
+	reader.Exit()
+	for end := time.Now().Add(10 * time.Second); log.count(nodes) < len(nodes) && time.Now().Before(end); {
+		s.churn(b, 64) // one seal of b's
+	}
+	require.Equal(t, len(nodes), log.count(nodes), "the other slot's seals left the orphaned batch pending")
+	a.Unregister()
+	b.Unregister()
+	require.NoError(t, c.Close())
+}
