@@ -72,6 +72,16 @@ func strand(t *testing.T, c *epoch.Collector, s *robustStack, a *epoch.Handle, h
 	return nodes, stuck
 }
 
+// awaitReclaimed churns through h, a seal at a time, until every node of
+// nodes has been reclaimed or 10 s have passed, and requires the former.
+func awaitReclaimed(t *testing.T, s *robustStack, log *reclaimLog, h *epoch.Handle, nodes []*robustNode, what string) {
+	t.Helper()
+	for end := time.Now().Add(10 * time.Second); log.count(nodes) < len(nodes) && time.Now().Before(end); {
+		s.churn(h, 64) // one seal of h's
+	}
+	require.Equal(t, len(nodes), log.count(nodes), what)
+}
+
 // A slot whose goroutine waits inside a guard keeps what its last seal
 // found held. Other slots' seals judge its batches too (with 1,024
 // goroutines on 2 Ps, the sweeps of the aging timer come too late), so
@@ -85,10 +95,7 @@ func TestRobustSealsJudgeStrandedSlots(t *testing.T) {
 	s.churn(b, 256)
 	require.Zero(t, log.count(nodes), "the stranded nodes were reclaimed while the reader that holds them is open")
 	reader.Exit()
-	for end := time.Now().Add(10 * time.Second); log.count(nodes) < len(nodes) && time.Now().Before(end); {
-		s.churn(b, 64) // one seal of b's
-	}
-	require.Equal(t, len(nodes), log.count(nodes), "the other slot's seals left the stranded batch pending")
+	awaitReclaimed(t, s, log, b, nodes, "the other slot's seals left the stranded batch pending")
 	stuck.Exit()
 	a.Unregister()
 	b.Unregister()
@@ -117,10 +124,7 @@ func TestRobustSealKeepsWhatItsOwnGuardHoldsInOtherSlots(t *testing.T) {
 		require.NotEqualValues(t, robustPoison, n.val.Load())
 	}
 	helper.Exit()
-	for end := time.Now().Add(10 * time.Second); log.count(nodes) < len(nodes) && time.Now().Before(end); {
-		s.churn(h, 64)
-	}
-	require.Equal(t, len(nodes), log.count(nodes), "the helper's later seals left the stranded batch pending")
+	awaitReclaimed(t, s, log, h, nodes, "the helper's later seals left the stranded batch pending")
 	stuck.Exit()
 	a.Unregister()
 	h.Unregister()
@@ -142,10 +146,7 @@ func TestRobustSealsJudgeOrphans(t *testing.T) {
 	s.churn(b, 256)
 	require.Zero(t, log.count(nodes), "the orphaned nodes were reclaimed while the reader that holds them is open")
 	reader.Exit()
-	for end := time.Now().Add(10 * time.Second); log.count(nodes) < len(nodes) && time.Now().Before(end); {
-		s.churn(b, 64) // one seal of b's
-	}
-	require.Equal(t, len(nodes), log.count(nodes), "the other slot's seals left the orphaned batch pending")
+	awaitReclaimed(t, s, log, b, nodes, "the other slot's seals left the orphaned batch pending")
 	a.Unregister()
 	b.Unregister()
 	require.NoError(t, c.Close())
