@@ -51,7 +51,7 @@ func (c *Collector) Barrier(ctx context.Context) error {
 	for {
 		if c.robust || c.epoch.Load() >= flushed+2 {
 			if c.reclaiming.CompareAndSwap(false, true) && c.sweptPast(c.sweepAll(), flushed) {
-				return nil
+				return c.awaitStealing(ctx)
 			}
 		} else if c.tryAdvance(true) {
 			continue
@@ -60,6 +60,24 @@ func (c *Collector) Barrier(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// awaitStealing waits until no robust seal holds batches it took from
+// other slots or the orphans without having reclaimed them (see
+// judgeStranded): one it took before Barrier's sweep may hold objects
+// retired before the call, whose free functions must have returned when
+// Barrier does. Seals that start meanwhile take nothing, so the wait ends
+// once those under way have reclaimed what they took.
+func (c *Collector) awaitStealing(ctx context.Context) error {
+	c.barriers.Add(1)
+	defer c.barriers.Add(-1)
+	var w backoff.Backoff
+	for c.stealing.Load() != 0 {
+		if err := w.Wait(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // sweptPast reports whether a sweep that left oldest as its oldest tag has

@@ -51,6 +51,12 @@ type Collector struct {
 	heavyDur  atomic.Int64 // how long the last heavy fence took, in ns
 	heavyFrom atomic.Uint64
 	scanSeq   atomic.Uint64 // numbers robust scans, for resifting (see judge)
+	// stealing counts the robust seals that hold batches they took from
+	// other slots or the orphans and have not reclaimed yet (see
+	// judgeStranded); barriers counts the Barriers waiting for them, which
+	// new seals then leave the other slots alone for.
+	stealing atomic.Int64
+	barriers atomic.Int32
 	// sweeper is the goroutine running free functions, so that Close and
 	// Barrier called from one of them panic instead of waiting for
 	// themselves (0: none, or IDs unknown on this platform).

@@ -190,9 +190,9 @@
 //     batch, so the rest is judged without that guard (a batch that guard
 //     retired whole is sealed and kept while the slot's guard is the one
 //     that retired it: until it exits and the slot opens another, or the
-//     slot is flushed). Each seal also judges the batches of one other
-//     slot, round robin, with its own guard's interval added, and the
-//     sweeps judge every slot's: a slot whose holder is descheduled keeps
+//     slot is flushed). Each seal also tries the batches of one other
+//     slot, round robin, and the oldest orphaned batch, with its own
+//     guard's interval added, and the sweeps judge every slot's: a slot whose holder is descheduled keeps
 //     what its last seal found held, and does not seal again until it
 //     runs.
 //   - Objects retired with Retire or Defer have no known birth and are held

@@ -83,8 +83,8 @@ type poolLocal[T any] struct {
 	sealedMu sync.Mutex
 	owner    *participant
 	freed    []*nodeBatch[T] // robust seal's scratch
-	// nextStranded is the index of the last other slot whose sealed
-	// batches this slot's seals judged (see judgeStranded).
+	// nextStranded is the last slot index this slot's seals visited for
+	// judgeStranded.
 	nextStranded int
 }
 

@@ -165,7 +165,8 @@ func (b *nodeBatch[T]) heldBy(self *participant) bool {
 // was last sifted. A batch with one node that a stalled guard may hold then
 // no longer holds back the others: what a guard holds back is the nodes
 // that were alive while it could load, not the batches they were retired
-// with. It then judges the batches of a few other slots (judgeStranded).
+// with. It then tries another slot's batches and the oldest orphan
+// (judgeStranded).
 //
 // The scan, and the sort of its spans, run without l.sealedMu: with many
 // slots they are most of a seal, and a goroutine descheduled in the middle
@@ -185,7 +186,14 @@ func (p *Pool[T]) reclaimRobust(l *poolLocal[T]) {
 	l.lockSealed()
 	l.freed = p.judge(l, r, l.freed[:0], l, false)
 	l.unlockSealed()
-	l.freed = p.judgeStranded(l, r, l.freed)
+	if p.c.barriers.Load() == 0 {
+		// Until OnReclaim has run on what it takes (also if it panics),
+		// Barrier must wait for this seal: what it takes is in none of
+		// the places a sweep looks.
+		p.c.stealing.Add(1)
+		defer p.c.stealing.Add(-1)
+		l.freed = p.judgeStranded(l, r, l.freed)
+	}
 	p.reclaimAll(l.freed, func(b *nodeBatch[T]) { p.release(l, b) })
 	clear(l.freed)
 }
@@ -204,12 +212,14 @@ func (p *Pool[T]) reclaimRobust(l *poolLocal[T]) {
 // lowered pending no further.
 const strandedPerSeal = 1
 
-// judgeStranded judges, by r, the sealed batches of the next
-// strandedPerSeal other slots after the last ones l's seals judged, and
-// appends what it frees to freed. r left l's slot out (see scan): its
-// guard, open and running this seal, may hold nodes of other slots'
-// batches, so its span goes in first. A slot whose batches another
-// goroutine is judging or sealing (its sealedMu held) is skipped.
+// judgeStranded tries the next strandedPerSeal slot indices after the
+// last one l's seals visited, judging by r the sealed batches of each that
+// is another slot's and whose sealedMu is free (a slot whose batches
+// another goroutine is judging or sealing is skipped), and then the oldest
+// orphan (judgeOrphan); it appends what it frees to freed. r left l's slot
+// out (see scan): its guard, open and running this seal, may hold nodes of
+// other slots' batches, so its span goes in first. The caller counts
+// itself in c.stealing until it has reclaimed what this takes.
 func (p *Pool[T]) judgeStranded(l *poolLocal[T], r *reservations, freed []*nodeBatch[T]) []*nodeBatch[T] {
 	ls := *p.locals.Load()
 	if len(ls) < 2 {
