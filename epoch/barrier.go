@@ -66,8 +66,9 @@ func (c *Collector) Barrier(ctx context.Context) error {
 // other slots or the orphans without having reclaimed them (see
 // judgeStranded): one it took before Barrier's sweep may hold objects
 // retired before the call, whose free functions must have returned when
-// Barrier does. Seals that start meanwhile take nothing, so the wait ends
-// once those under way have reclaimed what they took.
+// Barrier does. Seals that find Barrier counted in c.barriers take
+// nothing, so the wait ends once those under way have reclaimed what they
+// took.
 func (c *Collector) awaitStealing(ctx context.Context) error {
 	c.barriers.Add(1)
 	defer c.barriers.Add(-1)

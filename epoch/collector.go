@@ -51,10 +51,10 @@ type Collector struct {
 	heavyDur  atomic.Int64 // how long the last heavy fence took, in ns
 	heavyFrom atomic.Uint64
 	scanSeq   atomic.Uint64 // numbers robust scans, for resifting (see judge)
-	// stealing counts the robust seals that hold batches they took from
-	// other slots or the orphans and have not reclaimed yet (see
-	// judgeStranded); barriers counts the Barriers waiting for them, which
-	// new seals then leave the other slots alone for.
+	// stealing counts the robust seals that may hold batches they took
+	// from other slots or the orphans and have not reclaimed yet (see
+	// judgeStranded); barriers counts the Barriers waiting for them: while
+	// it is not 0, new seals leave the other slots and the orphans alone.
 	stealing atomic.Int64
 	barriers atomic.Int32
 	// sweeper is the goroutine running free functions, so that Close and

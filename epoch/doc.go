@@ -191,8 +191,9 @@
 //     retired whole is sealed and kept while the slot's guard is the one
 //     that retired it: until it exits and the slot opens another, or the
 //     slot is flushed). Each seal also tries the batches of one other
-//     slot, round robin, and the oldest orphaned batch, with its own
-//     guard's interval added, and the sweeps judge every slot's: a slot whose holder is descheduled keeps
+//     slot, round robin, and one orphaned batch, with its own guard's
+//     interval added (except while a Barrier waits for such seals to end),
+//     and the sweeps judge every slot's: a slot whose holder is descheduled keeps
 //     what its last seal found held, and does not seal again until it
 //     runs.
 //   - Objects retired with Retire or Defer have no known birth and are held

@@ -20,7 +20,8 @@ import (
 // tagged with the epoch and sealed; Get pops the free list and, when it is
 // empty, takes the oldest sealed batch whose grace period is over (in the
 // robust mode, seals hand such batches to the free list at once, and
-// orphaned ones wait for the sweeps of Flush and the aging timer). Batches a
+// orphaned ones wait for the sweeps of Flush and the aging timer, and for
+// seals, one orphan each). Batches a
 // slot does not need go to a shared sync.Pool for other slots, so the garbage
 // collector may drop idle ones; Get then allocates a new node.
 //
@@ -317,7 +318,7 @@ func (p *Pool[T]) reclaimExpired(l *poolLocal[T]) {
 func (p *Pool[T]) refill(l *poolLocal[T], s *slot) bool {
 	var b *nodeBatch[T]
 	// (In the robust mode seal already hands expired batches to free, and
-	// orphans wait for the sweeps.)
+	// orphans wait for the sweeps and for seals' judgeOrphan.)
 	if p.robust {
 		b, _ = p.shared.Get().(*nodeBatch[T])
 	} else if e := p.c.epoch.Load(); len(l.sealed) > 0 && expiredAt(l.sealed[0].epoch, e) {

@@ -131,8 +131,8 @@ func minBirth[T any](nodes []*T) uint64 {
 // batches, a sweep) would stall the owner inside its guard for as long as
 // the holder waits for a P, seconds with 1,024 goroutines on 2 Ps (with
 // 1,024 goroutines, at a sampled moment, 797 of the slots could not be
-// locked, and pending grew for the whole run). flushSlot, which takes the
-// Pool's lock inside, takes sealedMu as is.
+// locked, and pending grew for the whole run). flushSlot takes the Pool's
+// lock first, then this.
 func (l *poolLocal[T]) lockSealed() {
 	l.sealedMu.Lock()
 	pin.Pin()
@@ -240,11 +240,12 @@ func (p *Pool[T]) judgeStranded(l *poolLocal[T], r *reservations, freed []*nodeB
 	return p.judgeOrphan(l, r, freed)
 }
 
-// judgeOrphan judges, by r (which has every slot's span), the oldest
-// orphaned batch if the Pool's lock is free, and appends what it frees to
-// freed. Flush requests (the aging timer's) move busy slots' batches to the
+// judgeOrphan judges, by r (which has every slot's span), one orphaned
+// batch if the Pool's lock is free, and appends what it frees to freed.
+// Flush requests (the aging timer's) move busy slots' batches to the
 // orphans too, where only the sweeps, which wait for a P, looked at them.
-// A judged batch that stays held goes to the back.
+// It takes the first orphan (the last takes its place) and appends it back
+// if it stays held.
 func (p *Pool[T]) judgeOrphan(l *poolLocal[T], r *reservations, freed []*nodeBatch[T]) []*nodeBatch[T] {
 	if !p.mu.TryLock() {
 		return freed
@@ -255,9 +256,10 @@ func (p *Pool[T]) judgeOrphan(l *poolLocal[T], r *reservations, freed []*nodeBat
 	if len(p.orphans) == 0 {
 		return freed
 	}
+	n := len(p.orphans) - 1
 	b := p.orphans[0]
-	copy(p.orphans, p.orphans[1:])
-	p.orphans = p.orphans[:len(p.orphans)-1]
+	p.orphans[0], p.orphans[n] = p.orphans[n], nil
+	p.orphans = p.orphans[:n]
 	switch reach := r.reach(b.epoch); {
 	case reach < b.birth:
 		return append(freed, b)
