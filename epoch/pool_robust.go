@@ -165,7 +165,7 @@ func (b *nodeBatch[T]) heldBy(self *participant) bool {
 // was last sifted. A batch with one node that a stalled guard may hold then
 // no longer holds back the others: what a guard holds back is the nodes
 // that were alive while it could load, not the batches they were retired
-// with. It then tries another slot's batches and the oldest orphan
+// with. It then tries another slot's batches and an orphaned batch
 // (judgeStranded).
 //
 // The scan, and the sort of its spans, run without l.sealedMu: with many
@@ -215,8 +215,8 @@ const strandedPerSeal = 1
 // judgeStranded tries the next strandedPerSeal slot indices after the
 // last one l's seals visited, judging by r the sealed batches of each that
 // is another slot's and whose sealedMu is free (a slot whose batches
-// another goroutine is judging or sealing is skipped), and then the oldest
-// orphan (judgeOrphan); it appends what it frees to freed. r left l's slot
+// another goroutine is judging or sealing is skipped), and then an
+// orphaned batch (judgeOrphan); it appends what it frees to freed. r left l's slot
 // out (see scan): its guard, open and running this seal, may hold nodes of
 // other slots' batches, so its span goes in first. The caller counts
 // itself in c.stealing until it has reclaimed what this takes.
@@ -346,6 +346,9 @@ func (p *Pool[T]) reclaimAll(freed []*nodeBatch[T], give func(*nodeBatch[T])) {
 // each slot's sealedMu: it does not wait for a slot, nor keep the Pool's
 // lock from flushSlot.
 func (p *Pool[T]) sweepLocals(r *reservations) {
+	if len(r.spans) > 16 { // sorted here rather than by sift, with a slot locked
+		r.sort()
+	}
 	freed := p.sweepFreed[:0]
 	for _, l := range *p.locals.Load() {
 		if l != nil && l.tryLockSealed() {
