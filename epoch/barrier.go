@@ -20,7 +20,10 @@ var ErrGuardsOpen = errors.New("guards still open")
 // synchronized before Barrier returns. It waits for every guard open at the
 // call to exit or Refresh (only a slot's holder can hand over its open
 // batch), and then, in the robust mode, for the guards that can still reach
-// those objects. It returns ctx.Err() if ctx ends first; the
+// those objects, and for other goroutines' Pool seals that are running
+// OnReclaim on nodes they took from other slots (so an OnReclaim must not
+// wait for the goroutine that calls Barrier). It returns ctx.Err() if ctx
+// ends first; the
 // objects not yet reclaimed then stay pending, and nothing is lost. Every
 // wait in Barrier (for a guard to exit, for the epoch to advance, for
 // another goroutine's sweep to finish) ends when ctx does.
