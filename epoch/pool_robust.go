@@ -129,9 +129,10 @@ func minBirth[T any](nodes []*T) uint64 {
 // until unlockSealed. The slot's owner takes the lock, waiting, at every
 // seal; a holder descheduled with it (a seal judging another slot's
 // batches, a sweep) would stall the owner inside its guard for as long as
-// the holder waits for a P, seconds with 1,024 goroutines on 2 Ps (with
-// 1,024 goroutines, at a sampled moment, 797 of the slots could not be
-// locked, and pending grew for the whole run). flushSlot takes the Pool's
+// the holder waits for a P, seconds with 1,024 goroutines on 2 Ps (a
+// diagnostic that was not kept sampled the robust stack at 1,024
+// goroutines: 575 to 797 slots could not be locked at a sampled moment,
+// and pending grew for the whole run; 0 to 3 with this). flushSlot takes the Pool's
 // lock first, then this.
 func (l *poolLocal[T]) lockSealed() {
 	l.sealedMu.Lock()
@@ -172,8 +173,9 @@ func (b *nodeBatch[T]) heldBy(self *participant) bool {
 // slots they are most of a seal, and a goroutine descheduled in the middle
 // of them used to keep its slot's batches locked away from the other
 // slots' seals and the sweeps, for as long as it waited for a P. (With
-// 1,024 goroutines on 2 Ps a fifth of the slots were locked so at any
-// moment, holding most of the pending nodes.)
+// 1,024 goroutines on 2 Ps, a diagnostic that was not kept found a fifth
+// of the slots locked so at a sampled moment, holding most of the pending
+// nodes.)
 func (p *Pool[T]) reclaimRobust(l *poolLocal[T]) {
 	// No cheap look: a batch that a stalled guard holds may still have
 	// nodes to sift out.

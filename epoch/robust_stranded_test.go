@@ -40,23 +40,48 @@ func newLoggedStack(c *epoch.Collector) (*robustStack, *reclaimLog) {
 	return &robustStack{pool: epoch.NewPool(c, epoch.OnReclaim(log.record))}, log
 }
 
+// strandFixture is a robust Collector (batches of 64, no aging timer)
+// with a stack whose Pool logs what it reclaims, and two Handles: a, whose
+// slot is left with a stranded batch, and b, whose seals should judge it.
+type strandFixture struct {
+	c    *epoch.Collector
+	s    *robustStack
+	log  *reclaimLog
+	a, b *epoch.Handle
+}
+
+func newStrandFixture(t *testing.T) *strandFixture {
+	c := epoch.New(epoch.WithRobust(), epoch.WithMaxBatchAge(0))
+	s, log := newLoggedStack(c)
+	f := &strandFixture{c: c, s: s, log: log, a: c.Register(), b: c.Register()}
+	t.Cleanup(func() {
+		f.a.Unregister()
+		f.b.Unregister()
+		require.NoError(t, c.Close())
+	})
+	return f
+}
+
 // strand leaves, in the slot of a, a sealed batch of nodes that the guard
 // held (open, with a reservation covering them) kept at a's seal, and then
 // opens a guard on a that stays open, as for a goroutine that waits for a
 // P inside a guard and so does not seal again. It returns the stranded
-// nodes and a's open guard.
-func strand(t *testing.T, c *epoch.Collector, s *robustStack, a *epoch.Handle, held *epoch.Guard) ([]*robustNode, *epoch.Guard) {
+// nodes, the values they held, and a's open guard.
+func (f *strandFixture) strand(t *testing.T, held *epoch.Guard) ([]*robustNode, []int64, *epoch.Guard) {
 	t.Helper()
+	s, a := f.s, f.a
 	g := a.Enter()
 	for i := range 64 {
-		s.push(g, int64(i))
+		s.push(g, int64(100+i))
 	}
 	g.Exit()
 	epoch.Load(held, &s.head) // held reserves the era: it holds all 64
 	var nodes []*robustNode
+	var vals []int64
 	for range 63 { // 63 guards of a's own retire 63 nodes ...
 		g := a.Enter()
-		nodes = append(nodes, epoch.Load(g, &s.head))
+		n := epoch.Load(g, &s.head)
+		nodes, vals = append(nodes, n), append(vals, n.val.Load())
 		_, ok := s.pop(g)
 		require.True(t, ok)
 		g.Exit()
@@ -68,18 +93,18 @@ func strand(t *testing.T, c *epoch.Collector, s *robustStack, a *epoch.Handle, h
 	stuck := a.Enter()
 	// A fresh heavy fence, after the seal, for the seals that follow to
 	// share (with a's guard open, Flush leaves a's batches in its slot).
-	c.Flush()
-	return nodes, stuck
+	f.c.Flush()
+	return nodes, vals, stuck
 }
 
 // awaitReclaimed churns through h, a seal at a time, until every node of
 // nodes has been reclaimed or 10 s have passed, and requires the former.
-func awaitReclaimed(t *testing.T, s *robustStack, log *reclaimLog, h *epoch.Handle, nodes []*robustNode, what string) {
+func (f *strandFixture) awaitReclaimed(t *testing.T, h *epoch.Handle, nodes []*robustNode, what string) {
 	t.Helper()
-	for end := time.Now().Add(10 * time.Second); log.count(nodes) < len(nodes) && time.Now().Before(end); {
-		s.churn(h, 64) // one seal of h's
+	for end := time.Now().Add(10 * time.Second); f.log.count(nodes) < len(nodes) && time.Now().Before(end); {
+		f.s.churn(h, 64) // one seal of h's
 	}
-	require.Equal(t, len(nodes), log.count(nodes), what)
+	require.Equal(t, len(nodes), f.log.count(nodes), what)
 }
 
 // A slot whose goroutine waits inside a guard keeps what its last seal
@@ -87,19 +112,14 @@ func awaitReclaimed(t *testing.T, s *robustStack, log *reclaimLog, h *epoch.Hand
 // goroutines on 2 Ps, the sweeps of the aging timer come too late), so
 // once the guard that held them exits they are recycled, without a sweep.
 func TestRobustSealsJudgeStrandedSlots(t *testing.T) {
-	c := epoch.New(epoch.WithRobust(), epoch.WithMaxBatchAge(0)) // batches of 64, no aging timer
-	s, log := newLoggedStack(c)
-	a, b := c.Register(), c.Register()
-	reader := c.Enter()
-	nodes, stuck := strand(t, c, s, a, reader)
-	s.churn(b, 256)
-	require.Zero(t, log.count(nodes), "the stranded nodes were reclaimed while the reader that holds them is open")
+	f := newStrandFixture(t)
+	reader := f.c.Enter()
+	nodes, _, stuck := f.strand(t, reader)
+	f.s.churn(f.b, 256)
+	require.Zero(t, f.log.count(nodes), "the stranded nodes were reclaimed while the reader that holds them is open")
 	reader.Exit()
-	awaitReclaimed(t, s, log, b, nodes, "the other slot's seals left the stranded batch pending")
+	f.awaitReclaimed(t, f.b, nodes, "the other slot's seals left the stranded batch pending")
 	stuck.Exit()
-	a.Unregister()
-	b.Unregister()
-	require.NoError(t, c.Close())
 }
 
 // The seal that judges another slot's batches is made under a guard of its
@@ -108,27 +128,22 @@ func TestRobustSealsJudgeStrandedSlots(t *testing.T) {
 // helper's guard loaded the stranded nodes before they were unlinked, and
 // seals (64 retires) while it is still open.
 func TestRobustSealKeepsWhatItsOwnGuardHoldsInOtherSlots(t *testing.T) {
-	c := epoch.New(epoch.WithRobust(), epoch.WithMaxBatchAge(0))
-	s, log := newLoggedStack(c)
-	a, h := c.Register(), c.Register()
-	helper := h.Enter()
-	nodes, stuck := strand(t, c, s, a, helper)
-	for range 16 { // 16 seals of h's under helper, judging other slots round robin: a's among them
+	f := newStrandFixture(t)
+	helper := f.b.Enter()
+	nodes, vals, stuck := f.strand(t, helper)
+	for range 16 { // 16 seals of b's under helper, judging other slots round robin: a's among them
 		for range 64 {
-			s.push(helper, 1)
-			s.pop(helper)
+			f.s.push(helper, 1)
+			f.s.pop(helper)
 		}
 	}
-	require.Zero(t, log.count(nodes), "a seal reclaimed nodes that its own open guard holds")
-	for _, n := range nodes {
-		require.NotEqualValues(t, robustPoison, n.val.Load())
+	require.Zero(t, f.log.count(nodes), "a seal reclaimed nodes that its own open guard holds")
+	for i, n := range nodes { // a node recycled by the pushes above holds 1
+		require.Equal(t, vals[i], n.val.Load(), "a node that the helper's open guard holds was recycled")
 	}
 	helper.Exit()
-	awaitReclaimed(t, s, log, h, nodes, "the helper's later seals left the stranded batch pending")
+	f.awaitReclaimed(t, f.b, nodes, "the helper's later seals left the stranded batch pending")
 	stuck.Exit()
-	a.Unregister()
-	h.Unregister()
-	require.NoError(t, c.Close())
 }
 
 // Flush requests (the aging timer's, here Flush's) move an idle slot's
@@ -136,18 +151,13 @@ func TestRobustSealKeepsWhatItsOwnGuardHoldsInOtherSlots(t *testing.T) {
 // too, one per seal, so that they do not wait for a sweep that may come
 // late.
 func TestRobustSealsJudgeOrphans(t *testing.T) {
-	c := epoch.New(epoch.WithRobust(), epoch.WithMaxBatchAge(0))
-	s, log := newLoggedStack(c)
-	a, b := c.Register(), c.Register()
-	reader := c.Enter()
-	nodes, stuck := strand(t, c, s, a, reader)
+	f := newStrandFixture(t)
+	reader := f.c.Enter()
+	nodes, _, stuck := f.strand(t, reader)
 	stuck.Exit()
-	c.Flush() // a is idle: its batches become orphans; the reader holds them
-	s.churn(b, 256)
-	require.Zero(t, log.count(nodes), "the orphaned nodes were reclaimed while the reader that holds them is open")
+	f.c.Flush() // a is idle: its batches become orphans; the reader holds them
+	f.s.churn(f.b, 256)
+	require.Zero(t, f.log.count(nodes), "the orphaned nodes were reclaimed while the reader that holds them is open")
 	reader.Exit()
-	awaitReclaimed(t, s, log, b, nodes, "the other slot's seals left the orphaned batch pending")
-	a.Unregister()
-	b.Unregister()
-	require.NoError(t, c.Close())
+	f.awaitReclaimed(t, f.b, nodes, "the other slot's seals left the orphaned batch pending")
 }
