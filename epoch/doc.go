@@ -264,7 +264,10 @@
 // The cost. Enter and Exit are the classic ones; Load adds a load of the
 // era and a compare; Retire into a Pool reads the era and, every 16 nodes,
 // increments it; each Pool seal scans, reading every slot (and sorting the
-// open intervals when a batch has many nodes to judge). With asymmetric
+// open intervals when a batch has many nodes to judge; with 64 slots or
+// more, a scan updates the snapshot of the seal before it on the same
+// processor instead, re-sorting only the intervals that changed, and a
+// seal keeps its processor until it is done judging). With asymmetric
 // fences a scan also needs a heavy fence that began after what it judges:
 // the membarrier system call costs about 0.2 us when the other cores are
 // idle and 12 to 14 us when every core runs a thread of the process (the

@@ -83,6 +83,7 @@ type poolLocal[T any] struct {
 	// owner is the slot's participant.
 	sealedMu sync.Mutex
 	owner    *participant
+	index    int             // the slot's
 	freed    []*nodeBatch[T] // robust seal's scratch
 	// nextStranded is the last slot index this slot's seals visited for
 	// judgeStranded.
@@ -251,7 +252,7 @@ func (p *Pool[T]) newLocal(s *slot) *poolLocal[T] {
 	}
 	grown := make([]*poolLocal[T], n)
 	copy(grown, ls)
-	grown[i] = &poolLocal[T]{owner: &s.Value}
+	grown[i] = &poolLocal[T]{owner: &s.Value, index: i}
 	p.locals.Store(&grown)
 	return grown[i]
 }

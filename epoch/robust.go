@@ -1,12 +1,6 @@
 package epoch
 
-import (
-	"cmp"
-	"math"
-	"slices"
-
-	"github.com/go-reclaim/reclaim/internal/fence"
-)
+import "github.com/go-reclaim/reclaim/internal/fence"
 
 // The robust mode (WithRobust) is interval-based reclamation, 2GEIBR of
 // Wen et al. (PPoPP 2018), on the classic mode's machinery. The epoch
@@ -18,100 +12,6 @@ import (
 // guard whose interval meets [b, t]; see the package
 // documentation for the argument and the bound, and pool_robust.go for the
 // Pool's side.
-
-// reservations is a snapshot of the open guards' intervals, taken by scan.
-// It judges the batches sealed at era at most era; the snapshot stays valid
-// for them however old it grows, because a guard that the scan missed, or
-// that raised hi after it, sees every unlink made before the scan (see
-// scan). Its owner is the goroutine that holds c.reclaiming (c.res) or
-// that took it from c.spans for one seal.
-type reservations struct {
-	era   uint64 // judges batches sealed at eras up to this; 0: none yet
-	spans []span // one per open guard seen
-	// minLo and maxLo bound the spans' lo, and maxHi is the largest hi, so
-	// that most questions are answered without going through the spans.
-	// minEntry is the oldest entry era (word): objects without a birth era
-	// are held back by every guard that entered at or before their tag.
-	minLo, maxLo, maxHi, minEntry uint64
-	sorted                        bool   // spans are sorted (see sort)
-	scans                         uint64 // c.scanSeq when r was taken
-}
-
-type span struct{ lo, hi uint64 }
-
-// holds reports whether some open guard may still reach an object of the
-// batch sealed at era tag whose objects were born at era birth or later:
-// whether a guard that entered at or before tag reserved birth or later.
-func (r *reservations) holds(tag, birth uint64) bool {
-	if birth == 0 { // unknown: as in the classic mode
-		return tag > r.era || tag >= r.minEntry
-	}
-	return r.reach(tag) >= birth
-}
-
-// reach returns the newest era reserved by a guard that entered at or
-// before tag (0 if none): the objects of a batch sealed at tag that were
-// born later are out of every guard's reach. For a batch sealed after the
-// scan it returns MaxUint64: the scan knows nothing of it.
-func (r *reservations) reach(tag uint64) uint64 {
-	switch {
-	case tag > r.era:
-		return math.MaxUint64
-	case tag < r.minLo:
-		return 0
-	case tag >= r.maxLo:
-		return r.maxHi
-	case r.sorted:
-		i, _ := slices.BinarySearchFunc(r.spans, tag+1, func(s span, t uint64) int { return cmp.Compare(s.lo, t) })
-		return r.spans[i-1].hi // i > 0: tag >= minLo
-	}
-	var reach uint64
-	for _, s := range r.spans {
-		if s.lo <= tag {
-			reach = max(reach, s.hi)
-		}
-	}
-	return reach
-}
-
-// sort prepares r for many questions at once: the spans sorted by lo, each
-// hi raised to the largest before it, so that reach is a binary search.
-func (r *reservations) sort() {
-	if r.sorted {
-		return
-	}
-	slices.SortFunc(r.spans, func(a, b span) int { return cmp.Compare(a.lo, b.lo) })
-	for i := 1; i < len(r.spans); i++ {
-		r.spans[i].hi = max(r.spans[i].hi, r.spans[i-1].hi)
-	}
-	r.sorted = true
-}
-
-// add puts the reservation of p, the caller's own slot, into r, which
-// left it out, keeping r sorted if it was: r then judges batches that the
-// caller's open guard may reach (see judgeStranded).
-func (r *reservations) add(p *participant) {
-	entry := p.word.Load()
-	if entry == 0 {
-		return
-	}
-	s := span{max(entry, p.from.Load()), 0}
-	s.hi = max(s.lo, p.hi.Load())
-	r.minLo, r.maxLo, r.maxHi, r.minEntry = min(r.minLo, s.lo), max(r.maxLo, s.lo), max(r.maxHi, s.hi), min(r.minEntry, entry)
-	if !r.sorted {
-		r.spans = append(r.spans, s)
-		return
-	}
-	// After the spans with lo <= s.lo; each hi stays the largest so far.
-	i, _ := slices.BinarySearchFunc(r.spans, s.lo+1, func(t span, lo uint64) int { return cmp.Compare(t.lo, lo) })
-	if i > 0 {
-		s.hi = max(s.hi, r.spans[i-1].hi)
-	}
-	r.spans = slices.Insert(r.spans, i, s)
-	for j := i + 1; j < len(r.spans); j++ {
-		r.spans[j].hi = max(r.spans[j].hi, s.hi)
-	}
-}
 
 // scanner returns reservations to scan into, for one seal.
 func (c *Collector) scanner() *reservations {
@@ -154,25 +54,22 @@ func (c *Collector) scan(r *reservations, tag, birth uint64, self *participant, 
 		}
 		era = c.sharedHeavy(fresh) - 1
 	}
-	r.era = era
-	r.spans, r.sorted = r.spans[:0], false
-	r.scans = c.scanSeq.Add(1)
-	r.minLo, r.maxLo, r.maxHi, r.minEntry = math.MaxUint64, 0, 0, math.MaxUint64
+	r.begin(era, c.scanSeq.Add(1), c.slots.Len())
 	var oldest *participant
 	for s := range c.slots.All() {
 		p := &s.Value
 		entry := p.word.Load()
 		if entry == 0 || p == self {
+			r.see(s.Index(), 0, 0)
 			continue
 		}
 		lo := max(entry, p.from.Load())
-		hi := max(lo, p.hi.Load())
-		r.spans = append(r.spans, span{lo, hi})
+		r.see(s.Index(), lo, max(lo, p.hi.Load()))
 		if entry < r.minEntry {
 			r.minEntry, oldest = entry, p
 		}
-		r.minLo, r.maxLo, r.maxHi = min(r.minLo, lo), max(r.maxLo, lo), max(r.maxHi, hi)
 	}
+	r.end()
 	if oldest != nil {
 		observe(oldest) // for Stats.OldestGuardAge
 	}
