@@ -43,14 +43,10 @@ type Collector struct {
 	sweepGrace grace        // what a sweep reclaims by; owned by the reclaiming holder
 	res        reservations // the robust mode's last scan; owned by the reclaiming holder
 	spans      sync.Pool    // *reservations for Pool seals' scans
-	// heavyAt is when a shared heavy fence last started, heavyGap the
-	// least time until the next one may, and heavyFrom the epoch (era)
-	// read before the newest one that completed (see sharedHeavy).
-	heavyAt   atomic.Int64
-	heavyGap  atomic.Int64
-	heavyDur  atomic.Int64 // how long the last heavy fence took, in ns
-	heavyFrom atomic.Uint64
-	scanSeq   atomic.Uint64 // numbers robust scans, for resifting (see judge)
+	// heavy is the heavy fence that seals and scans share (see
+	// sharedHeavy).
+	heavy   fence.Shared
+	scanSeq atomic.Uint64 // numbers robust scans, for resifting (see judge)
 	// stealing counts the robust seals that may hold batches they took
 	// from other slots or the orphans and have not reclaimed yet (see
 	// judgeStranded); barriers counts the Barriers waiting for them: while

@@ -7,15 +7,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-reclaim/reclaim/internal/fence"
+	"github.com/go-reclaim/reclaim/internal/fencetest"
 )
-
-// skipUnlessAsymmetric skips tests of the shared heavy fence where there is
-// none to share.
-func skipUnlessAsymmetric(t *testing.T) {
-	if !fence.Asymmetric {
-		t.Skip("heavy fences are shared only with asymmetric fences (not under -race or RECLAIM_FENCE=sc); CI runs this test without -race")
-	}
-}
 
 // A Pool seal advances the epoch from e only with a heavy fence that began
 // once the epoch was e: an older one may have run before the unlinks of
@@ -23,14 +16,14 @@ func skipUnlessAsymmetric(t *testing.T) {
 // orders nothing for them. A fresh fence (Retire, Flush, Barrier, Close)
 // always may advance.
 func TestSharedFenceMustBeginAtTheEpoch(t *testing.T) {
-	skipUnlessAsymmetric(t)
+	fencetest.SkipUnlessAsymmetric(t)
 	c := New(WithMaxBatchAge(0))
 	defer func() { require.NoError(t, c.Close()) }()
 
 	c.sharedHeavy(true)
-	c.heavyGap.Store(math.MaxInt64) // no seal starts a fence of its own during the test
+	c.heavy.SetLastStart(math.MaxInt64) // no seal starts a fence of its own during the test
 	e := c.epoch.Load()
-	require.GreaterOrEqual(t, c.heavyFrom.Load(), e)
+	require.GreaterOrEqual(t, c.heavy.From(), e)
 
 	require.True(t, c.tryAdvance(false), "the newest fence began at epoch e: a seal advances with it")
 	require.Equal(t, e+1, c.epoch.Load())
@@ -39,23 +32,23 @@ func TestSharedFenceMustBeginAtTheEpoch(t *testing.T) {
 
 	require.True(t, c.tryAdvance(true), "a fresh fence always may advance")
 	require.Equal(t, e+2, c.epoch.Load())
-	require.GreaterOrEqual(t, c.heavyFrom.Load(), e+1)
-	require.LessOrEqual(t, c.heavyGap.Load(), int64(heavyGapMax), "each fence sets the gap anew, within its bounds")
-	require.GreaterOrEqual(t, c.heavyGap.Load(), int64(0))
+	require.GreaterOrEqual(t, c.heavy.From(), e+1)
+	require.LessOrEqual(t, c.gap(), fence.MaxGap, "each fence sets the gap anew, within its bounds")
+	require.GreaterOrEqual(t, c.gap(), fence.MinGap)
 }
 
 // Once the gap has passed, a seal starts a fence of its own and advances:
 // seals alone keep the epoch moving.
 func TestSealStartsAFenceOnceTheGapHasPassed(t *testing.T) {
-	skipUnlessAsymmetric(t)
+	fencetest.SkipUnlessAsymmetric(t)
 	c := New(WithMaxBatchAge(0))
 	defer func() { require.NoError(t, c.Close()) }()
 
 	e := c.epoch.Load()
 	for i := range uint64(3) {
-		c.heavyAt.Store(0) // the last fence started long ago
+		c.heavy.SetLastStart(math.MinInt64 / 2) // the last fence started long ago
 		require.True(t, c.tryAdvance(false), "advance %d", i)
-		require.Equal(t, e+i, c.heavyFrom.Load(), "the seal's own fence began at the epoch it advanced from")
+		require.Equal(t, e+i, c.heavy.From(), "the seal's own fence began at the epoch it advanced from")
 		require.Equal(t, e+i+1, c.epoch.Load())
 	}
 }

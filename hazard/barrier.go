@@ -165,7 +165,7 @@ func (d *Domain) closeRound(wait bool) (busy bool) {
 	}
 	d.flushShards(context.Background())
 	if _, err := d.sweepAll(&p, 0); err != nil {
-		d.scan()
+		d.scan(true)
 		return true
 	}
 	return false
