@@ -74,7 +74,7 @@
 // Close takes its own list without stopping them, so no reader can hold
 // more back than the objects it protects:
 //
-//	Pending <= 2 × Tmax + (S+1) × W × (64 + 2 × Slots) + 63 × P
+//	Pending <= 2 × Tmax + (S+2) × W × (64 + 2 × Slots) + 63 × P
 //
 // at every moment, where Tmax is the highest Threshold so far (at most
 // max(WithThreshold, WithThresholdPerSlot × Slots)), P the number of
@@ -91,10 +91,15 @@
 // in progress holds what the list held when it took it, and a Barrier's
 // list also gets back what the scans it waits for keep. None of this
 // depends on how long a reader holds a protection. Retire's scans share
-// heavy fences (at most one starts every 20 us): such a scan judges only
-// the batches sealed before the newest fence began and puts the others
-// back, unless they hold Threshold objects or more, when it runs a fence
-// of its own; that adds at most Tmax. In practice a scan
+// heavy fences (a shared one starts at most every 20 us): such a scan
+// judges only the batches sealed before the newest fence began and puts
+// the others back, unless the objects sealed since that fence began (in
+// any list or scan) reach Threshold, when it runs a fence of its own.
+// Those objects are pending, so once they reach Threshold the next
+// goroutine that seals a batch scans with a fence of its own, and each
+// goroutine seals at most one batch before its own scan: fewer than Tmax +
+// 64 × W of them wait for a fence, which the bound's first and second
+// terms count once more. In practice a scan
 // rarely overlaps another: the stalled-reader test (bound_test.go, four
 // goroutines retiring a million objects) sees PeakPending near Threshold +
 // 64 × 2W and asserts the bound above. Stats.PeakPending records the

@@ -41,7 +41,7 @@ type Domain struct {
 	// has taken and not yet reclaimed or put back. It is raised before a
 	// batch is pushed, so it never counts less than the lists hold.
 	pending atomic.Int64
-	seq     atomic.Uint64 // tags sealed batches, for Barrier and shared fences
+	seq     atomic.Uint64 // objects sealed so far: tags sealed batches, for Barrier and shared fences
 	heavy   fence.Shared  // the heavy fence that Retire's scans share (see sweeper.snapshot)
 	_       cacheline.Pad
 
@@ -220,8 +220,8 @@ func (d *Domain) hand(sh *shard) int64 {
 	b := sh.bag
 	sh.bag = nil
 	n := len(b.Entries)
-	p := d.pending.Add(int64(n)) // before the push: a scan may reclaim b at once
-	b.Epoch = d.seq.Add(1)
+	p := d.pending.Add(int64(n))   // before the push: a scan may reclaim b at once
+	b.Epoch = d.seq.Add(uint64(n)) // objects sealed so far (see fenceDue)
 	d.sealed.push(b)
 	release.StoreUint64(&sh.handed, sh.handed.Load()+uint64(n))
 	return p
@@ -379,24 +379,20 @@ func (d *Domain) sweep(list *retire.Batch, home *sealedList, fresh bool) retire.
 		sw = &sweeper{d: d}
 	}
 	sw.home = home
-	sw.snapshot(fresh || d.fenceDue(list))
+	sw.snapshot(fresh || d.fenceDue())
 	defer d.sweepers.Put(sw)
 	d.state.Add(drainUnit) // free functions may Retire, even after Close
 	defer d.state.Add(^uint64(drainUnit - 1))
 	return retire.Sweep(list, sw)
 }
 
-// fenceDue reports whether a sweep of list needs a heavy fence of its own:
-// whether the objects of its batches sealed after the newest shared fence
-// began, which that fence does not cover, reach the threshold.
-func (d *Domain) fenceDue(list *retire.Batch) bool {
-	from, n := d.heavy.From(), 0
-	for b := list; b != nil; b = b.Next() {
-		if b.Epoch > from {
-			n += len(b.Entries)
-		}
-	}
-	return n >= d.threshold0(int(d.inUse.Load()))
+// fenceDue reports whether a scan needs a heavy fence of its own: whether
+// the objects sealed after the newest shared fence began, which that fence
+// does not cover, reach the threshold. Batches are tagged with the count
+// of objects sealed up to theirs, so those objects number seq less the
+// fence's reading of it, whichever lists and scans hold them.
+func (d *Domain) fenceDue() bool {
+	return d.seq.Load()-d.heavy.From() >= uint64(d.threshold0(int(d.inUse.Load())))
 }
 
 // sharedGap is the least time between two heavy fences that Retire's
