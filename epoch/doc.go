@@ -254,7 +254,9 @@
 // Retire), the batch it sealed last (B per Pool), what its last seal or
 // sweep found held, and what was retired
 // since the newest heavy fence that seals share began (up to two gaps of
-// 50 us, plus the fences; see below). A guard stalled after
+// 50 us, plus the fences; see below); and, rarely, a batch whose seal found
+// the slot's batches locked by another slot's seal or a sweep judging them
+// (it waits for the slot's next seal, another slot's seal or a sweep). A guard stalled after
 // its loads has a fixed d, so what it holds back does not grow with time or
 // with how long any goroutine stays descheduled; d grows only while a guard
 // that is running keeps loading, or when a goroutine descheduled between
