@@ -147,8 +147,9 @@
 // publication must be ordered before the re-load: where asymmetric fences
 // are available (Linux with membarrier, not under the race detector; see
 // package epoch's "Fences" and internal/fence) it is a release store (a
-// plain MOV on amd64, an STLR on arm64) and every scan runs the heavy
-// fence before it reads the slots; elsewhere, or with RECLAIM_FENCE=sc, it
+// plain MOV on amd64, an STLR on arm64) and every scan takes a heavy
+// fence before it reads the slots (Retire's scans share one, and judge
+// only what was sealed before it began; see "The bound"); elsewhere, or with RECLAIM_FENCE=sc, it
 // is an atomic store (XCHG on amd64). Reset needs only release order and
 // is a release store on amd64 and arm64 (internal/release). A scan snapshots the published
 // addresses, sorts them, and sweeps the sealed batches with the same

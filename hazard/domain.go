@@ -317,12 +317,14 @@ func (d *Domain) tick() (more bool) {
 // run concurrently on disjoint lists; a free function may itself Retire
 // and so start a nested scan.
 //
-// Correctness: an object in the list was unlinked before its Retire, which
-// happened before this scan's fence.Heavy and its loads of the hazard
-// slots. A reader that protects it publishes the address and then
-// re-reads the source; either the publication is visible to our loads, or
-// the re-read comes after the Heavy and so after the unlink: it fails and
-// the reader retries (see Protect). fresh asks for a heavy fence of the
+// Correctness: an object the scan reclaims was unlinked before its Retire,
+// which happened before its batch was sealed, and so before the heavy
+// fence the scan judges by began (its own, or a shared one that began
+// after the seal: see sweeper.snapshot), which completed before the scan's
+// loads of the hazard slots. A reader that protects it publishes the
+// address and then re-reads the source; either the publication is visible
+// to our loads, or the re-read comes after the fence and so after the
+// unlink: it fails and the reader retries (see Protect). fresh asks for a heavy fence of the
 // scan's own, so that it judges every batch it takes (Flush, Barrier, Close
 // and the aging timer); Retire's scans share fences (see
 // sweeper.snapshot).

@@ -13,12 +13,12 @@ import (
 // is safe to use until hp is reset, released or protects something else: an
 // object retired after the re-load is not reclaimed before that.
 //
-// Memory order: a scan of the slots runs fence.Heavy first (in the
+// Memory order: a scan of the slots first takes a heavy fence that began
+// after every object it is about to reclaim was unlinked (in the
 // asymmetric mode, where the publication is a release store; otherwise the
 // publication is sequentially consistent), so either the scan sees the
-// publication, or the re-load comes after everything the reclaimer made
-// visible before its scan, including the unlink of every object it is
-// about to reclaim: the re-load then fails and Protect retries.
+// publication, or the re-load comes after that fence and so after the
+// unlink: the re-load then fails and Protect retries.
 //
 // Protect panics if hp was released.
 func Protect[T any](hp *Pointer, src *atomic.Pointer[T]) *T {
