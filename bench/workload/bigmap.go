@@ -45,6 +45,7 @@ func Bigmap(entries uint64) *Structure {
 		CollectEvery: bigmapCollectEvery,
 		variants: map[Scheme]func(Options) *Instance{
 			Offheap:   newBigmapOffheap,
+			Floor:     newBigmapFloor,
 			GC:        newBigmapGC,
 			Mutex:     newBigmapMutex,
 			SyncMap:   newBigmapSyncMap,

@@ -16,6 +16,7 @@ const (
 	SyncMap     Scheme = "syncmap"      // sync.Map
 	XSync       Scheme = "xsync"        // github.com/puzpuzpuz/xsync/v4: Map or MPMCQueue
 	Offheap     Scheme = "offheap"      // container/offheapmap: entries and table off the Go heap, epoch guards
+	Floor       Scheme = "floor"        // bigmap only: a read's two dependent memory accesses and nothing else
 	Fastcache   Scheme = "fastcache"    // github.com/VictoriaMetrics/fastcache
 	Bigcache    Scheme = "bigcache"     // github.com/allegro/bigcache/v3
 )
@@ -26,6 +27,7 @@ var schemeDocs = map[Scheme]string{
 	EpochPool:   "the container under epoch guards (one Handle per goroutine, a guard per operation), nodes recycled through epoch.Pool",
 	EpochRobust: "the container under epoch guards on a collector made WithRobust (interval-based: a guard stalled or descheduled mid-operation holds back only the nodes alive while it could load them), nodes recycled through epoch.Pool with their birth eras",
 	Hazard:      "the container under hazard pointers (acquired once per goroutine), nodes recycled once no hazard pointer protects them",
+	Floor:       "bigmap only, no map: the two dependent memory accesses of a big map's read (a cell of a table indexed by the key, then the entry it points to), off the heap like offheap's; what this machine allows any map's reads",
 	Chan:        "a buffered channel, non-blocking send and receive",
 	Mutex:       "a slice (stack, queue) or map guarded by a mutex (sync.RWMutex for the map, readers share it)",
 	SyncMap:     "sync.Map",
@@ -37,7 +39,7 @@ var schemeDocs = map[Scheme]string{
 
 // Schemes lists every scheme in report order.
 func Schemes() []Scheme {
-	return []Scheme{GC, Epoch, EpochPool, EpochRobust, Hazard, Offheap, Chan, Mutex, SyncMap, XSync, Fastcache, Bigcache}
+	return []Scheme{GC, Epoch, EpochPool, EpochRobust, Hazard, Offheap, Floor, Chan, Mutex, SyncMap, XSync, Fastcache, Bigcache}
 }
 
 // Doc says what the scheme measures.

@@ -85,6 +85,7 @@ type bigmapCost struct {
 
 var bigmapCosts = map[workload.Scheme]bigmapCost{
 	workload.Offheap:   {prefill: 900 * time.Nanosecond},
+	workload.Floor:     {prefill: 300 * time.Nanosecond}, // page faults: the entries are mapped as first written
 	workload.GC:        {prefill: 300 * time.Nanosecond, collect: 190 * time.Nanosecond},
 	workload.Mutex:     {prefill: 300 * time.Nanosecond}, // no pointers: the collector skips the buckets
 	workload.SyncMap:   {prefill: 1400 * time.Nanosecond, collect: 550 * time.Nanosecond},

@@ -189,6 +189,13 @@ func targets() []target {
 		bigmap("heap live < 5% of the baseline's", workload.XSync, isBigmapGroup, heapLiveUnder(0.05), true),
 		bigmap("heap live < 5% of the baseline's", workload.GC, isBigmapGroup, heapLiveUnder(0.05), true),
 		bigmap("read p99.9 <= 0.5x", workload.XSync, bigmapReads, readP999AtMost(0.5), true),
+		// The same goal for the floor, a read's two cache misses and nothing
+		// else: where even it misses the goal, the tail is the machine's
+		// (interrupts, the hypervisor), not the map's or the collector's.
+		{
+			goal: "read p99.9 <= 0.5x (the goal applied to the floor: where it misses, no map can meet it here)", scheme: workload.Floor,
+			baseline: workload.XSync, applies: bigmapReads, check: readP999AtMost(0.5), noSpread: true, scale: bigmapScale,
+		},
 		bigmap(">= 0.8x throughput", workload.XSync, isBigmapGroup, throughputAtLeast(0.8), false),
 		bigmap(">= 1.5x throughput", workload.Fastcache, isBigmapGroup, throughputAtLeast(1.5), false),
 		bigmap(">= 1.5x throughput", workload.Bigcache, isBigmapGroup, throughputAtLeast(1.5), false),
