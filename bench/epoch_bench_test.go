@@ -22,6 +22,9 @@ func BenchmarkEpochEnterExitHelper(b *testing.B)       { EpochEnterExitHelper(b)
 func BenchmarkEpochHandleEnterExitHelper(b *testing.B) { EpochHandleEnterExitHelper(b) }
 func BenchmarkEpochRefresh(b *testing.B)               { EpochRefresh(b) }
 func BenchmarkEpochRetire(b *testing.B)                { EpochRetire(b) }
+func BenchmarkMisses(b *testing.B)                     { Misses(b) }
+func BenchmarkEpochHandleEnterExitMisses(b *testing.B) { EpochHandleEnterExitMisses(b) }
+func BenchmarkEpochEnterExitMisses(b *testing.B)       { EpochEnterExitMisses(b) }
 func BenchmarkStackGC(b *testing.B)                    { StackGC(b) }
 func BenchmarkStackEpochPool(b *testing.B) {
 	modes(b, StackEpochPool, StackEpochPoolRobust)

@@ -28,26 +28,48 @@ type Guard struct {
 	c      *Collector
 	s      *slot // the slot the guard is (or was last) open on
 	open   bool  // false once exited
-	pooled bool  // the slot goes back to the registry on Exit (not a Handle's)
 	nested bool  // a nested guard's cell: Exit gives it back to the slot
 }
 
 // Exit closes the guard. Pointers loaded under the guard must not be used
 // afterwards. Exit panics if the guard has already exited.
 func (g *Guard) Exit() {
+	// The common case inline, in as few instructions as Enter's (see
+	// Collector.enter); everything else in exitSlow.
+	if !g.open || g.nested {
+		g.exitSlow()
+		return
+	}
+	s, c := g.s, g.c
+	p := &s.Value
+	if p.nest != 0 || c.flushReq.Load() != p.flushed.Load() || c.tracking {
+		g.exitSlow()
+		return
+	}
+	g.open = false
+	clearWord(p)
+	if !p.handle {
+		c.slots.Put(s)
+	}
+}
+
+// exitSlow is Exit when its common case does not apply: an exited guard
+// (it panics), a nested one, a pending flush request, guard tracking.
+func (g *Guard) exitSlow() {
 	s := g.active("Exit")
 	g.open = false
 	p := &s.Value
 	if g.nested {
 		p.putNested(g)
 	}
-	if p.nest--; p.nest > 0 {
+	if p.nest > 0 { // another guard of the Handle is still open
+		p.nest--
 		return
 	}
 	if !g.c.tryUnpin(p) {
 		g.c.unpinSlow(s)
 	}
-	if g.pooled {
+	if !p.handle {
 		g.c.slots.Put(s)
 	}
 }
@@ -61,7 +83,7 @@ func (g *Guard) Exit() {
 // outer guard may still hold pointers).
 func (g *Guard) Refresh() {
 	s := g.s
-	if g.open && s.Value.nest == 1 && g.c.epoch.Load() == s.Value.pinned && g.c.flushReq.Load() == s.Value.flushed.Load() {
+	if g.open && s.Value.nest == 0 && g.c.epoch.Load() == s.Value.word.Load() && g.c.flushReq.Load() == s.Value.flushed.Load() {
 		return // the epoch has not moved: the guard does not hold it back
 	}
 	g.refreshSlow()
@@ -70,17 +92,16 @@ func (g *Guard) Refresh() {
 func (g *Guard) refreshSlow() {
 	s := g.active("Refresh")
 	p := &s.Value
-	if p.nest != 1 {
+	if p.nest != 0 {
 		panic("epoch: Refresh on a nested guard: the outer guard of the same Handle may still hold pointers")
 	}
 	c := g.c
 	if req := c.flushReq.Load(); req != p.flushed.Load() {
 		c.flush(s, req)
 	}
-	release.StoreUint64(&p.pin, p.pin.Load()+1)
-	p.pinned = c.epoch.Load()
+	release.StoreUint64(&p.pin, p.pin.Load()+2) // a new guard for Stats, the same cell (see outerFor)
 	p.reserved = 0
-	announce(&p.word, p.pinned)
+	announce(&p.word, c.epoch.Load())
 	if c.tracking {
 		p.site.Store(newEnterSite())
 	}

@@ -18,8 +18,7 @@ import "github.com/go-reclaim/reclaim/internal/race"
 // fresh Guard instead, and every use after Exit panics whatever happened
 // since.
 type guardCells struct {
-	outer  [2]Guard // the outermost guard's cells
-	next   uint8    // the cell of outer the next outermost guard takes
+	outer  [2]Guard // the outermost guards' cells, by the parity of the pin count
 	nested []*Guard // free cells for nested guards of a Handle, oldest first
 }
 
@@ -27,32 +26,29 @@ type guardCells struct {
 // detector, so that it checks their hand-offs between goroutines.
 var testCellsUnderRace bool
 
-// nextOuter returns the index of the cell for the outermost guard that is
-// opening, and flips next. (Not the pin count's parity: Refresh counts a
-// pin too, and would make the next guard reuse the cell just exited.)
-func (p *participant) nextOuter() uint8 {
-	k := p.cells.next
-	p.cells.next = k ^ 1
-	return k
-}
+// outerFor returns the cell of the outermost guard whose pin count is pin:
+// consecutive guards of a slot alternate, since every Enter counts one pin.
+// (Refresh counts two, so that the guard after it does not reuse the cell
+// of the guard just refreshed.)
+func (cs *guardCells) outerFor(pin uint64) *Guard { return &cs.outer[pin&1] }
 
-// freshGuard is the Guard of a guard just opened on s when pin cannot use
-// a ready cell (outer, its choice of cell): a new Guard under the race
-// detector or WithGuardTracking, a cell's first use, or a nested guard's
-// cell.
-func (c *Collector) freshGuard(s *slot, pooled bool, outer uint8) *Guard {
+// freshGuard is the Guard of a guard just opened on s when enter cannot
+// use a ready cell: a new Guard under the race detector or
+// WithGuardTracking, an outermost cell's first use, or a nested guard's
+// cell (p.nest counts the nested guards open, this one included).
+func (c *Collector) freshGuard(s *slot) *Guard {
 	p := &s.Value
 	var g *Guard
 	switch {
 	case race.Enabled && !testCellsUnderRace || c.tracking:
 		g = &Guard{c: c, s: s}
-	case p.nest == 1:
-		g = &p.cells.outer[outer]
+	case p.nest == 0:
+		g = p.cells.outerFor(p.pin.Load())
 		g.c, g.s = c, s
 	default:
 		g = p.nestedCell(c, s)
 	}
-	g.open, g.pooled = true, pooled
+	g.open = true
 	return g
 }
 

@@ -94,8 +94,9 @@ func TestTrackingCatchesEveryStaleGuard(t *testing.T) {
 
 // Refresh does not shift the cells: after a guard that refreshed exits,
 // the next guard on its slot takes the other cell, and a second Exit of
-// the first still panics. (Refresh also counts a pin, and a cell chosen by
-// the pin count's parity was the one just exited.)
+// the first still panics. (Enter chooses the cell by the parity of the pin
+// count, and Refresh, which counts a new guard for Stats, counts two: one
+// would hand the next guard the cell just exited.)
 func TestExitTwiceAfterRefreshPanics(t *testing.T) {
 	c := newCollector()
 	forEachEnter(t, c, func(name string, enter func() *epoch.Guard) {

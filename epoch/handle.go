@@ -20,28 +20,16 @@ type Handle struct {
 // or Close collects it).
 func (c *Collector) Register() *Handle {
 	c.checkOpen("Register")
-	return &Handle{c: c, s: c.slots.GetLong()}
+	s := c.slots.GetLong()
+	s.Value.handle = true
+	return &Handle{c: c, s: s}
 }
 
 // Enter opens a guard on the Handle's slot, with the same guarantee as
 // Collector.Enter. It panics if the Handle has been unregistered or, for an
 // outermost guard, if the Collector is closed (a guard nested in an open
 // one is always allowed).
-func (h *Handle) Enter() *Guard {
-	s := h.s
-	if s == nil {
-		panic("epoch: Enter on an unregistered Handle")
-	}
-	if p := &s.Value; p.nest > 0 {
-		p.nest++
-		return h.c.freshGuard(s, false, 0)
-	}
-	g := h.c.pin(s, false)
-	if g == nil {
-		enterClosed()
-	}
-	return g
-}
+func (h *Handle) Enter() *Guard { return h.c.enter(h.s) }
 
 // Unregister gives the Handle's slot back. It panics if a guard entered
 // through the Handle is still open, or if the Handle was already
@@ -51,9 +39,10 @@ func (h *Handle) Unregister() {
 	if s == nil {
 		panic("epoch: Unregister on a Handle that was already unregistered")
 	}
-	if s.Value.nest > 0 {
+	if s.Value.word.Load() != 0 { // a guard is open
 		panic("epoch: Unregister while a guard entered through the Handle is still open")
 	}
 	h.s = nil
+	s.Value.handle = false
 	h.c.slots.Put(s)
 }

@@ -45,8 +45,12 @@ type participant struct {
 
 	// Owned by the goroutine that holds the slot, or by a collector while
 	// it has claimed the idle slot; the claim protocol orders the two.
-	nest   int32  // open guards on this slot (nested Handle guards)
-	pinned uint64 // the epoch this slot is pinned at, owner's copy
+	// nest counts the guards open on this slot besides the outermost (a
+	// Handle's nested guards); word is nonzero while the outermost is.
+	nest int32
+	// handle is set while a Handle holds the slot: Exit keeps it. Other
+	// holders (Collector.Enter) give it back at Exit.
+	handle bool
 	// reserved is hi's value for the open guard, the owner's copy; 0 while
 	// the guard has neither reserved nor retired anything (robust mode).
 	reserved uint64

@@ -111,7 +111,7 @@ func (c *Collector) raise(p *participant) bool {
 	e := c.epoch.Load()
 	if p.reserved == 0 { // the first reservation, nothing retired yet
 		p.reserved = e
-		if e == p.pinned {
+		if e == p.word.Load() { // the entry era (the holder's own word)
 			return true
 		}
 		announce(&p.from, e)
@@ -149,9 +149,9 @@ func (c *Collector) raise(p *participant) bool {
 // everything it loads and Reserve returns true. Reserve panics if g has
 // exited.
 func (g *Guard) Reserve() bool {
-	// Inlined while the reservation is current (never so in the classic
-	// mode, where reserveSlow returns true). Written as one expression to
-	// stay within the inlining budget.
+	// Inlined while the reservation is current (in the classic mode,
+	// where reserveSlow returns true, it may or may not be). Written as one
+	// expression to stay within the inlining budget.
 	return g.open && g.s.Value.reserved == g.c.epoch.Load() || g.reserveSlow()
 }
 

@@ -85,10 +85,15 @@ func (r *Registry[T]) GetLong() *Slot[T] {
 // Put gives s back. The caller must own s and must not use it afterwards.
 // A home slot is given back with one release store, from any P.
 func (r *Registry[T]) Put(s *Slot[T]) {
-	if s.home {
+	if s.home { // inlined: the common case of a short owner's Put
 		release.StoreUint64(&s.owned, 0)
 		return
 	}
+	r.putShared(s)
+}
+
+// putShared is Put of a slot that is not a home.
+func (r *Registry[T]) putShared(s *Slot[T]) {
 	if r.cache.adopt(s) {
 		return
 	}
