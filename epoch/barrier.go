@@ -119,7 +119,7 @@ func (c *Collector) flushAll(ctx context.Context) error {
 // again at any moment with a plain store. The protocol is Dekker's, with
 // the collector paying for both fences: it claims the slots that look idle
 // (a CAS, sequentially consistent), runs fence.Heavy, and reads their
-// words again. The holder announces and then loads the claim (pin). Either
+// words again. The holder announces and then loads the claim (enter). Either
 // the collector sees the announcement and releases its claim untouched, or
 // the holder sees the claim and withdraws until it is released; the
 // release is synchronized after the collector's flush. Claims carry a
@@ -239,7 +239,7 @@ func (c *Collector) Close() error {
 		c.sweepLocked()
 		// The scan for open guards comes after the last free function has
 		// returned, with the state exactly closedBit: an Enter that this
-		// scan misses sees closedBit and panics (see pin).
+		// scan misses sees closedBit and panics (see Collector.enter).
 		if open := c.openGuards(); open > 0 {
 			done = true
 			return fmt.Errorf("epoch: Close: %w: %d guard(s) open; %d retired object(s) stay pending until they exit and Close is called again",

@@ -347,6 +347,30 @@ func TestStatsOldestGuard(t *testing.T) {
 
 func enterHere(c *epoch.Collector) *epoch.Guard { return c.Enter() }
 
+func handleEnterHere(h *epoch.Handle) *epoch.Guard { return h.Enter() }
+
+func refreshHere(g *epoch.Guard) { g.Refresh() }
+
+// With guard tracking, the stack of an open guard starts at the function
+// that entered it (or refreshed it last), not inside the package.
+func TestTrackedStackStartsAtCaller(t *testing.T) {
+	c := newCollector(epoch.WithGuardTracking(), epoch.WithMaxBatchAge(0))
+	first := func() string { return strings.SplitN(c.Stats().OldestGuardStack, "\n", 2)[0] }
+	g := enterHere(c)
+	require.Equal(t, "github.com/go-reclaim/reclaim/epoch_test.enterHere", first())
+	epoch.Retire(g, new(int), noop)
+	c.Flush() // moves the epoch, so that Refresh re-pins
+	refreshHere(g)
+	require.Equal(t, "github.com/go-reclaim/reclaim/epoch_test.refreshHere", first())
+	g.Exit()
+	h := c.Register()
+	g = handleEnterHere(h)
+	require.Equal(t, "github.com/go-reclaim/reclaim/epoch_test.handleEnterHere", first())
+	g.Exit()
+	h.Unregister()
+	require.NoError(t, c.Close())
+}
+
 // Thousands of goroutines may hold guards at once; their slots are reused
 // afterwards instead of growing the registry again.
 func TestThousandsOfGoroutines(t *testing.T) {

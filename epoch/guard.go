@@ -54,7 +54,8 @@ func (g *Guard) Exit() {
 }
 
 // exitSlow is Exit when its common case does not apply: an exited guard
-// (it panics), a nested one, a pending flush request, guard tracking.
+// (it panics), a nested one, an outermost one exiting while guards nested
+// in it are still open, a pending flush request, guard tracking.
 func (g *Guard) exitSlow() {
 	s := g.active("Exit")
 	g.open = false
@@ -103,7 +104,7 @@ func (g *Guard) refreshSlow() {
 	p.reserved = 0
 	announce(&p.word, c.epoch.Load())
 	if c.tracking {
-		p.site.Store(newEnterSite())
+		p.site.Store(newEnterSite(4)) // skip Callers, newEnterSite, refreshSlow, Refresh
 	}
 }
 

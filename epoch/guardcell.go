@@ -26,10 +26,11 @@ type guardCells struct {
 // detector, so that it checks their hand-offs between goroutines.
 var testCellsUnderRace bool
 
-// outerFor returns the cell of the outermost guard whose pin count is pin:
-// consecutive guards of a slot alternate, since every Enter counts one pin.
-// (Refresh counts two, so that the guard after it does not reuse the cell
-// of the guard just refreshed.)
+// outerFor returns the cell of the outermost guard whose pin is pin:
+// consecutive guards of a slot alternate, since every outermost Enter
+// counts one pin (and one more if it fails, handing out no cell), and
+// Refresh two, so that the guard after it does not reuse the cell of the
+// guard just refreshed.
 func (cs *guardCells) outerFor(pin uint64) *Guard { return &cs.outer[pin&1] }
 
 // freshGuard is the Guard of a guard just opened on s when enter cannot

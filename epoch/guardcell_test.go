@@ -129,3 +129,28 @@ func TestStaleNestedGuardPanics(t *testing.T) {
 	h.Unregister()
 	require.NoError(t, c.Close())
 }
+
+// An Enter that fails on a closed collector hands out no cell, and the
+// next guard still takes the cell the last one did not: here a free
+// function run by Close enters through a Handle whose last guard exited
+// before the failed Enter, and that guard's second Exit still panics.
+func TestFailedEnterKeepsCellsAlternating(t *testing.T) {
+	c := newCollector()
+	h := c.Register()
+	last := h.Enter()
+	last.Exit()
+	open := c.Enter() // keeps the first Close from finishing
+	var ran bool
+	epoch.Retire(open, new(int), func(*int) {
+		ran = true
+		g := h.Enter() // allowed while Close runs free functions
+		require.PanicsWithValue(t, exitedTwice, last.Exit)
+		require.True(t, c.Stats().Guards >= 1, "the stale Exit closed the live guard")
+		g.Exit()
+	})
+	require.ErrorIs(t, c.Close(), epoch.ErrGuardsOpen)
+	require.PanicsWithValue(t, "epoch: Enter on a closed Collector", func() { h.Enter() })
+	open.Exit()
+	require.NoError(t, c.Close())
+	require.True(t, ran)
+}

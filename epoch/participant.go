@@ -33,9 +33,13 @@ type participant struct {
 	// Pool.Retire), for Stats. Only the slot's holder writes it, with a
 	// release store (a plain store on amd64 and arm64).
 	retired atomic.Uint64
-	// pin counts the guards opened on this slot, published before each
-	// announcement so that Stats can tell one long guard from many short
-	// ones at the same epoch. Only the slot's holder writes it.
+	// pin identifies the outermost guard open on the slot, or the last one:
+	// it grows at every outermost Enter (by one, and by one more when the
+	// Enter fails) and Refresh (by two), and is published before each
+	// announcement, so that Stats can tell one long guard from many short
+	// ones at the same epoch, and the robust Pool which guard retired a
+	// batch; its parity chooses the guard's cell (see outerFor). Only the
+	// slot's holder writes it.
 	pin atomic.Uint64
 
 	// Diagnostics for Stats: the first time a scan saw the current pin.
@@ -45,8 +49,9 @@ type participant struct {
 
 	// Owned by the goroutine that holds the slot, or by a collector while
 	// it has claimed the idle slot; the claim protocol orders the two.
-	// nest counts the guards open on this slot besides the outermost (a
-	// Handle's nested guards); word is nonzero while the outermost is.
+	// nest counts the guards open on this slot besides the first (a
+	// Handle's nested guards); word is nonzero while any is open (the
+	// first may exit before the others).
 	nest int32
 	// handle is set while a Handle holds the slot: Exit keeps it. Other
 	// holders (Collector.Enter) give it back at Exit.

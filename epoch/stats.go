@@ -101,10 +101,12 @@ type enterSite struct {
 	pcs  []uintptr
 }
 
-func newEnterSite() *enterSite {
+// newEnterSite records the stack from the caller's caller skip frames up
+// (runtime.Callers counts itself and newEnterSite among them), so that it
+// starts where the user entered the guard.
+func newEnterSite(skip int) *enterSite {
 	pcs := make([]uintptr, 32)
-	// Skip runtime.Callers, newEnterSite, pin and the Enter that called it.
-	n := runtime.Callers(4, pcs)
+	n := runtime.Callers(skip, pcs)
 	return &enterSite{at: monotonic(), goid: goid(), pcs: pcs[:n]}
 }
 
