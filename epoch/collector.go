@@ -125,7 +125,7 @@ func (c *Collector) addPool(p slotFlusher) {
 // skips the slot hand-off.
 //
 // Enter panics if c has been closed (see Close for Enter while Close runs).
-func (c *Collector) Enter() *Guard { return c.enter(c.slots.Get()) }
+func (c *Collector) Enter() *Guard { return c.enter(c.slots.Get(), openPooled) }
 
 func (c *Collector) checkOpen(op string) {
 	if c.state.Load() == closedBit {
@@ -135,8 +135,9 @@ func (c *Collector) checkOpen(op string) {
 
 func enterClosed() { panic("epoch: Enter on a closed Collector") }
 
-// enter opens a guard on s, which the caller holds (a Handle's, or a slot
-// from Get, which Exit gives back), and returns it. Its common case, an
+// enter opens a guard on s, which the caller holds (a Handle's, open
+// openHandle, or a slot from Get, open openPooled, which Exit gives back),
+// and returns it. Its common case, an
 // outermost guard with a ready cell on an open collector, makes no call
 // and spills nothing (Handle.Enter inlines to a call of it; Collector.Enter
 // calls Get first), because every load and store that Enter and Exit add
@@ -170,7 +171,7 @@ func enterClosed() { panic("epoch: Enter on a closed Collector") }
 // closedBit, and the guard is withdrawn. A guard entered while free
 // functions run (state above closedBit) is safe: Close reclaims only by
 // grace periods, never past an open guard.
-func (c *Collector) enter(s *slot) *Guard {
+func (c *Collector) enter(s *slot, open uint8) *Guard {
 	if s == nil {
 		panic("epoch: Enter on an unregistered Handle")
 	}
@@ -178,36 +179,42 @@ func (c *Collector) enter(s *slot) *Guard {
 	n := p.pin.Load() + 1
 	g := p.cells.outerFor(n)
 	if p.word.Load() != 0 || g.s == nil || race.Enabled && !testCellsUnderRace || c.tracking {
-		return c.enterSlow(s)
+		return c.enterSlow(s, open)
 	}
 	release.StoreUint64(&p.pin, n)
 	announce(&p.word, c.epoch.Load())
 	if p.claim.Load() != 0 || c.state.Load() == closedBit {
-		return c.enterAnnounced(s)
+		return c.enterAnnounced(s, open)
 	}
 	p.reserved = 0 // nothing reserved yet (see reserve): a store costs less here than a test of the mode
-	g.open = true
+	g.state = open
 	return g
 }
 
 // enterSlow is enter when its common case does not apply: a guard nested
 // in an open one of the same Handle, or an outermost one that needs more
 // than a ready cell.
-func (c *Collector) enterSlow(s *slot) *Guard {
+func (c *Collector) enterSlow(s *slot, open uint8) *Guard {
 	p := &s.Value
 	if p.word.Load() != 0 { // a guard is open: only a Handle's slot is entered so
+		// The outermost guard, if it is still open in its cell, must no
+		// longer take Exit's common case, which would end the pin under
+		// this one (see Guard.state).
+		if o := p.cells.outerFor(p.pin.Load()); o.state == openHandle {
+			o.state = openSlow
+		}
 		p.nest++
 		return c.freshGuard(s)
 	}
 	release.StoreUint64(&p.pin, p.pin.Load()+1)
 	announce(&p.word, c.epoch.Load())
-	return c.enterAnnounced(s)
+	return c.enterAnnounced(s, open)
 }
 
 // enterAnnounced opens the guard whose announcement enter or enterSlow has
 // just published on s, backing off while a collector claims the slot, and
 // panics if c is closed (giving a slot that is not a Handle's back first).
-func (c *Collector) enterAnnounced(s *slot) *Guard {
+func (c *Collector) enterAnnounced(s *slot, open uint8) *Guard {
 	p := &s.Value
 	if p.claim.Load() != 0 {
 		c.pinSlow(p)
@@ -232,7 +239,7 @@ func (c *Collector) enterAnnounced(s *slot) *Guard {
 	if race.Enabled && !testCellsUnderRace || c.tracking || g.s == nil {
 		return c.freshGuard(s)
 	}
-	g.open = true
+	g.state = open
 	return g
 }
 

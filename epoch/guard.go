@@ -27,28 +27,45 @@ import "github.com/go-reclaim/reclaim/internal/release"
 type Guard struct {
 	c      *Collector
 	s      *slot // the slot the guard is (or was last) open on
-	open   bool  // false once exited
+	state  uint8 // closed once exited; else how Exit closes it
 	nested bool  // a nested guard's cell: Exit gives it back to the slot
 }
+
+// A Guard's state says, in the one byte that Exit reads first, whether it
+// is open and whether Exit may close it by its common case: the outermost
+// guard of a slot, no guard nested in it, no guard tracking (Exit then
+// gives a slot back to the registry unless it is a Handle's). Any other
+// open guard (nested, fresh under the race detector or WithGuardTracking,
+// or outermost with guards nested in it) is openSlow.
+const (
+	closed uint8 = iota
+	openHandle
+	openPooled
+	openSlow
+)
+
+// isOpen reports whether g has not exited.
+func (g *Guard) isOpen() bool { return g.state != closed }
 
 // Exit closes the guard. Pointers loaded under the guard must not be used
 // afterwards. Exit panics if the guard has already exited.
 func (g *Guard) Exit() {
-	// The common case inline, in as few instructions as Enter's (see
+	// The common case inline, in as few loads and stores as Enter's (see
 	// Collector.enter); everything else in exitSlow.
-	if !g.open || g.nested {
+	st := g.state
+	if st != openHandle && st != openPooled {
 		g.exitSlow()
 		return
 	}
 	s, c := g.s, g.c
 	p := &s.Value
-	if p.nest != 0 || c.flushReq.Load() != p.flushed.Load() || c.tracking {
+	if c.flushReq.Load() != p.flushed.Load() {
 		g.exitSlow()
 		return
 	}
-	g.open = false
+	g.state = closed
 	clearWord(p)
-	if !p.handle {
+	if st == openPooled {
 		c.slots.Put(s)
 	}
 }
@@ -58,7 +75,7 @@ func (g *Guard) Exit() {
 // in it are still open, a pending flush request, guard tracking.
 func (g *Guard) exitSlow() {
 	s := g.active("Exit")
-	g.open = false
+	g.state = closed
 	p := &s.Value
 	if g.nested {
 		p.putNested(g)
@@ -84,7 +101,7 @@ func (g *Guard) exitSlow() {
 // outer guard may still hold pointers).
 func (g *Guard) Refresh() {
 	s := g.s
-	if g.open && s.Value.nest == 0 && g.c.epoch.Load() == s.Value.word.Load() && g.c.flushReq.Load() == s.Value.flushed.Load() {
+	if g.isOpen() && s.Value.nest == 0 && g.c.epoch.Load() == s.Value.word.Load() && g.c.flushReq.Load() == s.Value.flushed.Load() {
 		return // the epoch has not moved: the guard does not hold it back
 	}
 	g.refreshSlow()
@@ -125,7 +142,7 @@ func (g *Guard) Collector() *Collector { return g.c }
 
 // active returns the guard's slot, or panics naming op if it has exited.
 func (g *Guard) active(op string) *slot {
-	if !g.open {
+	if !g.isOpen() {
 		g.exited(op)
 	}
 	return g.s

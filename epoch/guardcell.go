@@ -49,7 +49,7 @@ func (c *Collector) freshGuard(s *slot) *Guard {
 	default:
 		g = p.nestedCell(c, s)
 	}
-	g.open = true
+	g.state = openSlow
 	return g
 }
 

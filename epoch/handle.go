@@ -29,7 +29,7 @@ func (c *Collector) Register() *Handle {
 // Collector.Enter. It panics if the Handle has been unregistered or, for an
 // outermost guard, if the Collector is closed (a guard nested in an open
 // one is always allowed).
-func (h *Handle) Enter() *Guard { return h.c.enter(h.s) }
+func (h *Handle) Enter() *Guard { return h.c.enter(h.s, openHandle) }
 
 // Unregister gives the Handle's slot back. It panics if a guard entered
 // through the Handle is still open, or if the Handle was already

@@ -213,7 +213,7 @@ func (p *Pool[T]) retireSlow(g *Guard, x *T) {
 // Collector, and its slot already has a share of p.
 func (p *Pool[T]) cached(g *Guard) *poolLocal[T] {
 	s := g.s
-	if !g.open || g.c != p.c {
+	if !g.isOpen() || g.c != p.c {
 		return nil
 	}
 	if ls := *p.locals.Load(); s.Index() < len(ls) {

@@ -152,7 +152,7 @@ func (g *Guard) Reserve() bool {
 	// Inlined while the reservation is current (in the classic mode,
 	// where reserveSlow returns true, it may or may not be). Written as one
 	// expression to stay within the inlining budget.
-	return g.open && g.s.Value.reserved == g.c.epoch.Load() || g.reserveSlow()
+	return g.isOpen() && g.s.Value.reserved == g.c.epoch.Load() || g.reserveSlow()
 }
 
 func (g *Guard) reserveSlow() bool {
