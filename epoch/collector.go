@@ -200,7 +200,7 @@ func (c *Collector) enterSlow(s *slot, open uint8) *Guard {
 		// The outermost guard, if it is still open in its cell, must no
 		// longer take Exit's common case, which would end the pin under
 		// this one (see Guard.state).
-		if o := p.cells.outerFor(p.pin.Load()); o.state == openHandle {
+		if o := p.cells.outerFor(p.pin.Load()); o.state == openHandle || o.state == openPooled {
 			o.state = openSlow
 		}
 		p.nest++
@@ -267,7 +267,7 @@ func announce(w *atomic.Uint64, e uint64) { fence.Announce64(w, e) }
 
 // tryUnpin closes the slot's outermost guard, unless a flush request is
 // pending or guards are tracked: then it reports false and the caller runs
-// unpinSlow. It has no call, so that it inlines into Exit.
+// unpinSlow. It has no call, so that it inlines into exitSlow.
 func (c *Collector) tryUnpin(p *participant) bool {
 	if c.flushReq.Load() != p.flushed.Load() || c.tracking {
 		return false

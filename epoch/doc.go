@@ -145,8 +145,8 @@
 // Why not Hyaline (seize's scheme)? Hyaline's enter and leave are also one
 // atomic swap each when nothing was retired meanwhile, so it cannot beat
 // EBR's read path, and EBR's is below the floor of two locked stores: on
-// the 2-core development machine Handle Enter+Exit is 0.30x and pooled
-// Enter+Exit 0.61x two XCHG with asymmetric fences (0.56x and 0.76x on the
+// the 2-core development machine Handle Enter+Exit is 0.28x and pooled
+// Enter+Exit 0.59x two XCHG with asymmetric fences (0.56x and 0.74x on the
 // SC path; see bench and README). Hyaline's swaps cannot be made plain. On the retire path Hyaline writes into every
 // active slot's list (a CAS each) and every guard exit decrements a
 // reference count per batch retired during it, while EBR's per-batch work

@@ -32,11 +32,13 @@ type Guard struct {
 }
 
 // A Guard's state says, in the one byte that Exit reads first, whether it
-// is open and whether Exit may close it by its common case: the outermost
-// guard of a slot, no guard nested in it, no guard tracking (Exit then
-// gives a slot back to the registry unless it is a Handle's). Any other
-// open guard (nested, fresh under the race detector or WithGuardTracking,
-// or outermost with guards nested in it) is openSlow.
+// is open and whether Exit may close it by its common case: openHandle or
+// openPooled for the outermost guard of a slot in its ready cell, in which
+// no guard has been nested (Exit then gives the slot back to the registry
+// if openPooled). Any other open guard is openSlow: nested, outermost with
+// a guard nested in it since it entered (even one that has exited), a
+// cell's first use, or a fresh Guard (under the race detector, with
+// WithGuardTracking).
 const (
 	closed uint8 = iota
 	openHandle
@@ -71,8 +73,8 @@ func (g *Guard) Exit() {
 }
 
 // exitSlow is Exit when its common case does not apply: an exited guard
-// (it panics), a nested one, an outermost one exiting while guards nested
-// in it are still open, a pending flush request, guard tracking.
+// (it panics), a guard in state openSlow (see Guard.state), a pending
+// flush request.
 func (g *Guard) exitSlow() {
 	s := g.active("Exit")
 	g.state = closed

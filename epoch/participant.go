@@ -53,8 +53,10 @@ type participant struct {
 	// Handle's nested guards); word is nonzero while any is open (the
 	// first may exit before the others).
 	nest int32
-	// handle is set while a Handle holds the slot: Exit keeps it. Other
-	// holders (Collector.Enter) give it back at Exit.
+	// handle is set while a Handle holds the slot, which keeps it; other
+	// holders (Collector.Enter) give it back at Exit. Exit's common case
+	// reads the same from the guard's state (openHandle or openPooled);
+	// exitSlow and a failed Enter read it here.
 	handle bool
 	// reserved is hi's value for the open guard, the owner's copy; 0 while
 	// the guard has neither reserved nor retired anything (robust mode).
