@@ -137,18 +137,18 @@ func enterClosed() { panic("epoch: Enter on a closed Collector") }
 
 // enter opens a guard on s, which the caller holds (a Handle's, open
 // openHandle, or a slot from Get, open openPooled, which Exit gives back),
-// and returns it. Its common case, an
-// outermost guard with a ready cell on an open collector, makes no call
-// and spills nothing (Handle.Enter inlines to a call of it; Collector.Enter
-// calls Get first), because every load and store that Enter and Exit add
-// between the loads of two operations shrinks how many of their cache
-// misses the processor overlaps: on a map too large for the caches a guard
-// cost more than its own time (on the development machine, a Handle's
-// guard around each operation of a hash map of 1M keys added 58 ns to an
-// operation of 146 ns, against 6 ns to one of 30 ns with 1,024 keys; see
-// bench.Misses). A nested guard, a cell's first use and fresh Guards
-// (under the race detector, with guard tracking) take enterSlow; a claimed
-// slot and a closed collector, enterAnnounced.
+// and returns it. Its common case, an outermost guard with a ready cell on
+// an open collector, makes no call and spills nothing (Handle.Enter
+// inlines to a call of it; Collector.Enter calls Get first), because every
+// load and store that Enter and Exit add between the loads of two
+// operations shrinks how many of their cache misses the processor
+// overlaps: on a map too large for the caches a guard cost more than its
+// own time (on the development machine, a Handle's guard around each
+// operation of a hash map of 1M keys added 58 ns to an operation of 146
+// ns, against 6 ns to one of 30 ns with 1,024 keys; see bench.Misses). A
+// nested guard, a cell's first use and fresh Guards (under the race
+// detector, with guard tracking) take enterSlow; a claimed slot and a
+// closed collector, enterAnnounced.
 //
 // Every scan of the announcements (tryAdvance, Close) comes after a heavy
 // fence, so either the scan sees this announcement, or every load the
