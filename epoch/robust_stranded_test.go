@@ -107,6 +107,18 @@ func (f *strandFixture) awaitReclaimed(t *testing.T, h *epoch.Handle, nodes []*r
 	require.Equal(t, len(nodes), f.log.count(nodes), what)
 }
 
+// requireHeldUntilExit churns through b while reader, which holds nodes
+// (kept as what: "stranded", "orphaned"), is open, and requires that none
+// of them was reclaimed; then it exits reader and requires b's seals to
+// reclaim them all.
+func (f *strandFixture) requireHeldUntilExit(t *testing.T, reader *epoch.Guard, nodes []*robustNode, what string) {
+	t.Helper()
+	f.s.churn(f.b, 256)
+	require.Zero(t, f.log.count(nodes), "the %s nodes were reclaimed while the reader that holds them is open", what)
+	reader.Exit()
+	f.awaitReclaimed(t, f.b, nodes, "the other slot's seals left the "+what+" batch pending")
+}
+
 // A slot whose goroutine waits inside a guard keeps what its last seal
 // found held. Other slots' seals judge its batches too (with 1,024
 // goroutines on 2 Ps, the sweeps of the aging timer come too late), so
@@ -115,10 +127,7 @@ func TestRobustSealsJudgeStrandedSlots(t *testing.T) {
 	f := newStrandFixture(t)
 	reader := f.c.Enter()
 	nodes, _, stuck := f.strand(t, reader)
-	f.s.churn(f.b, 256)
-	require.Zero(t, f.log.count(nodes), "the stranded nodes were reclaimed while the reader that holds them is open")
-	reader.Exit()
-	f.awaitReclaimed(t, f.b, nodes, "the other slot's seals left the stranded batch pending")
+	f.requireHeldUntilExit(t, reader, nodes, "stranded")
 	stuck.Exit()
 }
 
@@ -156,8 +165,5 @@ func TestRobustSealsJudgeOrphans(t *testing.T) {
 	nodes, _, stuck := f.strand(t, reader)
 	stuck.Exit()
 	f.c.Flush() // a is idle: its batches become orphans; the reader holds them
-	f.s.churn(f.b, 256)
-	require.Zero(t, f.log.count(nodes), "the orphaned nodes were reclaimed while the reader that holds them is open")
-	reader.Exit()
-	f.awaitReclaimed(t, f.b, nodes, "the other slot's seals left the orphaned batch pending")
+	f.requireHeldUntilExit(t, reader, nodes, "orphaned")
 }
