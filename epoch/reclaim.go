@@ -32,6 +32,7 @@ func (c *Collector) reclaimList(list *retire.Batch, gr grace) retire.List {
 type sweeper Collector
 
 func (s *sweeper) KeepBatch(b *retire.Batch) bool { return !s.sweepGrace.over(b.Epoch, b.Birth) }
+func (s *sweeper) KeepsEntries() bool             { return false }
 func (s *sweeper) KeepEntry(retire.Entry) bool    { return false }
 func (s *sweeper) Recycle(b *retire.Batch)        { b.Reset(); s.spare.Put(b) }
 func (s *sweeper) Reclaimed(n int)                { s.reclaimed.Add(uint64(n)) }

@@ -88,8 +88,9 @@
 // is followed by its sealer's own scan, so between two scans' takes each
 // goroutine adds at most one such batch to the sealed list, and at most W
 // finished scans put back at most Slots protected objects each; each scan
-// in progress holds what the list held when it took it, and a Barrier's
-// list also gets back what the scans it waits for keep. None of this
+// in progress holds (itself, or on its list's ready stack, below) at most
+// what the list held when it took it, and a Barrier's list also gets back
+// what the scans it waits for keep. None of this
 // depends on how long a reader holds a protection. Retire's scans share
 // heavy fences (a shared one starts at most every 20 us): such a scan
 // judges only the batches sealed before the newest fence began and puts
@@ -104,6 +105,21 @@
 // goroutines retiring a million objects) sees PeakPending near Threshold +
 // 64 × 2W and asserts the bound above. Stats.PeakPending records the
 // highest Pending, sampled where it peaks: just before each sweep.
+//
+// Go's scheduler may deschedule a scan anywhere, for as long as the other
+// goroutines keep the processors (seconds, with a thousand goroutines on
+// two). So a scan judges what it took without giving up its processor
+// (the heavy fence, the read of the slots and the verdict on each object,
+// with preemption disabled), puts what it keeps back on its list and what
+// it may reclaim on the list's ready stack, and only then runs free
+// functions, which are the caller's code: four batches at a time, taken
+// from the ready stack, which every scan of the list empties before it
+// ends. A scan descheduled (or blocked in a free function) holds back at
+// most 256 objects, and the others go to whichever scan of the list runs
+// next. Measured on the Treiber stack with a hazard.Pool, 1,024 goroutines
+// on 2 processors, runs of 10 s: peak pending 2,049 to 2,098 objects (mean
+// 1,020 to 1,060), where scans that held what they took until they ran
+// again peaked at 88,600 to 91,400 (mean 32,500 to 60,500).
 //
 // # Guarantees (Go memory model)
 //

@@ -313,9 +313,10 @@ func (d *Domain) tick() (more bool) {
 }
 
 // scan takes every batch on the current sealed list, reclaims what no
-// hazard pointer protects, and puts the rest back on that list. Scans may
-// run concurrently on disjoint lists; a free function may itself Retire
-// and so start a nested scan.
+// hazard pointer protects, and puts the rest back on that list; it also
+// frees what other scans of the list judged and left (see sweep). Scans
+// may run concurrently on disjoint lists; a free function may itself
+// Retire and so start a nested scan.
 //
 // Correctness: an object the scan reclaims was unlinked before its Retire,
 // which happened before its batch was sealed, and so before the heavy
@@ -329,13 +330,15 @@ func (d *Domain) tick() (more bool) {
 // and the aging timer); Retire's scans share fences (see
 // sweeper.snapshot).
 func (d *Domain) scan(fresh bool) {
+	sw := d.sweeper()
 	l := d.sealed.enter()
 	defer l.leave() // also when a free function panics
-	if list := l.TakeAll(); list != nil {
+	pin.Pin()
+	list := l.TakeAll()
+	if list != nil {
 		d.notePeakNow()
-		kept := d.sweep(list, l, fresh)
-		kept.PushTo(&l.Stack)
 	}
+	d.sweep(sw, list, l, fresh) // also frees what other scans of l judged
 }
 
 // sweepStale empties a stale list left by a Barrier or Close that stopped
@@ -360,7 +363,9 @@ func (d *Domain) sweepBack(list *retire.Batch, tag uint64) (old bool) {
 		return false
 	}
 	d.notePeakNow()
-	kept := d.sweep(list, nil, true)
+	sw := d.sweeper()
+	pin.Pin()
+	kept := d.sweep(sw, list, nil, true)
 	for b := kept.Head(); b != nil; b = b.Next() {
 		old = old || b.Epoch <= tag
 	}
@@ -369,23 +374,85 @@ func (d *Domain) sweepBack(list *retire.Batch, tag uint64) (old bool) {
 }
 
 // sweep reclaims the objects of list that no hazard pointer protects and
-// returns the rest. If a free function panics, what is not reclaimed goes
-// back on home, the list the caller uses, or (home nil) on the current
-// list. Close looks for this function's frame to tell that it runs inside
-// a free function.
+// returns the rest. It is called with the processor pinned (pin.Pin), from
+// before the caller took list, and judges (snapshot and retire.Judge)
+// without giving it up; then it unpins, since the free functions are the
+// caller's code and may block. (Nothing it runs pinned panics but a
+// membarrier that fails after its registration succeeded, which is then a
+// fatal error: the runtime does not unwind a goroutine that holds its
+// processor.)
+//
+// A scan (home, the list it uses, not nil) puts what it keeps back on home
+// and what it may free on home's ready stack before it unpins, and frees
+// from there a few batches at a time (drain), so that a scan descheduled
+// at any point holds back at most drainBatches batches of 64: with 1,024
+// goroutines on 2 processors, the batches that descheduled scans held were
+// most of what was pending (see "The bound"). A fresh scan (Flush, the
+// aging timer, Close) frees what it judged itself first, so that an object
+// it took is reclaimed before it returns, and then drains home. A
+// Barrier's or Close's sweep of a list it took (home nil) frees what it
+// judged itself and returns what it keeps. If a free function panics, what
+// is not reclaimed goes back on home or (home nil) on the current list.
+// Close looks for this function's frame to tell that it runs inside a free
+// function.
 //
 //go:noinline
-func (d *Domain) sweep(list *retire.Batch, home *sealedList, fresh bool) retire.List {
-	sw, _ := d.sweepers.Get().(*sweeper) // pooled: a Sweeper in an interface escapes
-	if sw == nil {
-		sw = &sweeper{d: d}
-	}
-	sw.home = home
-	sw.snapshot(fresh || d.fenceDue())
+func (d *Domain) sweep(sw *sweeper, list *retire.Batch, home *sealedList, fresh bool) retire.List {
 	defer d.sweepers.Put(sw)
+	sw.home = home
+	var kept, doomed retire.List
+	if list != nil {
+		sw.snapshot(fresh || d.fenceDue())
+		kept, doomed = retire.Judge(list, sw)
+	}
+	if home != nil {
+		kept.PushTo(&home.Stack)
+		if !fresh {
+			doomed.PushTo(&home.ready)
+		}
+	}
+	pin.Unpin()
 	d.state.Add(drainUnit) // free functions may Retire, even after Close
 	defer d.state.Add(^uint64(drainUnit - 1))
-	return retire.Sweep(list, sw)
+	if home == nil {
+		return retire.Free(doomed, kept, sw)
+	}
+	if fresh {
+		kept = retire.Free(doomed, retire.List{}, sw)
+		kept.PushTo(&home.Stack)
+	}
+	d.drain(sw, home)
+	return retire.List{}
+}
+
+// drain runs the free functions of l's judged batches, a few batches at a
+// time (popReady), until it finds none left, and puts each batch back on l
+// if it still holds pending entries. A scan drains after pushing its own, so
+// once the last user of l has left, l's ready stack is empty (but for what
+// a panicking free function left: see readyBack).
+func (d *Domain) drain(sw *sweeper, l *sealedList) {
+	for {
+		some, busy := l.popReady()
+		if busy {
+			runtime.Gosched()
+			continue
+		}
+		if some.Head() == nil {
+			return
+		}
+		kept := retire.Free(some, retire.List{}, sw)
+		kept.PushTo(&l.Stack)
+	}
+}
+
+// sweeper returns a sweeper of d's, pooled: a Sweeper in an interface
+// escapes. sync.Pool may block the first time it runs on a processor, so
+// callers take it before they pin.
+func (d *Domain) sweeper() *sweeper {
+	if sw, _ := d.sweepers.Get().(*sweeper); sw != nil {
+		return sw
+	}
+	return &sweeper{d: d}
 }
 
 // fenceDue reports whether a scan needs a heavy fence of its own: whether
@@ -445,6 +512,8 @@ type sweeper struct {
 // KeepBatch keeps, whole, a batch sealed after the fence the sweep took
 // began.
 func (s *sweeper) KeepBatch(b *retire.Batch) bool { return b.Epoch > s.from }
+
+func (s *sweeper) KeepsEntries() bool { return len(s.hazards) > 0 }
 
 func (s *sweeper) KeepEntry(e retire.Entry) bool {
 	_, found := slices.BinarySearch(s.hazards, uintptr(e.Addr()))

@@ -3,10 +3,13 @@ package hazard
 import (
 	"context"
 	"errors"
+	"runtime"
+	"sync"
 	"sync/atomic"
 
 	"github.com/go-reclaim/reclaim/internal/backoff"
 	"github.com/go-reclaim/reclaim/internal/cacheline"
+	"github.com/go-reclaim/reclaim/internal/pin"
 	"github.com/go-reclaim/reclaim/internal/retire"
 )
 
@@ -14,7 +17,68 @@ import (
 type sealedList struct {
 	retire.Stack
 	users atomic.Int32 // goroutines pushing to or scanning this list
-	_     cacheline.Pad
+	// ready holds batches that a scan of this list has judged and whose
+	// doomed entries (retire.Judge) wait for their free functions; the
+	// list's users take them a few at a time (see Domain.drain). readyMu
+	// makes its removals exclusive (retire.Stack.Pop).
+	ready   retire.Stack
+	readyMu sync.Mutex
+	_       cacheline.Pad
+}
+
+// popReady takes up to drainBatches judged batches of l, or reports busy
+// if another goroutine is taking some. It holds readyMu only pinned, for a
+// few instructions, so that nobody waits for a holder that was
+// descheduled.
+func (l *sealedList) popReady() (got retire.List, busy bool) {
+	pin.Pin()
+	if !l.readyMu.TryLock() {
+		pin.Unpin()
+		return got, true
+	}
+	for range drainBatches {
+		b := l.ready.Pop()
+		if b == nil {
+			break
+		}
+		got.Add(b)
+	}
+	l.readyMu.Unlock()
+	pin.Unpin()
+	return got, false
+}
+
+// drainBatches is how many judged batches a scan takes at a time: a scan
+// descheduled while it runs their free functions holds back at most that
+// many batches (of 64), and each take costs a few atomic instructions.
+const drainBatches = 4
+
+// readyBack moves l's judged batches back onto l, to be judged again by
+// whoever takes l (judging again only keeps more). Taking a list calls it:
+// a user that a panicking free function made leave may have left some, and
+// when the taker stops waiting for users that are stuck (in free
+// functions, or descheduled) the rest is the taker's, not theirs. Users
+// may still be taking batches, so it takes readyMu as they do, pinned.
+func (l *sealedList) readyBack() {
+	var list *retire.Batch
+	for {
+		pin.Pin()
+		if l.readyMu.TryLock() {
+			list = l.ready.TakeAll()
+			l.readyMu.Unlock()
+			pin.Unpin()
+			break
+		}
+		pin.Unpin()
+		runtime.Gosched()
+	}
+	var back retire.List
+	for b := list; b != nil; {
+		next := b.Next()
+		back.Add(b)
+		b = next
+	}
+	back.PushTo(&l.Stack)
 }
 
 // sealedLists holds the sealed batches waiting for a scan. There are two
@@ -25,8 +89,11 @@ type sealedList struct {
 // Barrier too.
 //
 // A goroutine that uses a list (enter) puts back on that same list what it
-// keeps, also when a free function panics, so the taker that waits for the
-// list's users gets every batch that was in the list when it switched.
+// keeps, also when a free function panics, and frees what it judged (the
+// list's ready stack) before it leaves, so the taker that waits for the
+// list's users gets every batch that was in the list when it switched and
+// has not been reclaimed (with what a panicking free function left on the
+// ready stack: see readyBack).
 //
 // Only the holder of taker switches lists and takes the old one. A taker
 // whose wait for the old list's users ends early (its context ended, or it
@@ -113,9 +180,10 @@ func (s *sealedLists) lockTaker(p *patience) error {
 func (s *sealedLists) unlockTaker() { <-s.taker }
 
 // takeStale empties the stale list, if there is one, waiting for its users
-// as p allows. It returns what it took even when the wait ended early: the
-// users put back what they keep on the list, which stays stale for the
-// next taker. The caller must hold taker.
+// as p allows. It returns what it took (with the list's ready batches:
+// readyBack) even when the wait ended early: the users put back what they
+// keep on the list, which stays stale for the next taker. The caller must
+// hold taker.
 func (s *sealedLists) takeStale(p *patience) (*retire.Batch, error) {
 	i := s.stale.Load()
 	if i == 0 {
@@ -126,6 +194,7 @@ func (s *sealedLists) takeStale(p *patience) (*retire.Batch, error) {
 	if err == nil {
 		s.stale.Store(0)
 	}
+	l.readyBack()
 	return l.TakeAll(), err
 }
 
@@ -133,7 +202,8 @@ func (s *sealedLists) takeStale(p *patience) (*retire.Batch, error) {
 // goroutine uses it, which gives every sealed batch that no scan of the
 // other list holds (that list was empty: callers take the stale list first
 // and put what they keep back on the current list). If the wait ends early
-// it takes what the old list holds and leaves it stale. The caller must
+// it takes what the old list holds (with its ready batches, as when it
+// does not: readyBack) and leaves it stale. The caller must
 // hold taker, there must be no stale list, and it must not be using a list
 // itself.
 func (s *sealedLists) takeOld(p *patience) (*retire.Batch, error) {
@@ -144,6 +214,7 @@ func (s *sealedLists) takeOld(p *patience) (*retire.Batch, error) {
 	if err != nil {
 		s.stale.Store(i + 1)
 	}
+	old.readyBack()
 	return old.TakeAll(), err
 }
 

@@ -13,6 +13,7 @@ type Batch struct {
 	// knows it (epoch's robust mode), else 0.
 	Birth uint64
 	next  *Batch
+	keep  int // Judge: the entries before it stay pending
 }
 
 // Reset empties b for reuse, dropping references so the garbage collector
@@ -21,7 +22,7 @@ func (b *Batch) Reset() {
 	clear(b.Entries)
 	b.Entries = b.Entries[:0]
 	b.Epoch, b.Birth = 0, 0
-	b.next = nil
+	b.next, b.keep = nil, 0
 }
 
 // Stack is a lock-free stack of sealed batches that is only ever emptied
@@ -57,6 +58,25 @@ func (s *Stack) PushList(first, last *Batch) {
 
 // TakeAll empties the stack and returns its former contents as a list.
 func (s *Stack) TakeAll() *Batch { return s.head.Swap(nil) }
+
+// Pop removes and returns the batch pushed last (nil if the stack is
+// empty). On a stack that Pop is used on, removals (Pop, TakeAll) must
+// exclude each other (Push need not): with one remover at a time, the batch that Pop read at
+// the head stays there or below until Pop removes it, so its link is
+// current and the compare-and-swap cannot succeed on a batch that left the
+// stack and came back (no ABA).
+func (s *Stack) Pop() *Batch {
+	for {
+		h := s.head.Load()
+		if h == nil {
+			return nil
+		}
+		if s.head.CompareAndSwap(h, h.next) {
+			h.next = nil
+			return h
+		}
+	}
+}
 
 // Next returns the batch after b in a list taken with TakeAll.
 func (b *Batch) Next() *Batch { return b.next }

@@ -6,6 +6,9 @@ package retire
 type Sweeper interface {
 	// KeepBatch reports that the whole batch must stay pending.
 	KeepBatch(b *Batch) bool
+	// KeepsEntries reports whether KeepEntry may keep any entry in this
+	// sweep; if not, Judge does not ask it.
+	KeepsEntries() bool
 	// KeepEntry reports that one entry of a batch that is not kept whole
 	// must stay pending.
 	KeepEntry(e Entry) bool
@@ -20,24 +23,74 @@ type Sweeper interface {
 }
 
 // Sweep reclaims the entries of list that s does not keep and returns the
-// batches still holding pending entries. Kept entries are compacted to the
-// front of their batch. Every entry is removed from its batch before its
-// free function runs, so no free function ever runs twice, even if one
-// panics: then the entries not yet looked at are kept, s.Requeue receives
-// everything kept, and the panic continues.
+// batches still holding pending entries: Judge, then Free.
 func Sweep(list *Batch, s Sweeper) (kept List) {
+	kept, doomed := Judge(list, s)
+	return Free(doomed, kept, s)
+}
+
+// Judge decides, without running any free function, what a sweep of list
+// reclaims: the batches s keeps whole, and those in which it keeps every
+// entry, go to kept; in each other batch the entries s keeps are moved to
+// the front, and the batch goes to doomed, for Free. It calls nothing but
+// s's Keep methods, so a caller may run it with preemption
+// disabled (package hazard does: a scan descheduled while it judges would
+// hold every batch it took for as long as it waits for a processor).
+func Judge(list *Batch, s Sweeper) (kept, doomed List) {
+	some := s.KeepsEntries()
+	for b := list; b != nil; {
+		next := b.next
+		if s.KeepBatch(b) {
+			kept.Add(b)
+			b = next
+			continue
+		}
+		b.keep = 0
+		if some {
+			b.keep = keepToFront(b.Entries, s)
+		}
+		if b.keep > 0 && b.keep == len(b.Entries) {
+			kept.Add(b)
+		} else {
+			doomed.Add(b)
+		}
+		b = next
+	}
+	return kept, doomed
+}
+
+// keepToFront moves the entries s keeps to the front of es and returns how
+// many there are.
+func keepToFront(es []Entry, s Sweeper) (n int) {
+	for i, e := range es {
+		if s.KeepEntry(e) { // what was at n has been judged: it goes to i
+			es[i], es[n] = es[n], e
+			n++
+		}
+	}
+	return n
+}
+
+// Free runs the free functions of the entries that Judge doomed, adds to
+// kept every batch left with pending entries, recycles the others, and
+// returns kept. Every entry is removed from its batch before its free
+// function runs, so no free function ever runs twice, even if one panics:
+// then the entries not yet reclaimed stay pending in their batches (a
+// later sweep judges them again), s.Requeue receives kept with those
+// batches, and the panic continues.
+func Free(doomed, kept List, s Sweeper) List {
 	var (
-		cur        *Batch // batch being swept, nil between batches
-		rest       *Batch // batches not yet looked at
-		write, run int    // cur.Entries[:write] kept; cur.Entries[run:] not yet looked at
-		reclaimed  int
+		cur       *Batch // batch being freed, nil between batches
+		rest      *Batch // batches not yet freed
+		run       int    // cur.Entries[run:] not yet reclaimed
+		reclaimed int
 	)
 	defer func() {
 		s.Reclaimed(reclaimed)
 		if cur == nil {
 			return
 		}
-		cur.Entries = append(cur.Entries[:write], cur.Entries[run:]...)
+		cur.Entries = append(cur.Entries[:cur.keep], cur.Entries[run:]...)
 		keepOrRecycle(&kept, cur, s)
 		for b := rest; b != nil; {
 			next := b.next
@@ -46,27 +99,17 @@ func Sweep(list *Batch, s Sweeper) (kept List) {
 		}
 		s.Requeue(kept)
 	}()
-	for b := list; b != nil; {
+	for b := doomed.first; b != nil; {
 		next := b.next
-		if s.KeepBatch(b) {
-			kept.Add(b)
-			b = next
-			continue
-		}
-		cur, rest, write, run = b, next, 0, 0
+		cur, rest, run = b, next, b.keep
 		for run < len(b.Entries) {
 			e := b.Entries[run]
 			b.Entries[run] = Entry{}
 			run++
-			if s.KeepEntry(e) {
-				b.Entries[write] = e
-				write++
-				continue
-			}
 			reclaimed++
 			e.Reclaim()
 		}
-		b.Entries = b.Entries[:write]
+		b.Entries = b.Entries[:b.keep]
 		cur = nil
 		keepOrRecycle(&kept, b, s)
 		b = next
