@@ -121,7 +121,7 @@
 // 1,020 to 1,060), where scans that held what they took until they ran
 // again peaked at 88,600 to 91,400 (mean 32,500 to 60,500). The price: a
 // scan holds its processor for 24 to 34 us on average there (at 2, 64 and
-// 1,024 goroutines; 96% to 97% of scans under 90 us, the heavy fence
+// 1,024 goroutines; 98% to 99% of scans under 90 us, the heavy fence
 // included, which a scan held before too), and a stop-the-world of the
 // garbage collector waits for it.
 //
