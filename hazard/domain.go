@@ -374,8 +374,8 @@ func (d *Domain) sweepBack(list *retire.Batch, tag uint64) (old bool) {
 }
 
 // sweep reclaims the objects of list that no hazard pointer protects and
-// returns the rest. It is called with the processor pinned (pin.Pin), from
-// before the caller took list, and judges (snapshot and retire.Judge)
+// returns the rest. It is called with the processor pinned (pin.Pin; a
+// scan pins before it takes list), and judges (snapshot and retire.Judge)
 // without giving it up; then it unpins, since the free functions are the
 // caller's code and may block. (Nothing it runs pinned panics but a
 // membarrier that fails after its registration succeeded, which is then a

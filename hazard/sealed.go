@@ -27,13 +27,9 @@ type sealedList struct {
 }
 
 // popReady takes up to drainBatches judged batches of l, or reports busy
-// if another goroutine is taking some. It holds readyMu only pinned, for a
-// few instructions, so that nobody waits for a holder that was
-// descheduled.
+// if another goroutine is taking some.
 func (l *sealedList) popReady() (got retire.List, busy bool) {
-	pin.Pin()
-	if !l.readyMu.TryLock() {
-		pin.Unpin()
+	if !l.tryLockReady() {
 		return got, true
 	}
 	for range drainBatches {
@@ -43,9 +39,25 @@ func (l *sealedList) popReady() (got retire.List, busy bool) {
 		}
 		got.Add(b)
 	}
+	l.unlockReady()
+	return got, false
+}
+
+// tryLockReady takes readyMu if it is free, and then keeps the processor
+// until unlockReady, so that nobody waits for a holder that was
+// descheduled: every holder takes a few batches off the stack and lets go.
+func (l *sealedList) tryLockReady() bool {
+	pin.Pin()
+	if l.readyMu.TryLock() {
+		return true
+	}
+	pin.Unpin()
+	return false
+}
+
+func (l *sealedList) unlockReady() {
 	l.readyMu.Unlock()
 	pin.Unpin()
-	return got, false
 }
 
 // drainBatches is how many judged batches a scan takes at a time: a scan
@@ -58,20 +70,13 @@ const drainBatches = 4
 // a user that a panicking free function made leave may have left some, and
 // when the taker stops waiting for users that are stuck (in free
 // functions, or descheduled) the rest is the taker's, not theirs. Users
-// may still be taking batches, so it takes readyMu as they do, pinned.
+// may still be taking batches, so it takes readyMu as they do.
 func (l *sealedList) readyBack() {
-	var list *retire.Batch
-	for {
-		pin.Pin()
-		if l.readyMu.TryLock() {
-			list = l.ready.TakeAll()
-			l.readyMu.Unlock()
-			pin.Unpin()
-			break
-		}
-		pin.Unpin()
+	for !l.tryLockReady() {
 		runtime.Gosched()
 	}
+	list := l.ready.TakeAll()
+	l.unlockReady()
 	var back retire.List
 	for b := list; b != nil; {
 		next := b.Next()
