@@ -61,10 +61,10 @@ func (s *Stack) TakeAll() *Batch { return s.head.Swap(nil) }
 
 // Pop removes and returns the batch pushed last (nil if the stack is
 // empty). On a stack that Pop is used on, removals (Pop, TakeAll) must
-// exclude each other (Push need not): with one remover at a time, the batch that Pop read at
-// the head stays there or below until Pop removes it, so its link is
-// current and the compare-and-swap cannot succeed on a batch that left the
-// stack and came back (no ABA).
+// exclude each other (Push need not): with one remover at a time, the
+// batch that Pop read at the head stays there or below until Pop removes
+// it, so its link is current and the compare-and-swap cannot succeed on a
+// batch that left the stack and came back (no ABA).
 func (s *Stack) Pop() *Batch {
 	for {
 		h := s.head.Load()

@@ -2,6 +2,7 @@ package retire
 
 import (
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -31,7 +32,7 @@ func (k *keeper) KeepEntry(e Entry) bool {
 func (k *keeper) Recycle(b *Batch)  { k.recycled = append(k.recycled, b) }
 func (k *keeper) Reclaimed(n int)   { k.reclaims += n }
 func (k *keeper) Requeue(kept List) { k.requeued = kept }
-func (b *Batch) objs() (os []*obj)  { return objsOf(b.Entries) }
+
 func objsOf(es []Entry) (os []*obj) {
 	for _, e := range es {
 		os = append(os, (*obj)(e.Addr()))
@@ -87,7 +88,7 @@ func TestJudgeMovesKeptEntriesToTheFront(t *testing.T) {
 	require.Equal(t, []*Batch{whole, allKept, mixed}, listOf(kept))
 	require.Equal(t, []*Batch{none}, k.recycled)
 	require.Equal(t, 3+4, k.reclaims)
-	require.ElementsMatch(t, []*obj{mo[1], mo[4]}, mixed.objs())
+	require.ElementsMatch(t, []*obj{mo[1], mo[4]}, objsOf(mixed.Entries))
 	for _, o := range no {
 		require.Equal(t, 1, o.freed)
 	}
@@ -148,14 +149,24 @@ func TestPopWithConcurrentPushes(t *testing.T) {
 			}
 		})
 	}
+	var pushed atomic.Bool
+	go func() {
+		wg.Wait()
+		pushed.Store(true)
+	}()
 	seen := map[*Batch]bool{}
-	for len(seen) < pushers*each {
-		if b := s.Pop(); b != nil {
-			require.False(t, seen[b], "popped twice")
-			require.Nil(t, b.Next())
-			seen[b] = true
+	for {
+		done := pushed.Load() // before the Pop: nil then means empty for good
+		b := s.Pop()
+		if b == nil {
+			if done {
+				break
+			}
+			continue
 		}
+		require.False(t, seen[b], "popped twice")
+		require.Nil(t, b.Next())
+		seen[b] = true
 	}
-	wg.Wait()
-	require.Nil(t, s.Pop())
+	require.Len(t, seen, pushers*each, "every pushed batch popped")
 }
