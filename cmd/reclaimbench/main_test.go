@@ -204,7 +204,7 @@ func TestBigmapDryRun(t *testing.T) {
 
 	o, err := parseFlags(args, new(bytes.Buffer))
 	require.NoError(t, err)
-	runs := 2 * (1 + 2*5) * time.Second
+	runs := 2 * 2 * (1 + 5) * time.Second // two cells, each a warm-up and five runs at each of two counts
 	require.Greater(t, planEstimate(o), runs+2*workload.DefaultBigmapEntries*prefillPerEntry, "the prefill is counted")
 	o, err = parseFlags(append(args, "-bigmap-entries", "1000"), new(bytes.Buffer))
 	require.NoError(t, err)

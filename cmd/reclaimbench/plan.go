@@ -12,7 +12,8 @@ import (
 )
 
 // cell is one structure, key range and mix under one scheme: one instance,
-// prefilled once, warmed up, then measured at every goroutine count.
+// prefilled once, then warmed up and measured at each goroutine count,
+// smallest first.
 type cell struct {
 	variant workload.Variant
 	keys    workload.KeyRange
@@ -87,16 +88,16 @@ const prefillPerEntry = 300 * time.Nanosecond
 // bigmap the collections its runs start with.
 func overhead(o *options, c cell) time.Duration {
 	if isBigmap(c.variant.Structure) {
-		return bigmapOverhead(c, 1+len(o.goroutines)*o.reps)
+		return bigmapOverhead(c, len(o.goroutines)*(1+o.reps))
 	}
 	return prefillPerEntry * time.Duration(c.keys.N/2)
 }
 
 // estimate is roughly how long the plan takes: the measured runs, a
-// warm-up and the overhead per cell, the robustness runs and the
+// warm-up per point and the overhead per cell, the robustness runs and the
 // microbenchmarks (about 1.5 x benchtime each, floors included).
 func estimate(o *options, cells []cell, robust []workload.Variant, micro int) time.Duration {
-	perCell := o.duration * time.Duration(1+len(o.goroutines)*o.reps)
+	perCell := o.duration * time.Duration(len(o.goroutines)*(1+o.reps))
 	d := perCell * time.Duration(len(cells))
 	for _, c := range cells {
 		d += overhead(o, c)
@@ -146,8 +147,8 @@ func writeDryRun(w io.Writer, o *options) {
 	cells, robust, micro := plan(o), robustPlan(o), selectedMicro(o)
 	fmt.Fprintf(w, "reclaimbench -dry-run: %s\n", planLine(o, cells, robust, len(micro)))
 	if len(cells) > 0 {
-		fmt.Fprintf(w, "\n%s (each cell: a prefill, a warm-up run at %d goroutines, then %s of %v at each count):\n",
-			plural(len(cells)*len(o.goroutines), "point"), slices.Max(o.goroutines), plural(o.reps, "run"), o.duration)
+		fmt.Fprintf(w, "\n%s (each cell: a prefill, then at each goroutine count, smallest first, a warm-up run and %s of %v):\n",
+			plural(len(cells)*len(o.goroutines), "point"), plural(o.reps, "run"), o.duration)
 		writeBigmapEstimate(w, o, cells)
 		for _, c := range cells {
 			g := group{structure: c.variant.Structure, keys: c.keys, mix: c.mix}

@@ -29,7 +29,7 @@ func writeMarkdown(w io.Writer, res *results, plots map[string]string, pending s
 	fmt.Fprintf(w, "- Command: `reclaimbench %s`\n", strings.Join(o.args, " "))
 	fmt.Fprintf(w, "- Started %s, took %v\n", res.started.Format(time.RFC3339), res.took.Round(time.Second))
 	if len(res.points) > 0 {
-		fmt.Fprintf(w, "- Each point: the median of %d runs of %v at each goroutine count (%s), after a warm-up run, on a structure prefilled to steady state\n\n",
+		fmt.Fprintf(w, "- Each point: the median of %d runs of %v at each goroutine count (%s), after a warm-up run at that count, on a structure prefilled to steady state once per scheme and then run at the counts in increasing order\n\n",
 			o.reps, o.duration, joinInts(o.goroutines))
 		fmt.Fprint(w, `How to read the tables: ± is the largest deviation of one run's throughput
 from the median. ns/op is wall time per operation (all goroutines together).
