@@ -322,7 +322,7 @@ func (c *Collector) retire(s *slot, e retire.Entry) {
 	b.Entries = append(b.Entries, e)
 	if len(b.Entries) >= c.batchSize {
 		c.seal(p)
-		c.collect()
+		c.collect(false)
 	}
 }
 
@@ -388,10 +388,12 @@ func (c *Collector) reclaimOrphans(gr grace) (oldest uint64) {
 }
 
 // collect tries to advance the epoch, then reclaims the batches whose grace
-// period has passed, unless another goroutine is already reclaiming.
-func (c *Collector) collect() {
+// period has passed, unless another goroutine is already reclaiming. fresh
+// asks for a heavy fence of its own (Guard.Flush); Retire's full batches
+// share the newest one, as Pool seals do (see sharedHeavy).
+func (c *Collector) collect(fresh bool) {
 	c.ager.Rethrow()
-	c.tryAdvance(true)
+	c.tryAdvance(fresh)
 	if !c.reclaiming.CompareAndSwap(false, true) {
 		return
 	}
@@ -402,7 +404,7 @@ func (c *Collector) collect() {
 	if c.robust { // the robust scan's cheap look probes the oldest batch
 		tag, birth = oldestOf(list)
 	}
-	kept := c.reclaimList(list, c.graceNow(&c.res, tag, birth, true))
+	kept := c.reclaimList(list, c.graceNow(&c.res, tag, birth, fresh))
 	kept.PushTo(&c.sealed)
 	done = true
 }
@@ -430,10 +432,10 @@ func oldestOf(list *retire.Batch) (tag, birth uint64) {
 // heavy fence that began once the epoch was e orders those unlinks before
 // the later loads of every guard whose announcement the second scan misses,
 // as one of the advance's own would (see sharedHeavy). fresh runs one of
-// its own, as Retire's full batches, Barrier, Close and Flush do; Pool
-// seals take the newest one instead, so that goroutines recycling nodes
-// start at most one heavy fence per gap between them, and otherwise leave
-// the advance to a later seal.
+// its own, as Barrier, Close and Flush do; Pool seals and Retire's full
+// batches take the newest one instead, so that goroutines retiring at a
+// high rate start at most one heavy fence per gap between them, and
+// otherwise leave the advance to a later seal.
 func (c *Collector) tryAdvance(fresh bool) bool {
 	if c.robust {
 		return false

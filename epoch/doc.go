@@ -121,13 +121,13 @@
 // every core runs a thread of the process) and interrupts every running
 // thread of the process (an inter-processor interrupt: a few microseconds
 // on a virtual machine, where it exits to the hypervisor). tryAdvance runs
-// it only when a cheap scan finds nothing holding the epoch back. Retire's
-// full batches, Flush, Barrier and Close run one of their own; Pool seals,
-// which can come every few hundred nanoseconds, share them: a seal starts
-// one only if none has started for a gap of 20 times the last fences'
-// duration (at least 5 us, at most 500 us), and otherwise advances with the
-// newest one that has completed if it began at the current epoch, or
-// leaves the advance to a later seal. While a fence takes at most 25 us,
+// it only when a cheap scan finds nothing holding the epoch back. Flush,
+// Barrier and Close run one of their own; seals (a Pool's, and Retire's
+// full batches), which can come every few hundred nanoseconds, share them:
+// a seal starts one only if none has started for a gap of 20 times the
+// last fences' duration (at least 5 us, at most 500 us), and otherwise
+// advances with the newest one that has completed if it began at the
+// current epoch, or leaves the advance to a later seal. While a fence takes at most 25 us,
 // shared fences thus take about 5% of one processor (more beyond, where the
 // gap stops growing), and a Pool holds, besides its batches, what it
 // retires in up to two gaps and the fences: measured with one goroutine
@@ -180,8 +180,8 @@
 //     and its batch the era Retire took it back at.
 //   - A scan (at every Pool seal, at a full batch of Retire, and at Flush,
 //     Barrier, Close and the aging timer) takes the era E+1 read before a
-//     completed heavy fence (its own, or, for Pool seals, the newest one
-//     that seals share; see The cost) and reads every open guard's
+//     completed heavy fence (its own, or, for seals, the newest one that
+//     seals share; see The cost) and reads every open guard's
 //     interval. A node retired at era t <= E and born at b is reclaimed
 //     when no interval meets [b, t]; batches are judged whole first, then
 //     node by node (except that a seal leaves a batch sealed after E whole
@@ -280,9 +280,9 @@
 // after the fence it shares until its slot seals again, and with a gap of
 // 500 us the Pool stack at 1,024 goroutines held four times as much), run
 // without giving the processor up (fence.HeavyHeld), and each seal judges
-// what was sealed before the newest one that completed. Retire's batches, Flush,
-// Barrier, Close and the aging timer take a fence of their own, as in the
-// classic mode. Measured figures are in the README.
+// what was sealed before the newest one that completed, as Retire's full
+// batches do. Flush, Barrier, Close and the aging timer take a fence of
+// their own, as in the classic mode. Measured figures are in the README.
 //
 // Why 2GEIBR. Hazard eras (Ramalhete and Correia, SPAA 2017) reserve an era
 // per protected pointer, which needs hazard pointers' indices in the API and

@@ -28,10 +28,10 @@ func expiredAt(tag, e uint64) bool { return tag+2 <= e }
 // r belongs to). In the robust mode the heavy fence is paid only if
 // something would come free: the oldest batch, (tag, birth), if any.
 //
-// fresh asks for a heavy fence of its own instead of the last one that Pool
-// seals shared (see sharedHeavy), as tryAdvance does: every caller but
-// those seals asks (Retire's full batches, Flush, Barrier, Close and the
-// aging timer).
+// fresh asks for a heavy fence of its own instead of the last one that
+// seals shared (see sharedHeavy), as tryAdvance does: every caller but the
+// seals (Pool's, and Retire's full batches) asks (Flush, Barrier, Close and
+// the aging timer).
 func (c *Collector) graceNow(r *reservations, tag, birth uint64, fresh bool) grace {
 	if !c.robust {
 		return grace{epoch: c.epoch.Load()}

@@ -136,7 +136,7 @@ func (g *Guard) refreshSlow() {
 func (g *Guard) Flush() {
 	s := g.active("Flush")
 	g.c.handOver(s)
-	g.c.collect()
+	g.c.collect(true)
 }
 
 // Collector returns the collector the guard belongs to.

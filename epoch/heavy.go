@@ -9,11 +9,11 @@ import "time"
 // epoch: the fence orders those unlinks before every guard's later loads
 // as well as a fence of its own would.
 //
-// So Pool seals and robust scans share fences: one starts at most every
-// gap (see gap). A batch waits up to two gaps and the fences before a seal
-// can judge it. Callers that want progress now (fresh: Retire's full
-// batches, Flush, Barrier, Close, the aging timer) run their own, which
-// serves the seals too. (Fresh fences that gave the processor up, rather
+// So seals (Pool seals and Retire's full batches) and robust scans share
+// fences: one starts at most every gap (see gap). A batch waits up to two
+// gaps and the fences before a seal can judge it. Callers that want
+// progress now (fresh: Flush, Barrier, Close, the aging timer) run their
+// own, which serves the seals too. (Fresh fences that gave the processor up, rather
 // than HeavyHeld: the robust stack at 1,024 goroutines peaked at 299,017
 // pending instead of 97,771.)
 func (c *Collector) sharedHeavy(fresh bool) uint64 {

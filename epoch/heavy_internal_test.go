@@ -52,3 +52,30 @@ func TestSealStartsAFenceOnceTheGapHasPassed(t *testing.T) {
 		require.Equal(t, e+i+1, c.epoch.Load())
 	}
 }
+
+// Retire's full batches share fences as Pool seals do: a full batch
+// advances the epoch from e with the newest fence only if it began once
+// the epoch was e, and otherwise leaves the advance to a later seal or a
+// Flush, which runs its own.
+func TestRetireSharesFences(t *testing.T) {
+	fencetest.SkipUnlessAsymmetric(t)
+	c := New(WithBatchSize(1), WithMaxBatchAge(0))
+	defer func() { require.NoError(t, c.Close()) }()
+	retireOne := func() {
+		g := c.Enter()
+		Retire(g, new(int), func(*int) {})
+		g.Exit()
+	}
+
+	c.sharedHeavy(true)
+	c.heavy.SetLastStart(math.MaxInt64) // no seal starts a fence of its own during the test
+	e := c.epoch.Load()
+	retireOne()
+	require.Equal(t, e+1, c.epoch.Load(), "the newest fence began at epoch e: the full batch advances with it")
+	retireOne()
+	require.Equal(t, e+1, c.epoch.Load(), "the newest fence began before the epoch reached e+1: no advance")
+	require.EqualValues(t, 2, c.Stats().Pending)
+
+	c.Flush() // fresh fences: two advances, and both batches come free
+	require.Zero(t, c.Stats().Pending)
+}
