@@ -151,24 +151,23 @@ func enterClosed() { panic("epoch: Enter on a closed Collector") }
 // closed collector, enterAnnounced.
 //
 // Every scan of the announcements (tryAdvance, Close) comes after a heavy
-// fence, so either the scan sees this announcement, or every load the
-// guard makes after it sees what was visible when the fence began: for
-// Close and a fresh advance, everything the scanner made visible before
-// its scan; for a Pool seal's advance from e, which reuses a shared fence,
-// everything its starter had observed when it read an epoch of e or more,
-// which includes the unlink of every object in batches sealed at e-1 or
-// before, the only ones that advance ends the grace period of (see
+// fence, so either the scan sees this announcement, or every load the guard
+// makes after it sees what was visible when the fence began: for Close and a
+// fresh advance, everything the scanner made visible before its scan; for a
+// seal's advance from e (a Pool's, or Retire's full batch), which reuses a
+// shared fence, everything its starter had observed when it read an epoch of
+// e or more, which includes the unlink of every object in batches sealed at
+// e-1 or before, the only ones that advance ends the grace period of (see
 // tryAdvance). (In the sequentially consistent mode the announcement itself
-// is the fence.)
-// The loads of claim and state below are such loads: a collector that
-// claimed the idle slot before its Heavy either sees this announcement and
-// leaves the slot alone, or this load sees its claim and the guard backs
-// off (pinSlow; enterAnnounced loads the claim again, and backs off only
-// if it is still held: a claim released in between was released after
-// the collector's flush, which is then synchronized before the guard's
-// loads); Close's last scan for open guards runs while the state is
-// exactly closedBit, so either that scan sees this guard or this load sees
-// closedBit, and the guard is withdrawn. A guard entered while free
+// is the fence.) The loads of claim and state below are such loads: a
+// collector that claimed the idle slot before its Heavy either sees this
+// announcement and leaves the slot alone, or this load sees its claim and
+// the guard backs off (pinSlow; enterAnnounced loads the claim again, and
+// backs off only if it is still held: a claim released in between was
+// released after the collector's flush, which is then synchronized before
+// the guard's loads); Close's last scan for open guards runs while the state
+// is exactly closedBit, so either that scan sees this guard or this load
+// sees closedBit, and the guard is withdrawn. A guard entered while free
 // functions run (state above closedBit) is safe: Close reclaims only by
 // grace periods, never past an open guard.
 func (c *Collector) enter(s *slot, open uint8) *Guard {

@@ -108,39 +108,39 @@
 // every thread of the process execute a full fence (internal/fence). Then
 // either the scan sees the announcement, or the guard's later loads see
 // everything that was visible when the barrier began. A scan runs its own
-// barrier, which then covers everything the scanner made visible, or, for
-// a Pool seal, reuses the newest one if it began once the epoch had reached
-// the value the scan advances from, e: the objects whose grace period that
-// advance ends were all sealed at e-1 or before, so unlinked before the
-// epoch left e-1, hence before the barrier began. Goroutines that
-// move between threads pass through the scheduler's locked instructions,
-// which drain their stores first. Setting RECLAIM_FENCE=sc in the
-// environment forces the sequentially consistent path; the choice is made
-// once, at start-up. The heavy fence costs a system call (about 0.2 us on
-// the 2-core development machine with the other core idle, 12 to 14 us when
-// every core runs a thread of the process) and interrupts every running
-// thread of the process (an inter-processor interrupt: a few microseconds
-// on a virtual machine, where it exits to the hypervisor). tryAdvance runs
-// it only when a cheap scan finds nothing holding the epoch back. Flush,
-// Barrier and Close run one of their own; seals (a Pool's, and Retire's
-// full batches), which can come every few hundred nanoseconds, share them:
-// a seal starts one only if none has started for a gap of 20 times the
-// last fences' duration (at least 5 us, at most 500 us), and otherwise
-// advances with the newest one that has completed if it began at the
-// current epoch, or leaves the advance to a later seal. While a fence takes at most 25 us,
-// shared fences thus take about 5% of one processor (more beyond, where the
-// gap stops growing), and a Pool holds, besides its batches, what it
-// retires in up to two gaps and the fences: measured with one goroutine
-// recycling 15 million nodes a second, about 7 batches of 64 on average,
-// and up to about 10,000 nodes when a fence is slow, where a fence per
-// seal held one batch.
-// Measured on the development VM with cmd/reclaimbench (the epoch-pool
-// map at 0/100, one and two goroutines, 1,024 and 1M keys): with a fence
-// per seal it ran at 0.45x-0.85x of its speed on the SC path, with a 99.9th
-// percentile of 32 us at two goroutines; with shared fences at 0.93x-1.00x,
-// with 1 to 8 us. Larger batches (WithBatchSize) make fences
-// rarer still: the off-heap map of container/offheapmap went from 2.1 us
-// to 1.18 us in its readers' 99.9th percentile with 2048 instead of 256.
+// barrier, which then covers everything the scanner made visible, or, for a
+// seal (a Pool's, or Retire's full batch), reuses the newest one if it began
+// once the epoch had reached the value the scan advances from, e: the
+// objects whose grace period that advance ends were all sealed at e-1 or
+// before, so unlinked before the epoch left e-1, hence before the barrier
+// began. Goroutines that move between threads pass through the scheduler's
+// locked instructions, which drain their stores first. Setting
+// RECLAIM_FENCE=sc in the environment forces the sequentially consistent
+// path; the choice is made once, at start-up. The heavy fence costs a system
+// call (about 0.2 us on the 2-core development machine with the other core
+// idle, 12 to 14 us when every core runs a thread of the process) and
+// interrupts every running thread of the process (an inter-processor
+// interrupt: a few microseconds on a virtual machine, where it exits to the
+// hypervisor). tryAdvance runs it only when a cheap scan finds nothing
+// holding the epoch back. Flush, Barrier and Close run one of their own;
+// seals (a Pool's, and Retire's full batches), which can come every few
+// hundred nanoseconds, share them: a seal starts one only if none has
+// started for a gap of 20 times the last fences' duration (at least 5 us, at
+// most 500 us), and otherwise advances with the newest one that has
+// completed if it began at the current epoch, or leaves the advance to a
+// later seal. While a fence takes at most 25 us, shared fences thus take
+// about 5% of one processor (more beyond, where the gap stops growing), and
+// a Pool holds, besides its batches, what it retires in up to two gaps and
+// the fences: measured with one goroutine recycling 15 million nodes a
+// second, about 7 batches of 64 on average, and up to about 10,000 nodes
+// when a fence is slow, where a fence per seal held one batch. Measured on
+// the development VM with cmd/reclaimbench (the epoch-pool map at 0/100, one
+// and two goroutines, 1,024 and 1M keys): with a fence per seal it ran at
+// 0.45x-0.85x of its speed on the SC path, with a 99.9th percentile of 32 us
+// at two goroutines; with shared fences at 0.93x-1.00x, with 1 to 8 us.
+// Larger batches (WithBatchSize) make fences rarer still: the off-heap map
+// of container/offheapmap went from 2.1 us to 1.18 us in its readers' 99.9th
+// percentile with 2048 instead of 256.
 //
 // Why not Hyaline (seize's scheme)? Hyaline's enter and leave are also one
 // atomic swap each when nothing was retired meanwhile, so it cannot beat

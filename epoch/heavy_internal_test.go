@@ -10,11 +10,11 @@ import (
 	"github.com/go-reclaim/reclaim/internal/fencetest"
 )
 
-// A Pool seal advances the epoch from e only with a heavy fence that began
-// once the epoch was e: an older one may have run before the unlinks of
-// the batches sealed at e-1, whose grace period the advance ends, and then
-// orders nothing for them. A fresh fence (Retire, Flush, Barrier, Close)
-// always may advance.
+// A seal advances the epoch from e only with a heavy fence that began once
+// the epoch was e: an older one may have run before the unlinks of the
+// batches sealed at e-1, whose grace period the advance ends, and then
+// orders nothing for them. A fresh fence (Flush, Barrier, Close) always
+// may advance.
 func TestSharedFenceMustBeginAtTheEpoch(t *testing.T) {
 	fencetest.SkipUnlessAsymmetric(t)
 	c := New(WithMaxBatchAge(0))
@@ -77,5 +77,28 @@ func TestRetireSharesFences(t *testing.T) {
 	require.EqualValues(t, 2, c.Stats().Pending)
 
 	c.Flush() // fresh fences: two advances, and both batches come free
+	require.Zero(t, c.Stats().Pending)
+}
+
+// In the robust mode a full batch of Retire shares fences too: its scan
+// judges only batches sealed before the newest fence began, and leaves a
+// batch sealed after it for a later scan, however free it looks.
+func TestRetireSharesFencesRobust(t *testing.T) {
+	fencetest.SkipUnlessAsymmetric(t)
+	c := New(WithRobust(), WithBatchSize(1), WithMaxBatchAge(0))
+	defer func() { require.NoError(t, c.Close()) }()
+	retireOne := func() {
+		g := c.Enter()
+		Retire(g, new(int), func(*int) {})
+		g.Exit()
+	}
+
+	c.sharedHeavy(true)
+	c.heavy.SetLastStart(math.MaxInt64) // no seal starts a fence of its own during the test
+	retireOne()                         // its own guard holds it at its seal
+	retireOne()                         // the first batch is free now, but sealed after the newest fence
+	require.EqualValues(t, 2, c.Stats().Pending, "a batch sealed after the shared fence is not judged by it")
+
+	c.Flush() // a fresh fence judges both
 	require.Zero(t, c.Stats().Pending)
 }
