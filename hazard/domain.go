@@ -13,9 +13,11 @@ import (
 	"github.com/go-reclaim/reclaim/internal/cacheline"
 	"github.com/go-reclaim/reclaim/internal/fence"
 	"github.com/go-reclaim/reclaim/internal/pin"
+	"github.com/go-reclaim/reclaim/internal/race"
 	"github.com/go-reclaim/reclaim/internal/registry"
 	"github.com/go-reclaim/reclaim/internal/release"
 	"github.com/go-reclaim/reclaim/internal/retire"
+	"github.com/go-reclaim/reclaim/internal/spin"
 )
 
 // Domain owns hazard slots and the objects retired through it. Objects
@@ -25,7 +27,7 @@ import (
 type Domain struct {
 	// Read by every Retire and Acquire, written rarely.
 	slots     *registry.Registry[hazardSlot]
-	shards    []shard // per P: open batches of retired objects
+	shards    []shard // per P, and one more: open batches of retired objects (see shardOf)
 	threshold int
 	perSlot   int
 	isDefault bool // Default's domain: Close panics
@@ -51,8 +53,9 @@ type Domain struct {
 	inUse     atomic.Int64  // Pointers held, as the latest scan or Stats counted them
 	_         cacheline.Pad
 
-	spare    sync.Pool // empty *retire.Batch
-	sweepers sync.Pool // *sweeper, with its hazard snapshot, for scans
+	spare    sync.Pool   // empty *retire.Batch
+	sweepers sync.Pool   // *sweeper, with its hazard snapshot, for scans
+	flushing atomic.Bool // held by flushShards: one flusher at a time
 }
 
 // hazardSlot is one hazard pointer: the address it protects, or 0, and
@@ -67,15 +70,22 @@ type slot = registry.Slot[hazardSlot]
 
 // shard is one processor's open batch, behind a lock that only Flush,
 // Barrier, Close and the aging timer contend for: a goroutine takes its own
-// P's shard while pinned. Every holder of the lock is pinned, so it holds
-// the lock for a few instructions and cannot be descheduled meanwhile.
+// P's shard while pinned, without a locked instruction (see tryLock).
+// Every holder of the lock is pinned, so it holds the lock for a few
+// instructions and cannot be descheduled meanwhile.
 //
 // retired and handed count the objects retired into the shard and, of
 // those, the ones sealed (handed to the domain). Only the holder of the lock
 // writes them, with release stores (plain stores on amd64), so that Retire
 // pays no atomic read-modify-write for them; Stats and Flush read them.
 type shard struct {
-	lock    atomic.Uintptr
+	// lock is 1 while a goroutine touches bag: the goroutine pinned to the
+	// shard's P, which takes it by a plain store and gives way to a
+	// flusher that wants the shard (see tryLockOwned), or, on the spare
+	// shard, any goroutine, by a compare-and-swap.
+	lock atomic.Uint64
+	// want is 1 while flushShards holds the shard of a P against its owner.
+	want    atomic.Uint32
 	bag     *retire.Batch
 	retired atomic.Uint64
 	handed  atomic.Uint64
@@ -90,7 +100,7 @@ func New(opts ...Option) *Domain {
 	}
 	d := &Domain{
 		slots:     registry.New[hazardSlot](),
-		shards:    make([]shard, runtime.GOMAXPROCS(0)),
+		shards:    make([]shard, runtime.GOMAXPROCS(0)+1),
 		threshold: cfg.threshold,
 		perSlot:   cfg.perSlot,
 	}
@@ -155,11 +165,10 @@ func (d *Domain) retire(e retire.Entry) {
 	d.checkOpen("Retire")
 	var fresh *retire.Batch // taken unpinned: sync.Pool may park the goroutine
 	for {
-		pid := pin.Pin()
-		sh := &d.shards[pid%len(d.shards)]
-		if !sh.lock.CompareAndSwap(0, 1) {
+		sh, owned := d.shardOf(pin.Pin())
+		if !sh.tryLock(owned) {
 			// A Flush, Barrier or Close is handing this shard's batch
-			// over; it is pinned too, so it is done in a few instructions.
+			// over; it is pinned too, so it is done in a few microseconds.
 			pin.Unpin()
 			runtime.Gosched()
 			continue
@@ -167,7 +176,7 @@ func (d *Domain) retire(e retire.Entry) {
 		b := sh.bag
 		if b == nil {
 			if fresh == nil {
-				release.StoreUintptr(&sh.lock, 0)
+				sh.unlock()
 				pin.Unpin()
 				fresh = d.newBatch()
 				continue
@@ -182,7 +191,7 @@ func (d *Domain) retire(e retire.Entry) {
 		if full {
 			pending = d.hand(sh)
 		}
-		release.StoreUintptr(&sh.lock, 0)
+		sh.unlock()
 		pin.Unpin()
 		if fresh != nil {
 			d.spare.Put(fresh)
@@ -234,41 +243,135 @@ func (d *Domain) maybeScan(pending int64, fresh bool) {
 	}
 }
 
-// flushShards hands every shard's open batch to the domain, scanning after
-// each one while Threshold objects are pending, as Retire does. A shard
-// whose objects have all been handed over is skipped without taking its
-// lock. It waits for nothing but shard locks, each held for a few
-// instructions by a pinned goroutine, and gives up with ctx.Err() once ctx
-// ends.
+// shardOf returns the shard of P pid and whether the goroutine pinned to
+// pid owns it: each P that existed at New has a shard of its own, and the
+// Ps that GOMAXPROCS added since share the last one.
+func (d *Domain) shardOf(pid int) (sh *shard, owned bool) {
+	if spare := len(d.shards) - 1; pid < spare {
+		return &d.shards[pid], true
+	}
+	return &d.shards[len(d.shards)-1], false
+}
+
+// tryLock takes sh for a goroutine pinned to its P (owned), or to a P
+// that shares the spare shard, and reports false if a flusher holds it.
+//
+// The owner of a P's shard takes it without a locked instruction: it
+// announces the lock (fence.Announce64: a plain store where fences are
+// asymmetric) and then reads want, while flushShards sets want, runs a
+// heavy fence and then reads lock. That is the Dekker handshake of a
+// guard's announcement with a scan: either the fence makes the owner's
+// lock visible to the flusher, which waits for its release, or the owner's
+// read of want comes after the fence and sees the flusher's want, and the
+// owner gives way. No two goroutines run as the owner at once, since the
+// owner is pinned to the P and a P passes between threads through the
+// scheduler's own synchronization. The spare shard is shared, so it takes
+// a compare-and-swap, from owners and flushers alike. Under the race
+// detector, which cannot see that the P orders its owners one after the
+// other, an owner takes its shard by a compare-and-swap too (and still
+// gives way to want).
+func (sh *shard) tryLock(owned bool) bool {
+	if !owned {
+		return sh.lock.CompareAndSwap(0, 1)
+	}
+	if race.Enabled {
+		if !sh.lock.CompareAndSwap(0, 1) {
+			return false
+		}
+	} else {
+		fence.Announce64(&sh.lock, 1)
+	}
+	if sh.want.Load() == 0 {
+		return true
+	}
+	sh.unlock()
+	return false
+}
+
+// unlock releases sh, after the holder's accesses to its batch.
+func (sh *shard) unlock() { release.StoreUint64(&sh.lock, 0) }
+
+// flushShards hands every shard's open batch to the domain, then scans if
+// Threshold objects are pending, as Retire does. A shard whose objects
+// have all been handed over is skipped without taking it. It waits only
+// for other flushers and for shard locks, each held for a few instructions
+// by a pinned goroutine, and gives up with ctx.Err() once ctx ends.
+//
+// It holds the Ps' shards against their owners all at once, pinned, so
+// that one heavy fence serves them all (see shard.tryLock): Retire on
+// those Ps waits, yielding, for a few microseconds.
 func (d *Domain) flushShards(ctx context.Context) error {
-	for i := range d.shards {
-		sh := &d.shards[i]
-		if r := sh.retired.Load(); sh.handed.Load() >= r {
-			continue // every object retired into sh before the call is on a list
+	for !d.flushing.CompareAndSwap(false, true) {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		for {
-			pin.Pin()
-			if sh.lock.CompareAndSwap(0, 1) {
-				break
-			}
-			pin.Unpin()
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			runtime.Gosched()
+		runtime.Gosched()
+	}
+	pending := d.flushOwned()
+	d.flushing.Store(false)
+	if pending > 0 {
+		d.maybeScan(pending, true)
+	}
+	spare := &d.shards[len(d.shards)-1]
+	if r := spare.retired.Load(); spare.handed.Load() >= r {
+		return nil // every object retired into it before the call is on a list
+	}
+	for {
+		pin.Pin()
+		if spare.tryLock(false) {
+			break
 		}
-		full := sh.bag != nil && len(sh.bag.Entries) > 0
-		var pending int64
-		if full {
-			pending = d.hand(sh)
-		}
-		release.StoreUintptr(&sh.lock, 0)
 		pin.Unpin()
-		if full {
-			d.maybeScan(pending, true)
+		if err := ctx.Err(); err != nil {
+			return err
 		}
+		runtime.Gosched()
+	}
+	full := spare.bag != nil && len(spare.bag.Entries) > 0
+	if full {
+		pending = d.hand(spare)
+	}
+	spare.unlock()
+	pin.Unpin()
+	if full {
+		d.maybeScan(pending, true)
 	}
 	return nil
+}
+
+// flushOwned hands over the open batches of the Ps' own shards and returns
+// the pending count after the last it handed (0 if none). The caller holds
+// d.flushing, which makes it the only writer of want.
+func (d *Domain) flushOwned() (pending int64) {
+	owned := d.shards[:len(d.shards)-1]
+	pin.Pin()
+	defer pin.Unpin()
+	asked := false
+	for i := range owned {
+		if sh := &owned[i]; sh.handed.Load() < sh.retired.Load() {
+			sh.want.Store(1)
+			asked = true
+		}
+	}
+	if !asked {
+		return 0
+	}
+	fence.HeavyHeld() // pinned: the owners wait while want is set
+	for i := range owned {
+		sh := &owned[i]
+		if sh.want.Load() == 0 {
+			continue
+		}
+		var b spin.Backoff
+		for sh.lock.Load() != 0 { // an owner that locked before the fence
+			b.Pause()
+		}
+		if sh.bag != nil && len(sh.bag.Entries) > 0 {
+			pending = d.hand(sh)
+		}
+		sh.want.Store(0)
+	}
+	return pending
 }
 
 // Flush pushes reclamation forward without waiting for anything: it hands

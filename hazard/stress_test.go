@@ -622,3 +622,23 @@ func TestBarrierConcurrentWithScans(t *testing.T) {
 	hazard.Retire(d, src.Swap(nil), func(*snapshot) {})
 	require.NoError(t, d.Close())
 }
+
+// TestStressBarrierAfterGOMAXPROCSGrew is TestStressBarrierReclaimsAllRetiredBefore
+// on a Domain made with one P, run with four: the Ps added since New share
+// the spare shard, which its retirers and Barrier's flush take by
+// compare-and-swap, beside P 0's own shard.
+func TestStressBarrierAfterGOMAXPROCSGrew(t *testing.T) {
+	prev := runtime.GOMAXPROCS(1)
+	d := hazard.New()
+	runtime.GOMAXPROCS(4)
+	defer runtime.GOMAXPROCS(prev)
+	barriers := 0
+	for range 2 {
+		barriers += barrierRound(t, d)
+	}
+	require.NoError(t, d.Close())
+	st := d.Stats()
+	require.Equal(t, st.Retired, st.Reclaimed)
+	require.EqualValues(t, 2*4<<14, st.Retired)
+	t.Logf("%d barriers", barriers)
+}
