@@ -100,7 +100,8 @@ func (d *Domain) sweepAll(p *patience, tag uint64) (old bool, err error) {
 //
 // Close has no context, so it waits only for what cannot be held up
 // indefinitely by code outside this package, with one bounded exception.
-// It waits for a processor's batch (held a few instructions at a time), and
+// It waits for the processors' batches (held by a pinned goroutine, a few
+// microseconds at a time: a flush of them, or a Retire), and
 // it waits up to about a second for reclamations that other goroutines are
 // running on objects it must reclaim (a scan of Retire or Flush, a
 // Barrier's sweep, the aging timer's tick): their free functions are the

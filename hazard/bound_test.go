@@ -41,7 +41,7 @@ const boundWriters = 4
 // default WithThresholdPerSlot.
 func documentedBound(st hazard.Stats, w int) uint64 {
 	tmax := max(st.Threshold, hazard.DefaultPerSlot*st.Slots)
-	return uint64(2*tmax + (w+2)*w*(64+2*st.Slots) + 63*runtime.GOMAXPROCS(0))
+	return uint64(2*tmax + (w+2)*w*(64+2*st.Slots) + 63*(2*runtime.GOMAXPROCS(0)+1))
 }
 
 // The property that is the reason for hazard pointers: a reader that

@@ -62,49 +62,52 @@
 // # The bound
 //
 // An object counts in Stats.Pending from the moment Retire is called. It
-// goes into its processor's open batch of 64; a full batch is sealed
-// (handed to the domain). When the objects in sealed batches reach
-// Threshold = max(WithThreshold, WithThresholdPerSlot × Pointers held)
-// (default max(1000, 2 × Pointers)), the goroutine that sealed the batch
-// scans before Retire returns: it takes every sealed batch, reclaims what
-// no slot protects (all but at most one object per Pointer), and puts the
-// rest back. Flush, Barrier, Close and the aging timer seal open batches
-// too, one processor's at a time, and scan after each one while Threshold
-// is reached, as Retire does. Scans run concurrently, and a Barrier or
-// Close takes its own list without stopping them, so no reader can hold
-// more back than the objects it protects:
+// goes into its processor's open batch of 64; a full batch is sealed (handed
+// to the domain). When the objects in sealed batches reach Threshold =
+// max(WithThreshold, WithThresholdPerSlot × Pointers held) (default
+// max(1000, 2 × Pointers)), the goroutine that sealed the batch scans before
+// Retire returns: it takes every sealed batch, reclaims what no slot
+// protects (all but at most one object per Pointer), and puts the rest back.
+// Flush, Barrier, Close and the aging timer seal open batches too, one
+// flusher at a time: the open batches of all processors, then a scan while
+// Threshold is reached, as Retire does (and the spare shard's, see below,
+// with a scan of its own). Scans run concurrently, and a Barrier or Close
+// takes its own list without stopping them, so no reader can hold more back
+// than the objects it protects:
 //
-//	Pending <= 2 × Tmax + (S+2) × W × (64 + 2 × Slots) + 63 × P
+//	Pending <= 2 × Tmax + (S+2) × W × (64 + 2 × Slots) + 63 × (2P + 1)
 //
 // at every moment, where Tmax is the highest Threshold so far (at most
 // max(WithThreshold, WithThresholdPerSlot × Slots)), P the number of
 // processors when New ran (GOMAXPROCS), W the number of goroutines inside
-// Retire, Flush, Barrier or Close at once, the aging timer's counting
-// while it ticks (a free function that retires counts as one more), and
-// S <= W the number of scans in progress. The proof: open batches hold at
-// most 63 objects per processor. Objects sealed while fewer than
-// Threshold were in sealed batches number fewer than Tmax in all (at the
-// latest such seal, all of them were there and counted). Every other batch
-// is followed by its sealer's own scan, so between two scans' takes each
-// goroutine adds at most one such batch to the sealed list, and at most W
-// finished scans put back at most Slots protected objects each; each scan
-// in progress holds (itself, or on its list's ready stack, below) at most
-// what the list held when it took it, and a Barrier's list also gets back
-// what the scans it waits for keep. None of this
-// depends on how long a reader holds a protection. Retire's scans share
-// heavy fences (a shared one starts at most every 20 us): such a scan
-// judges only the batches sealed before the newest fence began and puts
-// the others back, unless the objects sealed since that fence began (in
-// any list or scan) reach Threshold, when it runs a fence of its own.
-// Those objects are pending, so once they reach Threshold the next
+// Retire, Flush, Barrier or Close at once, the aging timer's counting while
+// it ticks (a free function that retires counts as one more), and S <= W the
+// number of scans in progress. The proof: open batches hold at most 63
+// objects per shard, one per processor that existed at New and a spare
+// shared by those GOMAXPROCS added since; the one flusher at a time seals up
+// to P of them before its scan, at most 63 × P objects beyond the one batch
+// per goroutine counted below. Objects sealed while fewer than Threshold
+// were in sealed batches number fewer than Tmax in all (at the latest such
+// seal, all of them were there and counted). Every other batch is followed
+// by its sealer's own scan, so between two scans' takes each goroutine adds
+// at most one such batch to the sealed list, and at most W finished scans
+// put back at most Slots protected objects each; each scan in progress holds
+// (itself, or on its list's ready stack, below) at most what the list held
+// when it took it, and a Barrier's list also gets back what the scans it
+// waits for keep. None of this depends on how long a reader holds a
+// protection. Retire's scans share heavy fences (a shared one starts at most
+// every 20 us): such a scan judges only the batches sealed before the newest
+// fence began and puts the others back, unless the objects sealed since that
+// fence began (in any list or scan) reach Threshold, when it runs a fence of
+// its own. Those objects are pending, so once they reach Threshold the next
 // goroutine that seals a batch scans with a fence of its own, and each
 // goroutine seals at most one batch before its own scan: fewer than Tmax +
-// 64 × W of them wait for a fence, which the bound's first and second
-// terms count once more. In practice a scan
-// rarely overlaps another: the stalled-reader test (bound_test.go, four
-// goroutines retiring a million objects) sees PeakPending near Threshold +
-// 64 × 2W and asserts the bound above. Stats.PeakPending records the
-// highest Pending, sampled where it peaks: just before each sweep.
+// 64 × W of them wait for a fence, which the bound's first and second terms
+// count once more. In practice a scan rarely overlaps another: the
+// stalled-reader test (bound_test.go, four goroutines retiring a million
+// objects) sees PeakPending near Threshold + 64 × 2W and asserts the bound
+// above. Stats.PeakPending records the highest Pending, sampled where it
+// peaks: just before each sweep.
 //
 // Go's scheduler may deschedule a scan anywhere, for as long as the other
 // goroutines keep the processors (seconds, with a thousand goroutines on
@@ -175,14 +178,16 @@
 // addresses, sorts them, and sweeps the sealed batches with the same
 // panic-safe sweep as package epoch (internal/retire). Retire puts an
 // object in its processor's shard, pinned, and takes the shard's lock as a
-// guard announces itself: a release store, then a read of whether a
-// flusher (Flush, Barrier, Close, the aging timer) wants the shard, which
-// sets that, runs a heavy fence and waits for the lock's release (the
-// Dekker handshake of "Fences" in package epoch). So Retire's common case
-// executes no locked instruction (a batch of 64 pays three: the aging
-// timer's arming and the two counts of its hand-over; HazardRetire went
-// from 15.2 to 12.2 ns, benchstat of ten interleaved runs). The
-// Ps that GOMAXPROCS added after New share a spare shard, locked by
+// guard announces itself: where fences are asymmetric a release store, then
+// a read of whether a flusher (Flush, Barrier, Close, the aging timer) wants
+// the shard, which sets that, runs a heavy fence and waits for the lock's
+// release (the Dekker handshake of "Fences" in package epoch; with
+// RECLAIM_FENCE=sc the store is atomic, and under the race detector a
+// compare-and-swap). So Retire's common case executes no locked
+// instruction (a batch of 64 pays six: the aging timer's arming, the two
+// counts of its hand-over and three on the sealed list; HazardRetire went
+// from 15.2 to 12.2 ns, benchstat of ten interleaved runs). The Ps that
+// GOMAXPROCS added after New share a spare shard, locked by
 // compare-and-swap. The aging timer is internal/ager: it starts no
 // goroutine while idle.
 package hazard

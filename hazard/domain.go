@@ -70,18 +70,20 @@ type slot = registry.Slot[hazardSlot]
 
 // shard is one processor's open batch, behind a lock that only Flush,
 // Barrier, Close and the aging timer contend for: a goroutine takes its own
-// P's shard while pinned, without a locked instruction (see tryLock).
-// Every holder of the lock is pinned, so it holds the lock for a few
-// instructions and cannot be descheduled meanwhile.
+// P's shard while pinned, without a locked instruction where fences are
+// asymmetric (see tryLock), and a flusher holds the shards of the other Ps
+// against their owners by want. Every holder is pinned, so it cannot be
+// descheduled meanwhile: an owner holds the lock for a few instructions, a
+// flusher holds want across one heavy fence and its hand-overs.
 //
 // retired and handed count the objects retired into the shard and, of
-// those, the ones sealed (handed to the domain). Only the holder of the lock
+// those, the ones sealed (handed to the domain). Only the shard's holder
 // writes them, with release stores (plain stores on amd64), so that Retire
 // pays no atomic read-modify-write for them; Stats and Flush read them.
 type shard struct {
 	// lock is 1 while a goroutine touches bag: the goroutine pinned to the
 	// shard's P, which takes it by a plain store and gives way to a
-	// flusher that wants the shard (see tryLockOwned), or, on the spare
+	// flusher that wants the shard (see tryLock), or, on the spare
 	// shard, any goroutine, by a compare-and-swap.
 	lock atomic.Uint64
 	// want is 1 while flushShards holds the shard of a P against its owner.
@@ -292,23 +294,33 @@ func (sh *shard) tryLock(owned bool) bool {
 func (sh *shard) unlock() { release.StoreUint64(&sh.lock, 0) }
 
 // flushShards hands every shard's open batch to the domain, then scans if
-// Threshold objects are pending, as Retire does. A shard whose objects
-// have all been handed over is skipped without taking it. It waits only
-// for other flushers and for shard locks, each held for a few instructions
-// by a pinned goroutine, and gives up with ctx.Err() once ctx ends.
-//
-// It holds the Ps' shards against their owners all at once, pinned, so
-// that one heavy fence serves them all (see shard.tryLock): Retire on
-// those Ps waits, yielding, for a few microseconds.
+// Threshold objects are pending, as Retire does. With no unhanded object
+// in any shard it returns at once. Otherwise it waits for another flusher
+// to finish (giving up with ctx.Err() once ctx ends), takes its own P's
+// shard as that shard's owner, and holds the other Ps' shards against
+// their owners all at once, pinned, so that one heavy fence serves them
+// all (see shard.tryLock): Retire on those Ps waits, yielding, for the
+// fence and the hand-overs, a few microseconds. The spare shard comes
+// last, by compare-and-swap.
 func (d *Domain) flushShards(ctx context.Context) error {
-	for !d.flushing.CompareAndSwap(false, true) {
+	if !d.unhanded() {
+		return nil
+	}
+	var pid int
+	for {
+		pid = pin.Pin()
+		if d.flushing.CompareAndSwap(false, true) { // taken pinned: a holder is never descheduled
+			break
+		}
+		pin.Unpin()
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		runtime.Gosched()
 	}
-	pending := d.flushOwned()
+	pending := d.flushOwned(pid)
 	d.flushing.Store(false)
+	pin.Unpin()
 	if pending > 0 {
 		d.maybeScan(pending, true)
 	}
@@ -339,22 +351,43 @@ func (d *Domain) flushShards(ctx context.Context) error {
 	return nil
 }
 
+// unhanded reports whether some shard holds objects not yet handed over.
+// A shard's counts are read without its lock: an object whose Retire
+// returned before the call is counted in retired (see shard).
+func (d *Domain) unhanded() bool {
+	for i := range d.shards {
+		if sh := &d.shards[i]; sh.handed.Load() < sh.retired.Load() {
+			return true
+		}
+	}
+	return false
+}
+
 // flushOwned hands over the open batches of the Ps' own shards and returns
-// the pending count after the last it handed (0 if none). The caller holds
-// d.flushing, which makes it the only writer of want.
-func (d *Domain) flushOwned() (pending int64) {
+// the pending count after the last it handed (0 if none). The caller is
+// pinned to P self and holds d.flushing, which makes it the only writer of
+// want. P self's shard it takes as its owner, with no fence: no other
+// goroutine runs on the P.
+func (d *Domain) flushOwned(self int) (pending int64) {
 	owned := d.shards[:len(d.shards)-1]
-	pin.Pin()
-	defer pin.Unpin()
 	asked := false
 	for i := range owned {
-		if sh := &owned[i]; sh.handed.Load() < sh.retired.Load() {
+		if sh := &owned[i]; i != self && sh.handed.Load() < sh.retired.Load() {
 			sh.want.Store(1)
 			asked = true
 		}
 	}
+	if self < len(owned) {
+		sh := &owned[self]
+		if sh.tryLock(true) { // cannot fail: want is not set, no owner is mid-section
+			if sh.bag != nil && len(sh.bag.Entries) > 0 {
+				pending = d.hand(sh)
+			}
+			sh.unlock()
+		}
+	}
 	if !asked {
-		return 0
+		return pending
 	}
 	fence.HeavyHeld() // pinned: the owners wait while want is set
 	for i := range owned {
@@ -380,15 +413,16 @@ func (d *Domain) flushOwned() (pending int64) {
 // looks at the slots is reclaimed before Flush returns, unless a scan,
 // Barrier or Close running on another goroutine has taken it, which then
 // reclaims it; its free function is then synchronized before Flush returns.
-// Flush never waits for a hazard pointer to be reset, nor behind a Barrier
-// or Close; it spins only on a processor's batch, which another goroutine
-// holds for a few instructions at most.
+// Flush never waits for a hazard pointer to be reset, nor for a Barrier's or
+// Close's reclamation; it waits only for another flush of the processors'
+// batches (Flush, Barrier, Close or the aging timer) and for a processor's
+// batch, each held by a pinned goroutine for a few microseconds at most.
 //
 // Flush is meant for objects that must be released promptly (files,
 // handles, large snapshots): after a writer swaps a shared pointer and
 // retires the old object, Flush reclaims it at once if no reader holds it.
-// With nothing to do it costs a few atomic loads per processor and does
-// not allocate. It may be called from any goroutine, at any time,
+// With nothing to do it costs two atomic loads per processor and does not
+// allocate. It may be called from any goroutine, at any time,
 // including from a free function and after Close (it then reclaims what
 // Close left because it was protected). A panic from a free function that
 // Flush runs, or that the aging timer ran earlier, propagates out of

@@ -178,12 +178,13 @@ func robustBound(slots, nodes, working int, d uint64) uint64 {
 }
 
 // hazardBound is package hazard's bound on pending objects,
-// 2 x Threshold + (S+2) x W x (64 + 2 x Slots) + 63 x P, at its worst: the
-// w goroutines inside Retire and the aging timer all at once (S = W scans
-// in progress), and every processor's open batch one short of full.
+// 2 x Threshold + (S+2) x W x (64 + 2 x Slots) + 63 x (2P + 1), at its
+// worst: the w goroutines inside Retire and the aging timer all at once (S
+// = W scans in progress), every shard's open batch one short of full, and
+// as many just handed over by a flush.
 func hazardBound(st hazard.Stats, w int) uint64 {
 	w++ // the aging timer
-	return uint64(2*st.Threshold + (w+2)*w*(64+2*st.Slots) + 63*runtime.GOMAXPROCS(0))
+	return uint64(2*st.Threshold + (w+2)*w*(64+2*st.Slots) + 63*(2*runtime.GOMAXPROCS(0)+1))
 }
 
 // stallEpoch opens a guard on c on a goroutine of its own, reserves the
