@@ -58,17 +58,7 @@ func TestSealStartsAFenceOnceTheGapHasPassed(t *testing.T) {
 // the epoch was e, and otherwise leaves the advance to a later seal or a
 // Flush, which runs its own.
 func TestRetireSharesFences(t *testing.T) {
-	fencetest.SkipUnlessAsymmetric(t)
-	c := New(WithBatchSize(1), WithMaxBatchAge(0))
-	defer func() { require.NoError(t, c.Close()) }()
-	retireOne := func() {
-		g := c.Enter()
-		Retire(g, new(int), func(*int) {})
-		g.Exit()
-	}
-
-	c.sharedHeavy(true)
-	c.heavy.SetLastStart(math.MaxInt64) // no seal starts a fence of its own during the test
+	c, retireOne := newSharingCollector(t)
 	e := c.epoch.Load()
 	retireOne()
 	require.Equal(t, e+1, c.epoch.Load(), "the newest fence began at epoch e: the full batch advances with it")
@@ -84,21 +74,29 @@ func TestRetireSharesFences(t *testing.T) {
 // judges only batches sealed before the newest fence began, and leaves a
 // batch sealed after it for a later scan, however free it looks.
 func TestRetireSharesFencesRobust(t *testing.T) {
-	fencetest.SkipUnlessAsymmetric(t)
-	c := New(WithRobust(), WithBatchSize(1), WithMaxBatchAge(0))
-	defer func() { require.NoError(t, c.Close()) }()
-	retireOne := func() {
-		g := c.Enter()
-		Retire(g, new(int), func(*int) {})
-		g.Exit()
-	}
-
-	c.sharedHeavy(true)
-	c.heavy.SetLastStart(math.MaxInt64) // no seal starts a fence of its own during the test
-	retireOne()                         // its own guard holds it at its seal
-	retireOne()                         // the first batch is free now, but sealed after the newest fence
+	c, retireOne := newSharingCollector(t, WithRobust())
+	retireOne() // its own guard holds it at its seal
+	retireOne() // the first batch is free now, but sealed after the newest fence
 	require.EqualValues(t, 2, c.Stats().Pending, "a batch sealed after the shared fence is not judged by it")
 
 	c.Flush() // a fresh fence judges both
 	require.Zero(t, c.Stats().Pending)
+}
+
+// newSharingCollector returns a Collector (with opts) whose every Retire
+// fills a batch, after one fresh heavy fence and with no seal starting
+// another, and a function that retires one object in a guard of its own.
+// It skips the test unless fences are asymmetric.
+func newSharingCollector(t *testing.T, opts ...Option) (*Collector, func()) {
+	t.Helper()
+	fencetest.SkipUnlessAsymmetric(t)
+	c := New(append(opts, WithBatchSize(1), WithMaxBatchAge(0))...)
+	t.Cleanup(func() { require.NoError(t, c.Close()) })
+	c.sharedHeavy(true)
+	c.heavy.SetLastStart(math.MaxInt64) // no seal starts a fence of its own during the test
+	return c, func() {
+		g := c.Enter()
+		Retire(g, new(int), func(*int) {})
+		g.Exit()
+	}
 }

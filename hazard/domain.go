@@ -238,6 +238,15 @@ func (d *Domain) hand(sh *shard) int64 {
 	return p
 }
 
+// handOpen hands sh's open batch over, if it holds anything, and returns
+// the new pending count; the caller holds sh.
+func (d *Domain) handOpen(sh *shard) (pending int64, handed bool) {
+	if sh.bag == nil || len(sh.bag.Entries) == 0 {
+		return 0, false
+	}
+	return d.hand(sh), true
+}
+
 // maybeScan scans (see scan for fresh) if pending reached the threshold.
 func (d *Domain) maybeScan(pending int64, fresh bool) {
 	if pending >= int64(d.threshold0(int(d.inUse.Load()))) {
@@ -249,10 +258,11 @@ func (d *Domain) maybeScan(pending int64, fresh bool) {
 // pid owns it: each P that existed at New has a shard of its own, and the
 // Ps that GOMAXPROCS added since share the last one.
 func (d *Domain) shardOf(pid int) (sh *shard, owned bool) {
-	if spare := len(d.shards) - 1; pid < spare {
+	spare := len(d.shards) - 1
+	if pid < spare {
 		return &d.shards[pid], true
 	}
-	return &d.shards[len(d.shards)-1], false
+	return &d.shards[spare], false
 }
 
 // tryLock takes sh for a goroutine pinned to its P (owned), or to a P
@@ -339,10 +349,7 @@ func (d *Domain) flushShards(ctx context.Context) error {
 		}
 		runtime.Gosched()
 	}
-	full := spare.bag != nil && len(spare.bag.Entries) > 0
-	if full {
-		pending = d.hand(spare)
-	}
+	pending, full := d.handOpen(spare)
 	spare.unlock()
 	pin.Unpin()
 	if full {
@@ -380,9 +387,7 @@ func (d *Domain) flushOwned(self int) (pending int64) {
 	if self < len(owned) {
 		sh := &owned[self]
 		if sh.tryLock(true) { // cannot fail: want is not set, no owner is mid-section
-			if sh.bag != nil && len(sh.bag.Entries) > 0 {
-				pending = d.hand(sh)
-			}
+			pending, _ = d.handOpen(sh)
 			sh.unlock()
 		}
 	}
@@ -399,8 +404,8 @@ func (d *Domain) flushOwned(self int) (pending int64) {
 		for sh.lock.Load() != 0 { // an owner that locked before the fence
 			b.Pause()
 		}
-		if sh.bag != nil && len(sh.bag.Entries) > 0 {
-			pending = d.hand(sh)
+		if p, ok := d.handOpen(sh); ok {
+			pending = p
 		}
 		sh.want.Store(0)
 	}
