@@ -98,7 +98,8 @@ func (c *Collector) sweptPast(oldest, flushed uint64) bool {
 
 // flushAll has every slot hand its open batch to the collector: idle slots
 // are flushed here, pinned ones flush themselves when their guard exits or
-// refreshes.
+// refreshes (or are flushed here once idle, if a Pool's lock was taken
+// then: see Pool.flushSlot).
 func (c *Collector) flushAll(ctx context.Context) error {
 	req := c.flushReq.Add(1)
 	var w backoff.Backoff
@@ -187,7 +188,7 @@ func (c *Collector) flushClaimed(s *slot, req uint64) bool {
 		testHookClaimed(s)
 	}
 	if p.flushed.Load() < req {
-		c.flush(s, req)
+		c.flush(s, req, true)
 	}
 	return true
 }

@@ -293,8 +293,9 @@ func (c *Collector) unpinSlow(s *slot) {
 // announcement pairs with the scan (a stale "pinned" only delays a scan).
 func clearWord(p *participant) { release.StoreUint64(&p.word, 0) }
 
-// flushAndUnpin honours flush request req and closes the guard, even if an
-// OnReclaim that the flush runs panics.
+// flushAndUnpin honours flush request req, unless a Pool's lock is taken
+// (see Pool.flushSlot), and closes the guard, even if an OnReclaim that the
+// flush runs panics.
 func (c *Collector) flushAndUnpin(s *slot, req uint64) {
 	p := &s.Value
 	defer func() {
@@ -303,7 +304,7 @@ func (c *Collector) flushAndUnpin(s *slot, req uint64) {
 		}
 		clearWord(p)
 	}()
-	c.flush(s, req)
+	c.flush(s, req, false)
 }
 
 // retire appends e to the slot's open batch and, when the batch is full,
@@ -359,20 +360,25 @@ func (c *Collector) sealTag() uint64 {
 }
 
 // flush hands over the batches of s and records that flush request req
-// has been honoured.
-func (c *Collector) flush(s *slot, req uint64) {
-	c.handOver(s)
-	s.Value.flushed.Store(req)
+// has been honoured, unless a Pool's lock was taken and not wait (see
+// Pool.flushSlot).
+func (c *Collector) flush(s *slot, req uint64, wait bool) {
+	if c.handOver(s, wait) {
+		s.Value.flushed.Store(req)
+	}
 }
 
 // handOver seals the open batch of s, which the caller holds (pinned, or
-// claimed while idle), and moves its Pool batches where Flush, Barrier and Close
-// can reach them.
-func (c *Collector) handOver(s *slot) {
+// claimed while idle), and moves its Pool batches where Flush, Barrier and
+// Close can reach them. It reports whether it moved them all: unless wait,
+// it skips a Pool whose lock is taken.
+func (c *Collector) handOver(s *slot, wait bool) bool {
 	c.seal(&s.Value)
+	all := true
 	for _, pl := range *c.pools.Load() {
-		pl.flushSlot(s)
+		all = pl.flushSlot(s, wait) && all
 	}
+	return all
 }
 
 // reclaimOrphans reclaims the expired Pool batches that Barrier and Close

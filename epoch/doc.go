@@ -251,7 +251,10 @@
 // per Pool, over the guards G still open, plus what Retire and Defer
 // retired while they were open (held back as in the classic mode). While
 // goroutines work, add for each slot its open batches (B per Pool, and B for
-// Retire), the batch it sealed last (B per Pool), what its last seal or
+// Retire; a Pool's is sealed by other slots' seals, one slot each in turn,
+// while the slot's holder is not in Retire, so that a goroutine
+// descheduled inside a guard keeps of it only what its own guard retired,
+// until the slot opens another guard), the batch it sealed last (B per Pool), what its last seal or
 // sweep found held, and what was retired
 // since the newest heavy fence that seals share began (up to two gaps of
 // 50 us, plus the fences; see below); and, rarely, a batch whose seal found
@@ -295,7 +298,8 @@
 // # Barrier and Close
 //
 // Barrier flushes every slot's open batch (idle slots directly; a slot
-// with a guard open flushes itself when the guard exits or refreshes),
+// with a guard open flushes itself when the guard exits or refreshes, or,
+// if a Pool's lock is taken then, is flushed directly once idle),
 // advances the epoch twice past what it flushed (in the robust mode: scans
 // until nothing sealed before the flush is held), and then reclaims: it never
 // holds the reclaiming lock while it waits, so Retire, Flush and Close go

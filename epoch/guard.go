@@ -117,7 +117,7 @@ func (g *Guard) refreshSlow() {
 	}
 	c := g.c
 	if req := c.flushReq.Load(); req != p.flushed.Load() {
-		c.flush(s, req)
+		c.flush(s, req, false)
 	}
 	release.StoreUint64(&p.pin, p.pin.Load()+2) // a new guard for Stats, the same cell (see outerFor)
 	p.reserved = 0
@@ -135,7 +135,7 @@ func (g *Guard) refreshSlow() {
 // then call Collector.Flush. Flush panics if g has exited.
 func (g *Guard) Flush() {
 	s := g.active("Flush")
-	g.c.handOver(s)
+	g.c.handOver(s, true)
 	g.c.collect(true)
 }
 

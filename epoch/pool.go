@@ -13,7 +13,8 @@ import (
 // can reuse its nodes without ABA and without a reader ever seeing a node
 // change under it. In steady state neither Get nor Retire allocates or
 // executes an atomic instruction (in the robust mode, Retire increments the
-// era every 16 nodes).
+// era every 16 nodes and, where fences are sequentially consistent,
+// announces itself with an atomic store).
 //
 // Each participant slot keeps, per Pool, a free list and a limbo list (the
 // DEBRA layout): Retire appends to the slot's limbo; a full limbo batch is
@@ -21,7 +22,8 @@ import (
 // empty, takes the oldest sealed batch whose grace period is over (in the
 // robust mode, seals hand such batches to the free list at once, and
 // orphaned ones wait for the sweeps of Flush and the aging timer, and for
-// seals, one orphan each). Batches a
+// seals, one orphan each; and a seal also takes the limbo of one other
+// slot, in turn, whose holder is not in Retire: see pool_steal.go). Batches a
 // slot does not need go to a shared sync.Pool for other slots, so the garbage
 // collector may drop idle ones; Get then allocates a new node.
 //
@@ -32,8 +34,10 @@ import (
 // retired at; each node is judged by the two, one by one: a
 // guard descheduled or stalled holds back only the nodes that were alive
 // while it could load them. Retire then
-// reads the era (and increments it every 16 nodes), and each sealed batch
-// is judged by a scan of the slots (see the package documentation).
+// reads the era (and increments it every 16 nodes), announces that it is
+// at work on its limbo (a plain store where fences are asymmetric, an
+// atomic one otherwise), and each sealed batch is judged by a scan of the
+// slots (see the package documentation).
 //
 // Pool nodes count in the Collector's Stats: retired when Retire is
 // called, reclaimed when their batch is handed back for reuse. Barrier and Close
@@ -57,6 +61,10 @@ type Pool[T any] struct {
 	// sweepFreed is sweepLocals' scratch, owned by the holder of the
 	// Collector's reclaiming lock.
 	sweepFreed []*nodeBatch[T]
+	steals     atomic.Uint64 // limbos stolen (see pool_steal.go), for tests
+	// turns counts robust seals, each of which visits one other slot's
+	// share in turn (see visit).
+	turns atomic.Uint64
 }
 
 // poolLocal is one slot's share of a Pool. It belongs to the slot's owner
@@ -85,9 +93,10 @@ type poolLocal[T any] struct {
 	owner    *participant
 	index    int             // the slot's
 	freed    []*nodeBatch[T] // robust seal's scratch
-	// nextStranded is the last slot index this slot's seals visited for
-	// judgeStranded.
-	nextStranded int
+	// Robust mode: the handshake by which another slot's seal takes the
+	// limbo while the holder is not in Retire (see pool_steal.go).
+	busy atomic.Uint64 // 1 while the holder is in Retire
+	want atomic.Uint64 // 0, an ask or limboStealing
 }
 
 type nodeBatch[T any] struct {
@@ -175,15 +184,26 @@ func (p *Pool[T]) refilled(g *Guard) *poolLocal[T] {
 // error). Retire panics if x is nil, or if g has exited or belongs to
 // another Collector.
 func (p *Pool[T]) Retire(g *Guard, x *T) {
-	if l := p.cached(g); l != nil && x != nil && l.limbo != nil && len(l.limbo.nodes) < p.c.batchSize-1 {
-		if p.robust {
-			p.noteRetire(l, l.limbo, x)
+	l := p.cached(g)
+	switch {
+	case l == nil || x == nil:
+		p.retireSlow(g, x)
+	case p.robust:
+		l.enterLimbo()
+		if b := l.limbo; b != nil && len(b.nodes) < p.c.batchSize-1 {
+			p.noteRetire(l, b, x)
+			b.nodes = append(b.nodes, x)
+			countRetired(&g.s.Value) // before a stealer can seal x: see Collector.pending
+			l.leaveLimbo()
+			return
 		}
+		p.retireRobust(l, g, x)
+	case l.limbo != nil && len(l.limbo.nodes) < p.c.batchSize-1:
 		l.limbo.nodes = append(l.limbo.nodes, x)
 		countRetired(&g.s.Value)
-		return
+	default:
+		p.retireInto(l, g, x)
 	}
-	p.retireSlow(g, x)
 }
 
 func (p *Pool[T]) retireSlow(g *Guard, x *T) {
@@ -191,22 +211,37 @@ func (p *Pool[T]) retireSlow(g *Guard, x *T) {
 		panic("epoch: Pool.Retire of a nil pointer")
 	}
 	l := p.local(g, "Pool.Retire")
-	b := l.limbo
-	if b == nil {
-		b = p.newBatch(l)
-		b.birth, b.reach, b.pin = unsifted, unsifted, 0
-		l.limbo = b
-		p.c.openBags.Add(1)
-		p.c.ager.Arm() // after openBags: the tick that is armed sees it
-	}
 	if p.robust {
-		p.noteRetire(l, b, x)
+		l.enterLimbo()
+		p.retireRobust(l, g, x)
+		return
 	}
+	p.retireInto(l, g, x)
+}
+
+// retireInto appends x to the limbo of l (classic mode), sealing it when
+// full.
+func (p *Pool[T]) retireInto(l *poolLocal[T], g *Guard, x *T) {
+	b := p.limboOf(l)
 	countRetired(&g.s.Value)
 	b.nodes = append(b.nodes, x)
 	if len(b.nodes) >= p.c.batchSize {
-		p.seal(l)
+		l.sealLimbo(p.c)
+		p.reclaimExpired(l)
 	}
+}
+
+// limboOf returns the limbo of l, opening one if it has none.
+func (p *Pool[T]) limboOf(l *poolLocal[T]) *nodeBatch[T] {
+	if b := l.limbo; b != nil {
+		return b
+	}
+	b := p.newBatch(l)
+	b.birth, b.reach, b.pin = unsifted, unsifted, 0
+	l.limbo = b
+	p.c.openBags.Add(1)
+	p.c.ager.Arm() // after openBags: the tick that is armed sees it
+	return b
 }
 
 // cached is the fast path of local: nil unless g is open, belongs to p's
@@ -262,11 +297,18 @@ func (p *Pool[T]) newBatch(l *poolLocal[T]) *nodeBatch[T] {
 		b.retired = b.retired[:0]
 		return b
 	}
-	return p.emptyBatch(p.c.batchSize)
+	return p.emptyBatch()
 }
 
-// emptyBatch returns a new batch with room for n nodes.
-func (p *Pool[T]) emptyBatch(n int) *nodeBatch[T] {
+// emptyBatch returns a new batch with room for a full batch, which it
+// keeps for its whole life: any batch may become a limbo, and an append
+// that grew one in Retire allocated, and the goroutine, waiting in the
+// allocation, stayed descheduled inside its guard with the limbo in its
+// hands (measured on the robust Pool stack at 1,024 goroutines: 82 of them
+// at a sampled moment, when the batches that sifts make were sized to the
+// nodes they took).
+func (p *Pool[T]) emptyBatch() *nodeBatch[T] {
+	n := p.c.batchSize
 	b := &nodeBatch[T]{nodes: make([]*T, 0, n)}
 	if p.robust {
 		b.retired = make([]uint64, 0, n)
@@ -274,20 +316,9 @@ func (p *Pool[T]) emptyBatch(n int) *nodeBatch[T] {
 	return b
 }
 
-// seal tags the limbo batch of l with the current epoch (every node in it
-// was unlinked before this load), queues it, and reclaims what has expired.
-// The caller holds l's slot.
-func (p *Pool[T]) seal(l *poolLocal[T]) {
-	if p.robust {
-		l.lockSealed()
-		p.sealRobust(l)
-		l.unlockSealed()
-	} else {
-		l.sealLimbo(p.c)
-	}
-	p.reclaimExpired(l)
-}
-
+// sealLimbo tags the limbo batch of l with the current epoch (every node
+// in it was unlinked before this load) and queues it. The caller holds l's
+// slot, or (robust mode) l.sealedMu and the limbo (see stealLimbo).
 func (l *poolLocal[T]) sealLimbo(c *Collector) {
 	b := l.limbo
 	l.limbo = nil
@@ -397,17 +428,32 @@ func (p *Pool[T]) adoptOrphan(e uint64) *nodeBatch[T] {
 }
 
 // flushSlot moves slot s's limbo and sealed batches to the orphans, where
-// Barrier and Close can reach them. The caller holds s.
-func (p *Pool[T]) flushSlot(s *slot) {
+// Barrier and Close can reach them, and reports whether it did: unless
+// wait, it gives up if the Pool's lock is taken. The caller holds s.
+//
+// A holder that honours a flush request in Exit or Refresh does not wait
+// (the request stays pending, for its next Exit or Refresh, or for a
+// Barrier to take the slot once idle): it would wait with its guard open,
+// and the aging timer's requests reach every slot at once. With 1,024
+// goroutines on 2 Ps, hundreds of them queued for the lock at every tick,
+// and the mutex, starved, handed it from one to the next with a yield of
+// the processor each time (measured on the robust Pool stack: 276
+// goroutines waiting for it in Exit and 444 yielding it at a sampled
+// moment).
+func (p *Pool[T]) flushSlot(s *slot, wait bool) bool {
 	i := s.Index()
 	ls := *p.locals.Load()
 	if i >= len(ls) || ls[i] == nil {
-		return
+		return true
 	}
 	l := ls[i]
 	// The Pool's lock first: waiting for it with l.sealedMu held would lock
 	// the slot's batches away from the other slots' seals meanwhile.
-	p.mu.Lock()
+	if wait {
+		p.mu.Lock()
+	} else if !p.mu.TryLock() {
+		return false
+	}
 	defer p.mu.Unlock()
 	if p.robust {
 		l.lockSealed()
@@ -420,6 +466,7 @@ func (p *Pool[T]) flushSlot(s *slot) {
 	p.orphans = append(p.orphans, l.sealed...)
 	clear(l.sealed)
 	l.sealed = l.sealed[:0]
+	return true
 }
 
 // reclaimOrphans reclaims the orphans whose grace period gr ends and
@@ -472,7 +519,7 @@ func (p *Pool[T]) reclaimOrphans(gr grace) (oldest uint64) {
 
 // slotFlusher is the Pool's side of Barrier and Close.
 type slotFlusher interface {
-	flushSlot(s *slot)
+	flushSlot(s *slot, wait bool) bool
 	reclaimOrphans(gr grace) (oldest uint64)
 	sweepLocals(r *reservations)
 }

@@ -5,6 +5,7 @@ import (
 	"unsafe"
 
 	"github.com/go-reclaim/reclaim/internal/pin"
+	"github.com/go-reclaim/reclaim/internal/spin"
 )
 
 // bornNode is how a Pool of a robust Collector allocates its nodes: the
@@ -53,6 +54,28 @@ func (p *Pool[T]) alloc(g *Guard) *T {
 // born records that x, a recycled node, is handed out to g now.
 func (p *Pool[T]) born(x *T, g *Guard) { (*bornNode[T])(unsafe.Pointer(x)).birth = p.birthFor(g) }
 
+// retireRobust is Retire's robust path when l, the share of g's slot, has
+// no limbo or a full one: it appends x to the limbo, sealing it and judging
+// when it is full. Retire's accesses to the limbo form a section that keeps
+// other slots' seals from stealing it meanwhile (see stealLimbo): the
+// caller has entered it, and retireRobust leaves it.
+func (p *Pool[T]) retireRobust(l *poolLocal[T], g *Guard, x *T) {
+	b := p.limboOf(l)
+	p.noteRetire(l, b, x)
+	b.nodes = append(b.nodes, x)
+	countRetired(&g.s.Value) // before a stealer can seal x: see Collector.pending
+	full := len(b.nodes) >= p.c.batchSize
+	if full {
+		l.lockSealed()
+		p.sealRobust(l, l)
+		l.unlockSealed()
+	}
+	l.leaveLimbo()
+	if full {
+		p.reclaimRobust(l)
+	}
+}
+
 // birthFor returns the birth era of a node handed out to g now, after
 // raising g's reservation to it: a guard that loads the node after it is
 // published reserves at least this era, and g itself, which may publish
@@ -96,7 +119,11 @@ func (p *Pool[T]) noteRetire(l *poolLocal[T], b *nodeBatch[T], x *T) {
 // open guard unlinked them itself and may still hold them, but it cannot
 // reach what its slot's earlier guards unlinked. If the open guard retired
 // the whole limbo, the limbo is sealed whole and marked with its pin.
-func (p *Pool[T]) sealRobust(l *poolLocal[T]) {
+//
+// The caller holds l.sealedMu and l's limbo: it is l's holder, or a seal
+// that stole the limbo (see stealLimbo), whose share of the Pool, spares,
+// lends the batch of the carry.
+func (p *Pool[T]) sealRobust(l, spares *poolLocal[T]) {
 	b, k := l.limbo, l.curStart
 	if k == 0 || k >= len(b.nodes) {
 		b.pin = l.curPin
@@ -104,7 +131,7 @@ func (p *Pool[T]) sealRobust(l *poolLocal[T]) {
 		l.curStart = 0
 		return
 	}
-	carry := p.newBatch(l)
+	carry := p.newBatch(spares)
 	carry.nodes = append(carry.nodes, b.nodes[k:]...)
 	carry.retired = append(carry.retired, b.retired[k:]...)
 	clear(b.nodes[k:])
@@ -132,11 +159,16 @@ func minBirth[T any](nodes []*T) uint64 {
 // the holder waits for a P, seconds with 1,024 goroutines on 2 Ps (a
 // diagnostic that was not kept sampled the robust stack at 1,024
 // goroutines: 575 to 797 slots could not be locked at a sampled moment,
-// and pending grew for the whole run; 0 to 3 with this). flushSlot takes the Pool's
-// lock first, then this.
+// and pending grew for the whole run; 0 to 3 with this). Since every
+// holder is pinned, lockSealed spins rather than waits in the mutex, which
+// would park the owner, with its guard open and its limbo in its hands
+// (see pool_steal.go), until the scheduler got round to it again.
+// flushSlot takes the Pool's lock first, then this.
 func (l *poolLocal[T]) lockSealed() {
-	l.sealedMu.Lock()
-	pin.Pin()
+	var b spin.Backoff
+	for !l.tryLockSealed() {
+		b.Pause()
+	}
 }
 
 func (l *poolLocal[T]) tryLockSealed() bool {
@@ -185,9 +217,16 @@ func (b *nodeBatch[T]) heldBy(self *participant) bool {
 func (p *Pool[T]) reclaimRobust(l *poolLocal[T]) {
 	r := p.c.scanner() // sync.Pool may block the first time: not pinned
 	pin.Pin()
+	o, turn := p.visit(l)
+	if o != nil {
+		p.askLimbo(o, turn) // before the scan's fence: see pool_steal.go
+	}
 	// No cheap look: a batch that a stalled guard holds may still have
 	// nodes to sift out.
 	p.c.scan(r, 0, 0, l.owner, false)
+	if o != nil {
+		p.stealLimbo(o, l)
+	}
 	if len(r.spans) > 16 { // many guards: sifting is likely (see sift)
 		r.sort()
 	}
@@ -202,7 +241,7 @@ func (p *Pool[T]) reclaimRobust(l *poolLocal[T]) {
 		// the places a sweep looks.
 		p.c.stealing.Add(1)
 		defer p.c.stealing.Add(-1)
-		l.freed = p.judgeStranded(l, r, l.freed)
+		l.freed = p.judgeStranded(l, o, r, l.freed)
 	}
 	pin.Unpin()
 	p.c.spans.Put(r)
@@ -210,42 +249,50 @@ func (p *Pool[T]) reclaimRobust(l *poolLocal[T]) {
 	clear(l.freed)
 }
 
-// strandedPerSeal is how many other slots each robust seal judges the
-// sealed batches of, round robin. A slot keeps what its last seal found
-// held until it seals again, which a goroutine descheduled inside a guard
-// does not do for as long as others run: seconds with 1,024 goroutines on
-// 2 Ps. The sweeps of the aging timer judge every slot too, but their
-// goroutine waits for a P like the others. Measured with reclaimbench on
-// the robust Pool stack (2-core development machine, runs of 1 s): peak
-// pending at 64 goroutines 4,100-4,400 with one slot per seal against
-// 12,600-12,900 with none, at 1,024 goroutines 8,500-9,700 against
-// 30,600-32,900 (15,187 over a run of 10 s), throughput unchanged; eight
-// slots per seal cost 5-10% of the throughput at 2 and 64 goroutines and
-// lowered pending no further.
-const strandedPerSeal = 1
-
-// judgeStranded tries the next strandedPerSeal slot indices after the
-// last one l's seals visited, judging by r the sealed batches of each that
-// is another slot's and whose sealedMu is free (a slot whose batches
-// another goroutine is judging or sealing is skipped), and then an
-// orphaned batch (judgeOrphan); it appends what it frees to freed. r left l's slot
-// out (see scan): its guard, open and running this seal, may hold nodes of
-// other slots' batches, so its span goes in first. The caller counts
-// itself in c.stealing until it has reclaimed what this takes.
-func (p *Pool[T]) judgeStranded(l *poolLocal[T], r *reservations, freed []*nodeBatch[T]) []*nodeBatch[T] {
+// visit returns the share of another slot that a seal of l's slot
+// visits, and the turn (nil if the turn is l's own, or the share has not
+// been made yet): the
+// seal asks it for its limbo (askLimbo) and judges its sealed batches
+// (judgeStranded). A slot keeps what its last seal found held, and its
+// limbo, until it seals again, which a goroutine descheduled inside a
+// guard does not do for as long as others run: seconds with 1,024
+// goroutines on 2 Ps. The sweeps of the aging timer judge every slot too,
+// but their goroutine waits for a P like the others. Measured with
+// reclaimbench on the robust Pool stack (2-core development machine, runs
+// of 1 s, before limbos were taken): peak pending at 64 goroutines
+// 4,100-4,400 with one slot judged per seal against 12,600-12,900 with
+// none, at 1,024 goroutines 8,500-9,700 against 30,600-32,900, throughput
+// unchanged; eight slots per seal cost 5-10% of the throughput at 2 and 64
+// goroutines and lowered pending no further.
+//
+// The turns are counted for all slots together, so that every share is
+// visited as often however rarely its slot or the visitor's seals. (With
+// a count per slot, at 1,024 goroutines, where most slots seal a few times
+// a second, seals visited the first hundred or so shares over and over:
+// measured on the Pool stack, 1,240 limbos taken in 5 s out of 1,100,000
+// visits.)
+func (p *Pool[T]) visit(l *poolLocal[T]) (o *poolLocal[T], turn uint64) {
 	ls := *p.locals.Load()
 	if len(ls) < 2 {
-		return freed
+		return nil, 0
 	}
+	turn = p.turns.Add(1)
+	if o = ls[turn%uint64(len(ls))]; o == l {
+		return nil, 0
+	}
+	return o, turn
+}
+
+// judgeStranded judges by r the sealed batches of o, another slot's share
+// (if not nil and its sealedMu is free: a slot whose batches another
+// goroutine is judging or sealing is skipped), and then an orphaned batch
+// (judgeOrphan); it appends what it frees to freed. r left l's slot out
+// (see scan): its guard, open and running this seal, may hold nodes of
+// other slots' batches, so its span goes in first. The caller counts
+// itself in c.stealing until it has reclaimed what this takes.
+func (p *Pool[T]) judgeStranded(l, o *poolLocal[T], r *reservations, freed []*nodeBatch[T]) []*nodeBatch[T] {
 	r.add(l.owner, l.index)
-	for range min(strandedPerSeal, len(ls)-1) {
-		if l.nextStranded++; l.nextStranded >= len(ls) {
-			l.nextStranded = 0
-		}
-		o := ls[l.nextStranded]
-		if o == nil || o == l || !o.tryLockSealed() {
-			continue
-		}
+	if o != nil && o.tryLockSealed() {
 		freed = p.judge(o, r, freed, l, false)
 		o.unlockSealed()
 	}
@@ -427,7 +474,7 @@ func (p *Pool[T]) sift(b *nodeBatch[T], r *reservations, reach uint64, l *poolLo
 				f = l.takeSpare()
 			}
 			if f == nil {
-				f = p.emptyBatch(len(b.nodes))
+				f = p.emptyBatch()
 			}
 		}
 		f.nodes = append(f.nodes, x) // f is free: its retired eras are not kept

@@ -167,3 +167,38 @@ func TestRobustSealsJudgeOrphans(t *testing.T) {
 	f.c.Flush() // a is idle: its batches become orphans; the reader holds them
 	f.requireHeldUntilExit(t, reader, nodes, "orphaned")
 }
+
+// A slot whose goroutine waits inside a guard keeps its limbo too: the
+// nodes that its earlier guards retired, short of a batch, which its holder
+// would seal only when the limbo fills. Other slots' seals take the limbo
+// (see pool_steal.go) and recycle those nodes while the guard waits; the
+// node that the waiting guard retired itself stays pending until it exits
+// and the slot opens another guard (a steal leaves it in the limbo, or
+// seals it in a batch marked with the guard's pin).
+func TestRobustSealsStealAStrandedLimbo(t *testing.T) {
+	f := newStrandFixture(t)
+	s, a := f.s, f.a
+	g := a.Enter()
+	for i := range 32 {
+		s.push(g, int64(i))
+	}
+	g.Exit()
+	var earlier []*robustNode
+	for range 16 { // 16 guards of a's retire 16 nodes; the 16th moves the era past them
+		g := a.Enter()
+		earlier = append(earlier, epoch.Load(g, &s.head))
+		_, ok := s.pop(g)
+		require.True(t, ok)
+		g.Exit()
+	}
+	stuck := a.Enter()
+	own := []*robustNode{epoch.Load(stuck, &s.head)}
+	_, ok := s.pop(stuck)
+	require.True(t, ok)
+	f.awaitReclaimed(t, f.b, earlier, "the other slot's seals left the waiting slot's limbo pending")
+	f.s.churn(f.b, 256) // more of b's seals, which take a's limbo again
+	require.Zero(t, f.log.count(own), "a node that a guard still open retired was reclaimed")
+	stuck.Exit()
+	a.Enter().Exit() // a new guard on the slot: the waiting guard's mark no longer holds
+	f.awaitReclaimed(t, f.b, own, "the other slot's seals left the stolen node pending after its guard exited")
+}
