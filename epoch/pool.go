@@ -189,6 +189,7 @@ func (p *Pool[T]) Retire(g *Guard, x *T) {
 	case l == nil || x == nil:
 		p.retireSlow(g, x)
 	case p.robust:
+		p.checkOwn(x)
 		l.enterLimbo()
 		if b := l.limbo; b != nil && len(b.nodes) < p.c.batchSize-1 {
 			p.noteRetire(l, b, x)
@@ -212,6 +213,7 @@ func (p *Pool[T]) retireSlow(g *Guard, x *T) {
 	}
 	l := p.local(g, "Pool.Retire")
 	if p.robust {
+		p.checkOwn(x)
 		l.enterLimbo()
 		p.retireRobust(l, g, x)
 		return

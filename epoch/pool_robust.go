@@ -54,6 +54,15 @@ func (p *Pool[T]) alloc(g *Guard) *T {
 // born records that x, a recycled node, is handed out to g now.
 func (p *Pool[T]) born(x *T, g *Guard) { (*bornNode[T])(unsafe.Pointer(x)).birth = p.birthFor(g) }
 
+// checkOwn panics if x, about to be retired into p, came from another
+// Pool's Get; only a checked Pool can tell. Retire calls it before it
+// enters its section on the limbo, so that the panic leaves none open.
+func (p *Pool[T]) checkOwn(x *T) {
+	if p.checked && (*checkedNode[T])(unsafe.Pointer(x)).pool != p {
+		panic("epoch: Pool.Retire of a node that did not come from this Pool's Get (with WithRobust, a Pool keeps each node's birth era beside it)")
+	}
+}
+
 // retireRobust is Retire's robust path when l, the share of g's slot, has
 // no limbo or a full one: it appends x to the limbo, sealing it and judging
 // when it is full. Retire's accesses to the limbo form a section that keeps
@@ -93,9 +102,6 @@ func (p *Pool[T]) birthFor(g *Guard) uint64 {
 // before, which sealRobust seals apart).
 func (p *Pool[T]) noteRetire(l *poolLocal[T], b *nodeBatch[T], x *T) {
 	self := l.owner
-	if p.checked && (*checkedNode[T])(unsafe.Pointer(x)).pool != p {
-		panic("epoch: Pool.Retire of a node that did not come from this Pool's Get (with WithRobust, a Pool keeps each node's birth era beside it)")
-	}
 	n := (*bornNode[T])(unsafe.Pointer(x))
 	if pin := self.pin.Load(); pin != l.curPin {
 		l.curPin, l.curStart, l.startBirth = pin, len(b.nodes), b.birth

@@ -202,3 +202,22 @@ func TestLimboStealRacesRetire(t *testing.T) {
 	require.Len(t, reclaimed, len(retired), "a node never retired was reclaimed")
 	require.Positive(t, p.steals.Load(), "no limbo was stolen: the test did not exercise the handshake")
 }
+
+// Retire of another Pool's node panics (in a checked Pool) before it
+// enters its section on the limbo, so the slot's limbo stays open to other
+// slots' seals.
+func TestLimboForeignNodePanicLeavesNoSectionOpen(t *testing.T) {
+	c := New(WithRobust(), WithGuardTracking(), WithMaxBatchAge(0))
+	p, other := NewPool[stealNode](c), NewPool[stealNode](c)
+	h := c.Register()
+	g := h.Enter()
+	p.Retire(g, p.Get(g))
+	l := p.cached(g)
+	require.PanicsWithValue(t,
+		"epoch: Pool.Retire of a node that did not come from this Pool's Get (with WithRobust, a Pool keeps each node's birth era beside it)",
+		func() { p.Retire(g, other.Get(g)) })
+	require.Zero(t, l.busy.Load(), "the panic left the holder's section open")
+	g.Exit()
+	h.Unregister()
+	require.NoError(t, c.Close())
+}
