@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/go-reclaim/reclaim/internal/pin"
 	"github.com/go-reclaim/reclaim/internal/race"
 )
 
@@ -97,6 +98,10 @@ type poolLocal[T any] struct {
 	// limbo while the holder is not in Retire (see pool_steal.go).
 	busy atomic.Uint64 // 1 while the holder is in Retire
 	want atomic.Uint64 // 0, an ask or limboStealing
+	// emptyAt is the owner's count of retired objects when a steal last
+	// left the limbo empty: until the count moves, there is nothing to ask
+	// for (see askLimbo).
+	emptyAt atomic.Uint64
 }
 
 type nodeBatch[T any] struct {
@@ -453,9 +458,14 @@ func (p *Pool[T]) flushSlot(s *slot, wait bool) bool {
 	// the slot's batches away from the other slots' seals meanwhile.
 	if wait {
 		p.mu.Lock()
-	} else if !p.mu.TryLock() {
+		pin.Pin()
+	} else if pin.Pin(); !p.mu.TryLock() {
+		pin.Unpin()
 		return false
 	}
+	// Held pinned, so that the holder is not descheduled with the lock,
+	// nor yields the processor in Unlock to a starving waiter.
+	defer pin.Unpin()
 	defer p.mu.Unlock()
 	if p.robust {
 		l.lockSealed()

@@ -187,8 +187,8 @@ func (l *poolLocal[T]) tryLockSealed() bool {
 }
 
 func (l *poolLocal[T]) unlockSealed() {
+	l.sealedMu.Unlock() // still pinned: a holder is never descheduled
 	pin.Unpin()
-	l.sealedMu.Unlock()
 }
 
 // heldBy reports whether the open guard of the slot whose participant is
@@ -312,12 +312,13 @@ func (p *Pool[T]) judgeStranded(l, o *poolLocal[T], r *reservations, freed []*no
 // It takes the first orphan (the last takes its place) and appends it back
 // if it stays held.
 func (p *Pool[T]) judgeOrphan(l *poolLocal[T], r *reservations, freed []*nodeBatch[T]) []*nodeBatch[T] {
+	pin.Pin()
 	if !p.mu.TryLock() {
+		pin.Unpin()
 		return freed
 	}
-	pin.Pin()
-	defer p.mu.Unlock()
 	defer pin.Unpin()
+	defer p.mu.Unlock() // pinned: Unlock never yields the processor
 	if len(p.orphans) == 0 {
 		return freed
 	}

@@ -83,9 +83,13 @@ func (l *poolLocal[T]) refuseSteal() {
 func (l *poolLocal[T]) leaveLimbo() { release.StoreUint64(&l.busy, 0) }
 
 // askLimbo asks o, the share of another slot, for its limbo, unless an
-// ask or a steal is under way; turn is the caller's, from visit. The
+// ask or a steal is under way, or a steal left the limbo empty and the
+// holder has retired nothing since; turn is the caller's, from visit. The
 // caller, a seal, is pinned until it has called stealLimbo on o.
 func (p *Pool[T]) askLimbo(o *poolLocal[T], turn uint64) {
+	if o.owner.retired.Load() == o.emptyAt.Load() {
+		return // the limbo is still as empty as a steal left it
+	}
 	if !fence.Asymmetric {
 		o.want.CompareAndSwap(0, turn<<2|limboAsked)
 		return
@@ -114,6 +118,11 @@ func (p *Pool[T]) stealLimbo(o, l *poolLocal[T]) {
 			}
 			p.sealRobust(o, l)
 			p.steals.Add(1)
+		}
+		if b := o.limbo; b == nil || len(b.nodes) == 0 {
+			// Only the holder's Retire fills the limbo again, and it
+			// counts the node first (countRetired, in its section).
+			o.emptyAt.Store(o.owner.retired.Load())
 		}
 		o.want.Store(0)
 	}

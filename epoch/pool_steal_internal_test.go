@@ -43,18 +43,12 @@ func newStealFixture(t *testing.T) *stealFixture {
 	return f
 }
 
-// ask asks a's limbo for b's seals, as the start of a seal of b would.
+// ask asks a's limbo for b's seals, as the start of a seal of b would,
+// and requires that it asked.
 func (f *stealFixture) ask(t *testing.T) {
 	t.Helper()
-	for range 2 { // the turns go round the two shares, b's own skipped
-		if o, turn := f.p.visit(f.b); o != nil {
-			require.Same(t, f.a, o)
-			f.p.askLimbo(o, turn)
-			require.NotZero(t, f.a.want.Load()&limboAsked, "askLimbo did not ask")
-			return
-		}
-	}
-	t.Fatal("a seal of b never visited a")
+	f.visitA(t)
+	require.NotZero(t, f.a.want.Load()&limboAsked, "askLimbo did not ask")
 }
 
 // The holder of a slot withdraws an ask for its limbo at its next Retire,
@@ -123,8 +117,24 @@ func TestLimboStealNeedsAnIdleHolderAndAFenceAfterTheAsk(t *testing.T) {
 	require.True(t, f.a.limbo == nil || len(f.a.limbo.nodes) == 0, "the stolen nodes are still in the limbo")
 	require.True(t, f.a.sealed[sealed].heldBy(f.a.owner), "the stolen node, retired by the open guard, is not marked as its")
 
+	f.visitA(t)
+	require.Zero(t, f.a.want.Load(), "a seal asked for a limbo that a steal left empty, with nothing retired since")
+
 	f.p.Retire(f.ga, f.p.Get(f.ga)) // the holder opens a new limbo
 	require.Len(t, f.a.limbo.nodes, 1)
+	f.ask(t)
+}
+
+// visitA asks a's limbo for b's seals, as ask does, if a seal would.
+func (f *stealFixture) visitA(t *testing.T) {
+	t.Helper()
+	for range 2 {
+		if o, turn := f.p.visit(f.b); o != nil {
+			f.p.askLimbo(o, turn)
+			return
+		}
+	}
+	t.Fatal("a seal of b never visited a")
 }
 
 // Holders retire into their shares while other goroutines, as seals do,
