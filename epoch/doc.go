@@ -254,8 +254,8 @@
 // Retire; a Pool's is sealed by other slots' seals, one slot each in turn,
 // while the slot's holder is not in Retire, so that a goroutine
 // descheduled inside a guard keeps of it only what its own guard retired,
-// until the slot opens another guard), the batch it sealed last (B per Pool), what its last seal or
-// sweep found held, and what was retired
+// until the slot opens another guard), the batch it sealed last (B per
+// Pool), what its last seal or sweep found held, and what was retired
 // since the newest heavy fence that seals share began (up to two gaps of
 // 50 us, plus the fences; see below); and, rarely, a batch whose seal found
 // the slot's batches locked by another slot's seal or a sweep judging them
