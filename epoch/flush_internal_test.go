@@ -1,8 +1,10 @@
 package epoch
 
 import (
+	"context"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -96,4 +98,41 @@ func TestPanicInFreeFunctionEndsTheSweep(t *testing.T) {
 		}()
 	}
 	require.NoError(t, c.Close())
+}
+
+// A guard that honours a flush request in Exit does not wait for a Pool's
+// lock (with thousands of goroutines, the aging timer's requests queued
+// hundreds of them on it, their guards open): the request stays pending,
+// and Barrier flushes the slot once it is idle, so nothing retired before
+// it is left behind.
+func TestExitDoesNotWaitForAPoolLockToFlush(t *testing.T) {
+	for _, robust := range []bool{false, true} {
+		opts := []Option{WithMaxBatchAge(0)}
+		if robust {
+			opts = append(opts, WithRobust())
+		}
+		c := New(opts...)
+		p := NewPool[int](c)
+		h := c.Register()
+		g := h.Enter()
+		p.Retire(g, p.Get(g))
+		req := c.flushReq.Add(1) // as Flush and the aging timer ask
+		p.mu.Lock()              // another goroutine holds the Pool's lock
+		exited := make(chan struct{})
+		go func() {
+			g.Exit()
+			close(exited)
+		}()
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("robust=%v: Exit waited for the Pool's lock to honour a flush request", robust)
+		}
+		require.Less(t, h.s.Value.flushed.Load(), req, "robust=%v: the request was recorded as honoured without the Pool's batches", robust)
+		p.mu.Unlock()
+		require.NoError(t, c.Barrier(context.Background()))
+		require.Zero(t, c.Stats().Pending, "robust=%v: Barrier left the slot's batches pending", robust)
+		h.Unregister()
+		require.NoError(t, c.Close())
+	}
 }
