@@ -231,3 +231,34 @@ func TestLimboForeignNodePanicLeavesNoSectionOpen(t *testing.T) {
 	h.Unregister()
 	require.NoError(t, c.Close())
 }
+
+// The seals of all slots take turns together: one seal from each of many
+// slots visits as many different shares, so that every share is asked and
+// judged as often however rarely its slot and the visitors seal (each
+// slot's own cursor had the first seal of every slot visit the same share).
+func TestVisitsTakeTurnsAcrossSlots(t *testing.T) {
+	const n = 100
+	c := New(WithRobust(), WithMaxBatchAge(0))
+	p := NewPool[stealNode](c)
+	var shares []*poolLocal[stealNode]
+	var handles []*Handle
+	for range n {
+		h := c.Register()
+		g := h.Enter()
+		p.Retire(g, p.Get(g))
+		shares = append(shares, p.cached(g))
+		g.Exit()
+		handles = append(handles, h)
+	}
+	visited := map[*poolLocal[stealNode]]bool{}
+	for _, l := range shares {
+		if o, _ := p.visit(l); o != nil {
+			visited[o] = true
+		}
+	}
+	require.GreaterOrEqual(t, len(visited), n-2, "one seal from each of %d slots visited only %d shares", n, len(visited))
+	for _, h := range handles {
+		h.Unregister()
+	}
+	require.NoError(t, c.Close())
+}
