@@ -2,9 +2,11 @@ package hazard
 
 import (
 	"sync"
+	"unsafe"
 
 	"github.com/go-reclaim/reclaim/internal/perp"
 	"github.com/go-reclaim/reclaim/internal/pin"
+	"github.com/go-reclaim/reclaim/internal/retire"
 )
 
 // Pool recycles objects of type T through a Domain: an object given to
@@ -26,9 +28,10 @@ import (
 type Pool[T any] struct {
 	d         *Domain
 	local     perp.Shards[freeList[T]]
-	full      sync.Pool // *freeList[T] holding objects, moving between processors
-	empty     sync.Pool // *freeList[T] holding none
-	recycle   func(*T)  // p.put, bound once so that Retire does not allocate
+	full      sync.Pool   // *freeList[T] holding objects, moving between processors
+	empty     sync.Pool   // *freeList[T] holding none
+	recycle   func(*T)    // p.put, bound once so that Retire does not allocate
+	bin       *retire.Bin // put and putAll, for Retire without OnReclaim
 	onReclaim func(*T)
 }
 
@@ -61,6 +64,9 @@ func NewPool[T any](d *Domain, opts ...PoolOption[T]) *Pool[T] {
 		o(p)
 	}
 	p.recycle = p.put
+	if p.onReclaim == nil {
+		p.bin = retire.NewBin(func(x unsafe.Pointer) { p.put((*T)(x)) }, p.putAll)
+	}
 	return p
 }
 
@@ -98,7 +104,16 @@ func (p *Pool[T]) getSlow() *T {
 // protects x it is zeroed and kept for Get. The caller must have unlinked
 // x. Retire panics as the package's Retire does: if x is nil or the Domain
 // is closed.
-func (p *Pool[T]) Retire(x *T) { Retire(p.d, x, p.recycle) }
+func (p *Pool[T]) Retire(x *T) {
+	if p.bin == nil {
+		Retire(p.d, x, p.recycle)
+		return
+	}
+	if x == nil {
+		panic("hazard: Retire of a nil pointer")
+	}
+	p.d.retire(retire.Binned(x, p.bin))
+}
 
 // Domain returns the Domain p retires through.
 func (p *Pool[T]) Domain() *Domain { return p.d }
@@ -129,6 +144,31 @@ func (p *Pool[T]) put(x *T) {
 	}
 	p.local.Unpin(l)
 	p.putList(f)
+}
+
+// putAll is put for a run of entries, with no OnReclaim: it zeroes them
+// and fills the processor's free list with one pin, and puts the rest one
+// by one once the list is full.
+func (p *Pool[T]) putAll(es []retire.Entry) {
+	var zero T
+	for len(es) > 0 {
+		n := 0
+		if l := p.local.Pin(pin.Pin()); l != nil {
+			n = min(len(es), cap(l.objs)-len(l.objs))
+			for _, e := range es[:n] {
+				x := (*T)(e.Addr())
+				*x = zero
+				l.objs = append(l.objs, x) // within capacity: no allocation while pinned
+			}
+			p.local.Unpin(l)
+		} else {
+			p.local.Unpin(l)
+		}
+		if es = es[n:]; len(es) > 0 {
+			p.put((*T)(es[0].Addr())) // moves the full list out
+			es = es[1:]
+		}
+	}
 }
 
 // putList shares f with other processors.

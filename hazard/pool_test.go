@@ -2,6 +2,7 @@ package hazard_test
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -215,6 +216,37 @@ func TestPoolOnReclaimPanics(t *testing.T) {
 	require.EqualValues(t, 10, hooked.Load())
 	for range 20 {
 		require.NotEqualValues(t, 7, p.Get().id)
+	}
+	require.NoError(t, d.Close())
+}
+
+// Processors that GOMAXPROCS adds after NewPool have no free list of their
+// own: objects reclaimed on them, a run at a time or one by one, go
+// through the shared lists, zeroed, and come back out of Get.
+func TestPoolAfterGOMAXPROCSGrows(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	d := hazard.New(hazard.WithThreshold(1))
+	p := hazard.NewPool[poolNode](d) // free lists for one processor
+	runtime.GOMAXPROCS(4)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 2000 {
+				n := p.Get()
+				if *n != (poolNode{}) {
+					t.Errorf("worker %d, Get %d: a dirty object", w, i)
+					return
+				}
+				n.id, n.next = uint64(i+1), n
+				p.Retire(n)
+			}
+		})
+	}
+	wg.Wait()
+	require.NoError(t, d.Barrier(waitCtx(t)))
+	require.Zero(t, d.Stats().Pending)
+	for range 1000 {
+		require.Zero(t, *p.Get())
 	}
 	require.NoError(t, d.Close())
 }

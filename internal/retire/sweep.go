@@ -104,6 +104,18 @@ func Free(doomed, kept List, s Sweeper) List {
 		cur, rest, run = b, next, b.keep
 		for run < len(b.Entries) {
 			e := b.Entries[run]
+			if bin, ok := e.fn.(*Bin); ok {
+				end := run + 1
+				for end < len(b.Entries) && b.Entries[end].fn == e.fn { // another type compares unequal, without a panic
+					end++
+				}
+				es := b.Entries[run:end]
+				run = end // counted as reclaimed before the Bin runs, as each entry is below
+				reclaimed += len(es)
+				bin.all(es)
+				clear(es)
+				continue
+			}
 			b.Entries[run] = Entry{}
 			run++
 			reclaimed++
