@@ -197,6 +197,8 @@ func (p *Pool[T]) Retire(g *Guard, x *T) {
 		p.checkOwn(x)
 		l.enterLimbo()
 		if b := l.limbo; b != nil && len(b.nodes) < p.c.batchSize-1 {
+			// retireRobust's common case, written out: as a call it cost
+			// the robust Pool stack 1 ns of its 44 (benchstat, ten runs).
 			p.noteRetire(l, b, x)
 			b.nodes = append(b.nodes, x)
 			countRetired(&g.s.Value) // before a stealer can seal x: see Collector.pending

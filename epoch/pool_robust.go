@@ -63,26 +63,24 @@ func (p *Pool[T]) checkOwn(x *T) {
 	}
 }
 
-// retireRobust is Retire's robust path when l, the share of g's slot, has
-// no limbo or a full one: it appends x to the limbo, sealing it and judging
-// when it is full. Retire's accesses to the limbo form a section that keeps
-// other slots' seals from stealing it meanwhile (see stealLimbo): the
-// caller has entered it, and retireRobust leaves it.
+// retireRobust appends x to the limbo of l, the share of g's slot, sealing
+// it and judging when it is full. Retire's accesses to the limbo form a
+// section that keeps other slots' seals from stealing it meanwhile (see
+// stealLimbo): the caller has entered it, and retireRobust leaves it.
 func (p *Pool[T]) retireRobust(l *poolLocal[T], g *Guard, x *T) {
 	b := p.limboOf(l)
 	p.noteRetire(l, b, x)
 	b.nodes = append(b.nodes, x)
 	countRetired(&g.s.Value) // before a stealer can seal x: see Collector.pending
-	full := len(b.nodes) >= p.c.batchSize
-	if full {
-		l.lockSealed()
-		p.sealRobust(l, l)
-		l.unlockSealed()
+	if len(b.nodes) < p.c.batchSize {
+		l.leaveLimbo()
+		return
 	}
+	l.lockSealed()
+	p.sealRobust(l, l)
+	l.unlockSealed()
 	l.leaveLimbo()
-	if full {
-		p.reclaimRobust(l)
-	}
+	p.reclaimRobust(l)
 }
 
 // birthFor returns the birth era of a node handed out to g now, after
@@ -257,9 +255,8 @@ func (p *Pool[T]) reclaimRobust(l *poolLocal[T]) {
 
 // visit returns the share of another slot that a seal of l's slot
 // visits, and the turn (nil if the turn is l's own, or the share has not
-// been made yet): the
-// seal asks it for its limbo (askLimbo) and judges its sealed batches
-// (judgeStranded). A slot keeps what its last seal found held, and its
+// been made yet): the seal asks it for its limbo (askLimbo) and judges its
+// sealed batches (judgeStranded). A slot keeps what its last seal found held, and its
 // limbo, until it seals again, which a goroutine descheduled inside a
 // guard does not do for as long as others run: seconds with 1,024
 // goroutines on 2 Ps. The sweeps of the aging timer judge every slot too,

@@ -153,17 +153,16 @@ func (p *Pool[T]) putAll(es []retire.Entry) {
 	var zero T
 	for len(es) > 0 {
 		n := 0
-		if l := p.local.Pin(pin.Pin()); l != nil {
+		l := p.local.Pin(pin.Pin())
+		if l != nil {
 			n = min(len(es), cap(l.objs)-len(l.objs))
 			for _, e := range es[:n] {
 				x := (*T)(e.Addr())
 				*x = zero
 				l.objs = append(l.objs, x) // within capacity: no allocation while pinned
 			}
-			p.local.Unpin(l)
-		} else {
-			p.local.Unpin(l)
 		}
+		p.local.Unpin(l)
 		if es = es[n:]; len(es) > 0 {
 			p.put((*T)(es[0].Addr())) // moves the full list out
 			es = es[1:]
