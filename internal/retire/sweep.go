@@ -106,7 +106,7 @@ func Free(doomed, kept List, s Sweeper) List {
 			e := b.Entries[run]
 			if bin, ok := e.fn.(*Bin); ok {
 				end := run + 1
-				for end < len(b.Entries) && b.Entries[end].fn == e.fn { // another type compares unequal, without a panic
+				for end < len(b.Entries) && sameBin(b.Entries[end].fn, bin) {
 					end++
 				}
 				es := b.Entries[run:end]
