@@ -143,13 +143,18 @@ func (d *Domain) threshold0(held int) int { return max(d.threshold, d.perSlot*he
 // Retire does not allocate in steady state. It panics if p or free is nil
 // or if d is closed.
 func Retire[T any](d *Domain, p *T, free func(*T)) {
-	if p == nil {
-		panic("hazard: Retire of a nil pointer")
-	}
+	mustRetire(p)
 	if free == nil {
 		panic("hazard: Retire with a nil free function")
 	}
 	d.retire(retire.Of(p, free))
+}
+
+// mustRetire panics if p, about to be retired, is nil.
+func mustRetire[T any](p *T) {
+	if p == nil {
+		panic("hazard: Retire of a nil pointer")
+	}
 }
 
 const (

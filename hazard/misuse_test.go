@@ -75,6 +75,12 @@ func TestMisuseRetireNil(t *testing.T) {
 		func() { hazard.Retire(d, (*int)(nil), func(*int) {}) })
 	require.PanicsWithValue(t, "hazard: Retire with a nil free function",
 		func() { hazard.Retire(d, new(int), nil) })
+	for _, pool := range []*hazard.Pool[int]{ // recycled a run at a time, and one by one
+		hazard.NewPool[int](d),
+		hazard.NewPool(d, hazard.OnReclaim(func(*int) {})),
+	} {
+		require.PanicsWithValue(t, "hazard: Retire of a nil pointer", func() { pool.Retire(nil) })
+	}
 	require.NoError(t, d.Barrier(waitCtx(t)))
 	st := d.Stats()
 	require.Zero(t, st.Retired, "a rejected Retire retires nothing")

@@ -109,9 +109,7 @@ func (p *Pool[T]) Retire(x *T) {
 		Retire(p.d, x, p.recycle)
 		return
 	}
-	if x == nil {
-		panic("hazard: Retire of a nil pointer")
-	}
+	mustRetire(x)
 	p.d.retire(retire.Binned(x, p.bin))
 }
 
