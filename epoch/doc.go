@@ -282,7 +282,7 @@
 // classic mode's longer gaps of Fences: a robust seal holds what was sealed
 // after the fence it shares until its slot seals again, and with a gap of
 // 500 us the Pool stack at 1,024 goroutines held four times as much), run
-// without giving the processor up (fence.HeavyHeld), and each seal judges
+// without giving the processor up (fence.Heavy), and each seal judges
 // what was sealed before the newest one that completed, as Retire's full
 // batches do. Flush, Barrier, Close and the aging timer take a fence of
 // their own, as in the classic mode. Measured figures are in the README.

@@ -14,8 +14,8 @@ import "time"
 // gaps and the fences before a seal can judge it. Callers that want
 // progress now (fresh: Flush, Barrier, Close, the aging timer) run their
 // own, which serves the seals too. (Fresh fences that gave the processor
-// up, rather than HeavyHeld: the robust stack at 1,024 goroutines peaked
-// at 299,017 pending instead of 97,771.)
+// up: the robust stack at 1,024 goroutines peaked at 299,017 pending
+// instead of 97,771.)
 func (c *Collector) sharedHeavy(fresh bool) uint64 {
 	return max(c.heavy.Fence(&c.epoch, c.gap(), fresh), 1)
 }

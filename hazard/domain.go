@@ -399,7 +399,7 @@ func (d *Domain) flushOwned(self int) (pending int64) {
 	if !asked {
 		return pending
 	}
-	fence.HeavyHeld() // pinned: the owners wait while want is set
+	fence.Heavy() // pinned: the owners wait while want is set
 	for i := range owned {
 		sh := &owned[i]
 		if sh.want.Load() == 0 {

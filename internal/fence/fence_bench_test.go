@@ -29,7 +29,7 @@ func BenchmarkHeavyBusy(b *testing.B) {
 		}()
 	}
 	for b.Loop() {
-		HeavyHeld()
+		Heavy()
 	}
 	stop.Store(true)
 	for range spinners {

@@ -17,14 +17,10 @@ func available() bool {
 }
 
 // membarrier never fails once registration succeeded; if it did, silence
-// would break every ordering argument, so it panics. held makes it a raw
-// system call (see HeavyHeld).
-func membarrier(held bool) {
-	call := unix.Syscall
-	if held {
-		call = unix.RawSyscall
-	}
-	if _, _, errno := call(unix.SYS_MEMBARRIER, cmdPrivateExpedited, 0, 0); errno != 0 {
+// would break every ordering argument, so it panics. It is a raw system
+// call (see Heavy).
+func membarrier() {
+	if _, _, errno := unix.RawSyscall(unix.SYS_MEMBARRIER, cmdPrivateExpedited, 0, 0); errno != 0 {
 		panic("reclaim: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) failed after registration: " + errno.Error())
 	}
 }

@@ -4,4 +4,4 @@ package fence
 
 func available() bool { return false }
 
-func membarrier(bool) { panic("reclaim: no asymmetric fence on this platform") }
+func membarrier() { panic("reclaim: no asymmetric fence on this platform") }

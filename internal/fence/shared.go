@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Shared is a heavy fence that many reclaimers share. HeavyHeld costs a
+// Shared is a heavy fence that many reclaimers share. Heavy costs a
 // system call that, with every processor busy, interrupts them all (12 to
 // 14 us on the 2-core development machine, against 0.2 us when the other
 // core is idle): more than the work between two scans when scans are
@@ -29,10 +29,7 @@ type Shared struct {
 // whose Fence returns v may act on what was retired before counter moved
 // past v, as after a fence of its own.
 //
-// The fence runs with HeavyHeld: other reclaimers wait for it, and one
-// handed to another goroutine during the call gets its processor back only
-// after the scheduler has run the others, seconds with a thousand
-// goroutines.
+// The fence keeps the processor (see Heavy): other reclaimers wait for it.
 func (s *Shared) Fence(counter *atomic.Uint64, gap int64, fresh bool) uint64 {
 	t := now()
 	if last := s.at.Load(); fresh || t-last >= gap && s.at.CompareAndSwap(last, t) {
@@ -40,7 +37,7 @@ func (s *Shared) Fence(counter *atomic.Uint64, gap int64, fresh bool) uint64 {
 		if fresh {
 			s.at.Store(t) // a fresh fence serves the others too
 		}
-		HeavyHeld()
+		Heavy()
 		d := now() - t
 		s.dur.Store(min(d, s.last.Swap(d))) // one fence slowed by preemption does not count
 		for {
