@@ -49,6 +49,13 @@ const (
 // isOpen reports whether g has not exited.
 func (g *Guard) isOpen() bool { return g.state != closed }
 
+// Open reports whether g is open: entered and not yet exited. It is for
+// checks against misuse in code that takes a guard from its caller (a
+// library that panics on an exited guard before it changes anything), not
+// for synchronization: a *Guard kept after Exit may report true again once
+// Enter hands out the same Guard, which a stale copy cannot tell apart.
+func (g *Guard) Open() bool { return g.isOpen() }
+
 // Exit closes the guard. Pointers loaded under the guard must not be used
 // afterwards. Exit panics if the guard has already exited.
 func (g *Guard) Exit() {

@@ -6,8 +6,9 @@ import (
 	"github.com/go-reclaim/reclaim/internal/inlinetest"
 )
 
-// Handle.Enter inlines to one call of the collector's enter, and Reserve's
-// common case inlines into the traversals of the robust mode.
+// Handle.Enter inlines to one call of the collector's enter, Reserve's
+// common case into the traversals of the robust mode, and Open into the
+// checks of offheap's Get.
 func TestHotPathsInline(t *testing.T) {
-	inlinetest.Require(t, "(*Handle).Enter", "(*Guard).Reserve")
+	inlinetest.Require(t, "(*Handle).Enter", "(*Guard).Reserve", "(*Guard).Open")
 }

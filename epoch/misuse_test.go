@@ -142,3 +142,27 @@ func TestMisuseLeavesCollectorUsable(t *testing.T) {
 	require.Equal(t, 1, freed)
 	require.NoError(t, c.Close())
 }
+
+// Open lets a library that takes a guard from its caller refuse an exited
+// one before it changes anything: pooled guards, a Handle's outer and
+// nested guards.
+func TestGuardOpen(t *testing.T) {
+	c := epoch.New()
+	defer c.Close()
+	g := c.Enter()
+	require.True(t, g.Open(), "an entered guard")
+	g.Exit()
+	require.False(t, g.Open(), "after Exit")
+
+	h := c.Register()
+	defer h.Unregister()
+	outer := h.Enter()
+	inner := h.Enter()
+	require.True(t, outer.Open())
+	require.True(t, inner.Open())
+	inner.Exit()
+	require.False(t, inner.Open(), "a nested guard after its Exit")
+	require.True(t, outer.Open(), "the outer guard stays open")
+	outer.Exit()
+	require.False(t, outer.Open())
+}

@@ -46,24 +46,27 @@ func (r Ref) String() string { return fmt.Sprintf("ref(%d bytes, class %d, %v)",
 //
 // All methods are safe for concurrent use.
 type Arena struct {
-	c       *epoch.Collector
-	classes []*pool
-	limit   int64
-	used    atomic.Int64
+	c         *epoch.Collector
+	classes   []*pool
+	limit     int64
+	maxRegion int
+	used      atomic.Int64
 }
 
 // NewArena returns an arena of at most maxBytes bytes (in rounded region
 // sizes) whose regions are at most maxRegion bytes, reclaimed through c
 // (epoch.Default() if nil). It fails with ErrSize if maxRegion or maxBytes
-// is not positive or maxRegion exceeds maxBytes.
+// is not positive, maxRegion exceeds 1 GiB, or a region of maxRegion bytes,
+// rounded up to its size class, would not fit in maxBytes.
 func NewArena(c *epoch.Collector, maxBytes, maxRegion int, opts ...Option) (*Arena, error) {
-	if maxBytes <= 0 || maxRegion <= 0 || maxRegion > maxBytes || maxRegion > 1<<30 {
-		return nil, fmt.Errorf("%w: NewArena(maxBytes %d, maxRegion %d)", ErrSize, maxBytes, maxRegion)
+	if maxBytes <= 0 || maxRegion <= 0 || maxRegion > 1<<30 || MinRegion<<classOf(maxRegion) > maxBytes {
+		return nil, fmt.Errorf("%w: NewArena(maxBytes %d, maxRegion %d): the largest region, rounded up to its class, must fit in maxBytes",
+			ErrSize, maxBytes, maxRegion)
 	}
 	if c == nil {
 		c = epoch.Default()
 	}
-	a := &Arena{c: c, limit: int64(maxBytes)}
+	a := &Arena{c: c, limit: int64(maxBytes), maxRegion: maxRegion}
 	for size := MinRegion; ; size <<= 1 {
 		p := new(pool)
 		capacity := max(maxBytes/size, 1)
@@ -97,8 +100,8 @@ func classOf(n int) int {
 // ErrFull when the byte budget is spent, with ErrClosed after Close, and in
 // checked mode with ErrCorrupted as Slab.Alloc does.
 func (a *Arena) Alloc(n int) (Ref, []byte, error) {
-	if n <= 0 || n > MinRegion<<(len(a.classes)-1) {
-		return Ref{}, nil, fmt.Errorf("%w: Alloc(%d): regions are 1 to %d bytes", ErrSize, n, MinRegion<<(len(a.classes)-1))
+	if n <= 0 || n > a.maxRegion {
+		return Ref{}, nil, fmt.Errorf("%w: Alloc(%d): regions are 1 to %d bytes", ErrSize, n, a.maxRegion)
 	}
 	k := classOf(n)
 	size := int64(MinRegion) << k
@@ -157,14 +160,23 @@ func (a *Arena) Used() int64 { return a.used.Load() }
 // mode it reports leaked regions (*LeakError, per size class).
 func (a *Arena) Close() error { return a.CloseContext(context.Background()) }
 
-// CloseContext is Close with a bound on the wait for open guards.
+// CloseContext is Close with a bound on the wait for open guards. If ctx
+// ends first, the classes that were closed stay closed, and a later Close
+// or CloseContext closes the others and reports what they hold (leaks
+// included); ErrClosed only once every class was closed before the call.
 func (a *Arena) CloseContext(ctx context.Context) error {
 	var errs []error
+	closed := 0
 	for _, p := range a.classes {
-		errs = append(errs, p.close(ctx))
+		switch err := p.close(ctx); {
+		case errors.Is(err, ErrClosed):
+			closed++
+		case err != nil:
+			errs = append(errs, err)
+		}
 	}
-	if errors.Is(errs[0], ErrClosed) {
-		return errs[0]
+	if closed == len(a.classes) {
+		return closedErr("Close")
 	}
 	return errors.Join(errs...)
 }

@@ -2,6 +2,7 @@ package offheap_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/go-reclaim/reclaim/epoch"
 	"github.com/go-reclaim/reclaim/offheap"
+	"github.com/stretchr/testify/require"
 )
 
 func newArena(t testing.TB, c *epoch.Collector, maxBytes, maxRegion int, opts ...offheap.Option) *offheap.Arena {
@@ -71,20 +73,69 @@ func TestArenaRoundTrip(t *testing.T) {
 
 func TestArenaBadSizes(t *testing.T) {
 	c := newCollector(t)
-	for _, args := range [][2]int{{0, 16}, {-1, 16}, {1024, 0}, {1024, -5}, {100, 200}} {
+	// {100, 100}: a region of 100 bytes takes the 128-byte class, which
+	// would never fit the budget.
+	for _, args := range [][2]int{{0, 16}, {-1, 16}, {1024, 0}, {1024, -5}, {100, 200}, {100, 100}, {8, 8}} {
 		if _, err := offheap.NewArena(c, args[0], args[1]); !errors.Is(err, offheap.ErrSize) {
 			t.Errorf("NewArena(%d, %d): %v; want ErrSize", args[0], args[1], err)
 		}
 	}
 	a := newArena(t, c, 4096, 64)
+	// 101 bytes fits the class of maxRegion 100 (128 bytes), but not
+	// maxRegion.
+	b := newArena(t, c, 4096, 100)
 	for _, n := range []int{0, -1, 65} {
 		if _, _, err := a.Alloc(n); !errors.Is(err, offheap.ErrSize) {
-			t.Errorf("Alloc(%d): %v; want ErrSize", n, err)
+			t.Errorf("Alloc(%d) with maxRegion 64: %v; want ErrSize", n, err)
 		}
 	}
-	if err := a.Close(); err != nil {
-		t.Fatal(err)
+	if _, _, err := b.Alloc(101); !errors.Is(err, offheap.ErrSize) {
+		t.Errorf("Alloc(101) with maxRegion 100: %v; want ErrSize", err)
 	}
+	r, _, err := b.Alloc(100)
+	require.NoError(t, err, "Alloc(maxRegion)")
+	require.NoError(t, freeRef(c, b, r))
+	require.NoError(t, a.Close())
+	require.NoError(t, b.Close())
+}
+
+// A CloseContext whose context ends between two size classes leaves the
+// rest to a later Close, which must report what those classes hold (here a
+// leaked region) rather than the ErrClosed of the classes already closed.
+func TestArenaCloseRetryReportsLeaks(t *testing.T) {
+	c := epoch.New(epoch.WithMaxBatchAge(0))
+	defer c.Close()
+	a, err := offheap.NewArena(c, 1<<12, 32, offheap.WithChecks()) // classes 16 and 32
+	require.NoError(t, err)
+	_, _, err = a.Alloc(20) // class 1, leaked
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	// A free function that class 0's Barrier runs opens a guard on another
+	// goroutine, so class 1's Barrier has to wait for it, and the ended
+	// context makes that Barrier fail.
+	entered, release, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	g := c.Enter()
+	epoch.Retire(g, new(int), func(*int) {
+		go func() {
+			defer close(done)
+			h := c.Enter()
+			close(entered)
+			<-release
+			h.Exit()
+		}()
+		<-entered
+	})
+	g.Exit()
+	first := a.CloseContext(ctx)
+	close(release)
+	<-done
+	require.ErrorIs(t, first, context.Canceled, "class 1 waited for the open guard")
+	require.NotErrorIs(t, first, offheap.ErrClosed)
+	second := a.Close()
+	require.ErrorIs(t, second, offheap.ErrLeaked, "the retried Close reports the region leaked in class 1")
+	require.NotErrorIs(t, second, offheap.ErrClosed)
+	require.ErrorIs(t, a.Close(), offheap.ErrClosed, "a third Close, every class closed before it")
 }
 
 func TestArenaBudget(t *testing.T) {

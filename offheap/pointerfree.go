@@ -31,6 +31,9 @@ var pointerKinds = map[reflect.Kind]string{
 func findPointer(t reflect.Type, path string) (string, string) {
 	switch t.Kind() {
 	case reflect.Array:
+		if t.Len() == 0 {
+			return "", "" // holds nothing: `_ [0]func()` makes a struct incomparable
+		}
 		return findPointer(t.Elem(), path+"[]")
 	case reflect.Struct:
 		for i := range t.NumField() {

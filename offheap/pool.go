@@ -142,7 +142,7 @@ func (p *pool) init(c *epoch.Collector, elemSize uintptr, capacity int, opts []O
 	}
 	mem, err := mapMemory(capacity * int(stride))
 	if err != nil {
-		return fmt.Errorf("offheap: mapping %d bytes: %w", capacity*int(stride), err)
+		return fmt.Errorf("%w: reserving %d bytes of address space: %w", ErrSize, capacity*int(stride), err)
 	}
 	p.c = c
 	p.elemSize, p.stride = elemSize, stride
@@ -192,6 +192,9 @@ func (p *pool) checkGuard(op string, g *epoch.Guard) {
 	}
 	if g.Collector() != p.c {
 		panic("offheap: " + op + " with a guard of another collector than the slab's")
+	}
+	if !g.Open() {
+		panic("offheap: " + op + " with a guard that has exited")
 	}
 }
 

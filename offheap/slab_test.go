@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-reclaim/reclaim/epoch"
 	"github.com/go-reclaim/reclaim/offheap"
+	"github.com/stretchr/testify/require"
 )
 
 func TestAllocGetFree(t *testing.T) {
@@ -84,6 +85,8 @@ func TestPointerFreeAccepted(t *testing.T) {
 			G uintptr
 		}
 		H [0]int64
+		_ [0]func() // the idiom that makes a struct incomparable holds nothing
+		I [0]*int
 	}
 	s := newSlab[ok](t, c, 1)
 	if err := s.Close(); err != nil {
@@ -107,9 +110,12 @@ func TestBadSizes(t *testing.T) {
 			t.Errorf("capacity 2^32: %v; want ErrSize", err)
 		}
 	}
-	// Fits the index but not the address space: a clean error, no crash.
-	if _, err := offheap.NewSlab[[1 << 20]byte](c, math.MaxInt32); err == nil {
+	// Fits the index but not the address space: ErrSize, no crash.
+	if s, err := offheap.NewSlab[[1 << 20]byte](c, math.MaxInt32); err == nil {
+		_ = s.Close()
 		t.Errorf("2 PiB reservation succeeded")
+	} else if !errors.Is(err, offheap.ErrSize) {
+		t.Errorf("2 PiB reservation: %v; want ErrSize", err)
 	}
 }
 
@@ -292,7 +298,17 @@ func TestGuardMisusePanics(t *testing.T) {
 	defer g.Exit()
 	expectPanic("Get foreign guard", "another collector", func() { _, _ = s.Get(g, h) })
 	expectPanic("Free foreign guard", "another collector", func() { _ = s.Free(g, h) })
-	_ = free(c, s, h)
+	// An exited guard panics before Free changes anything: the handle stays
+	// live and a later Free succeeds.
+	exited := c.Enter()
+	exited.Exit()
+	expectPanic("Get exited guard", "has exited", func() { _, _ = s.Get(exited, h) })
+	expectPanic("Free exited guard", "has exited", func() { _ = s.Free(exited, h) })
+	barrier(t, c)
+	if st := s.Stats(); st.Live != 1 || st.Pending != 0 {
+		t.Errorf("after the panics: Live %d, Pending %d; want 1 and 0", st.Live, st.Pending)
+	}
+	require.NoError(t, free(c, s, h), "Free after the panicking one")
 }
 
 func TestNilCollectorUsesDefault(t *testing.T) {
