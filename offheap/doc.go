@@ -91,8 +91,8 @@
 //     positive or does not fit: ErrPointers and ErrSize from NewSlab.
 //
 // Stale handles, double frees and writes after free are reported as
-// *MisuseError. Passing a nil guard, or a guard of another collector, panics
-// with a message naming it. Using a pointer after its guard exited (or after
+// *MisuseError. Passing a nil guard, a guard of another collector, or one
+// that has exited, panics with a message naming it, before anything changes. Using a pointer after its guard exited (or after
 // its own Free, for Alloc's pointer) cannot be caught cheaply: enable
 // WithChecks in tests, which poisons freed slots and verifies the poison on
 // reuse. Close waits for a grace period, so it must not be called inside a

@@ -65,8 +65,8 @@
 //
 // # Misuse
 //
-// Load, Store and Delete panic with a nil guard or a guard of another
-// collector; Load panics after Close, Store then fails with
+// Load, Store, Delete and Range panic with a nil guard, a guard of another
+// collector or one that has exited; Load panics after Close, Store then fails with
 // offheap.ErrClosed. With offheap.WithChecks the entry slab poisons freed
 // entries and Close reports leaks, as package offheap describes.
 package offheapmap

@@ -236,10 +236,14 @@ func (m *Map[K, V]) insert(t *table, h uint64, hd offheap.Handle) {
 	}
 }
 
-// checkGuard panics on a nil guard or a guard of another collector.
+// checkGuard panics on a nil guard, a guard of another collector, or one
+// that has exited, before the operation changes anything.
 func (m *Map[K, V]) checkGuard(op string, g *epoch.Guard) {
 	if g == nil || g.Collector() != m.c {
 		panic("offheapmap: " + op + " with a nil guard or a guard of another collector than the map's")
+	}
+	if !g.Open() {
+		panic("offheapmap: " + op + " with a guard that has exited")
 	}
 }
 

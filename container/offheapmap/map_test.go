@@ -277,8 +277,21 @@ func TestMisuse(t *testing.T) {
 	}
 	og.Exit()
 	require.Zero(t, m.Len(), "a refused Store leaves the map unchanged")
-	require.NoError(t, m.Close())
 	g := c.Enter()
+	_, err := m.Store(g, 1, value{})
+	require.NoError(t, err)
+	g.Exit()
+	for name, f := range map[string]func(g *epoch.Guard){
+		"Load":   func(g *epoch.Guard) { m.Load(g, 1) },
+		"Store":  func(g *epoch.Guard) { _, _ = m.Store(g, 2, value{}) },
+		"Delete": func(g *epoch.Guard) { m.Delete(g, 1) },
+		"Range":  func(g *epoch.Guard) { m.Range(g, func(uint64, *value) bool { return true }) },
+	} {
+		require.PanicsWithValue(t, "offheapmap: "+name+" with a guard that has exited", func() { f(g) }, name)
+	}
+	require.Equal(t, 1, m.Len(), "refused Store and Delete leave the map unchanged")
+	require.NoError(t, m.Close())
+	g = c.Enter()
 	require.PanicsWithValue(t, "offheapmap: Range after Close", func() { m.Range(g, func(uint64, *value) bool { return true }) })
 	g.Exit()
 	require.NoError(t, c.Close())
