@@ -152,8 +152,8 @@ func NewPool[T any](c *Collector, opts ...PoolOption[T]) *Pool[T] {
 // node's birth, so g may keep using the node after publishing it (another
 // goroutine that receives the node before it is published is not covered
 // by its own reservation); like Load it may raise the reservation, so it
-// must not come between a load and the Guard.Reserve that protects it. Get panics if g has exited or belongs to
-// another Collector.
+// must not come between a load and the Guard.Reserve that protects it. Get
+// panics if g has exited or belongs to another Collector.
 func (p *Pool[T]) Get(g *Guard) *T {
 	l := p.cached(g)
 	if l == nil || l.free == nil || len(l.free.nodes) == 0 {
@@ -186,8 +186,11 @@ func (p *Pool[T]) refilled(g *Guard) *poolLocal[T] {
 // Pool's Get: a node of another Pool is caught under the race detector and
 // with WithGuardTracking (a panic), and is undefined behaviour otherwise,
 // as is one that no Pool allocated (caught under -race by checkptr's fatal
-// error). Retire panics if x is nil, or if g has exited or belongs to
-// another Collector.
+// error). On a robust Collector Retire, like Get, may raise g's
+// reservation (to cover x, which g may have unlinked without loading it),
+// so it must not come between a load and the Guard.Reserve that protects
+// it. Retire panics if x is nil, or if g has exited or belongs to another
+// Collector.
 func (p *Pool[T]) Retire(g *Guard, x *T) {
 	l := p.cached(g)
 	switch {

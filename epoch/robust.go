@@ -126,10 +126,10 @@ func (c *Collector) raise(p *participant) bool {
 // and reports whether the pointer is protected. In the robust mode a guard
 // protects only objects born up to the era it has reserved: Reserve raises
 // that to the present and reports whether it had to. Call it right after
-// each such load, with no Load, Reserve, Pool.Get or nested guard of the
-// same Handle in between (any of them may raise the reservation, and a
-// raise protects only what is loaded after it), and again after each
-// reload:
+// each such load, with no Load, Reserve, Pool.Get, Pool.Retire or nested
+// guard of the same Handle in between (any of them may raise the
+// reservation, and a raise protects only what is loaded after it), and
+// again after each reload:
 //
 //	p := src.Load()
 //	for !g.Reserve() {
