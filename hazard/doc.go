@@ -27,9 +27,11 @@
 // Objects wait in per-processor batches, so without help an object might
 // wait for 63 more retires on its processor. Three things move it along:
 //
-//   - Flush hands every processor's open batch to the domain and scans
-//     once, without waiting for anything: what no hazard pointer protects
-//     is reclaimed before Flush returns. A writer that swaps a snapshot,
+//   - Flush hands every processor's open batch to the domain and scans,
+//     waiting for no reader: what no hazard pointer protects is reclaimed
+//     before Flush returns (or by a scan of another goroutine that took
+//     it; Flush scans once more after any scan that held batches when it
+//     took the list). A writer that swaps a snapshot,
 //     a file or a cgo handle calls it after Retire (as arc-swap releases
 //     the old value on store).
 //   - A timer ages batches out: while anything is pending it runs a Flush

@@ -423,10 +423,13 @@ func (d *Domain) flushOwned(self int) (pending int64) {
 // looks at the slots is reclaimed before Flush returns, unless a scan,
 // Barrier or Close running on another goroutine has taken it, which then
 // reclaims it; its free function is then synchronized before Flush returns.
+// (A scan that had taken the object but keeps it, having looked at the
+// slots before its protection ended, has put it back when Flush scans.)
 // Flush never waits for a hazard pointer to be reset, nor for a Barrier's or
 // Close's reclamation; it waits only for another flush of the processors'
-// batches (Flush, Barrier, Close or the aging timer) and for a processor's
-// batch, each held by a pinned goroutine for a few microseconds at most.
+// batches (Flush, Barrier, Close or the aging timer), for a processor's
+// batch, and for the scans that hold batches it would take while they judge
+// them, each held by a pinned goroutine for a few microseconds at most.
 //
 // Flush is meant for objects that must be released promptly (files,
 // handles, large snapshots): after a writer swaps a shared pointer and
@@ -476,16 +479,42 @@ func (d *Domain) tick() (more bool) {
 // scan's own, so that it judges every batch it takes (Flush, Barrier, Close
 // and the aging timer); Retire's scans share fences (see
 // sweeper.snapshot).
+//
+// A fresh scan also reclaims what another scan held when it took the list
+// and then kept: that scan looked at the slots before a protection ended,
+// or judged by a shared fence that began before the batch was sealed, and
+// put the batch back too late for this scan's take. If any other scan held
+// batches of the list since the take (sealedList.alone), the fresh scan
+// waits for those that hold some now, pinned and done within microseconds,
+// and scans again. Whatever such a scan kept is then on the list, or taken
+// by a scan that started after the first fresh scan had begun its own
+// fence: that one judges every batch sealed before the Flush and sees the
+// slots as they were after it was called, so it reclaims what this Flush
+// must.
 func (d *Domain) scan(fresh bool) {
+	l, alone := d.scanOnce(fresh)
+	if fresh && !alone {
+		l.awaitJudges()
+		d.scanOnce(true)
+	}
+}
+
+// scanOnce is one scan of the current list l; alone reports whether no
+// other scan held batches of l from before its take to after its
+// put-back.
+func (d *Domain) scanOnce(fresh bool) (l *sealedList, alone bool) {
 	sw := d.sweeper()
-	l := d.sealed.enter()
+	l = d.sealed.enter()
 	defer l.leave() // also when a free function panics
+	judged := l.judged.Load()
 	pin.Pin()
+	sw.phase = l.startJudging()
 	list := l.TakeAll()
 	if list != nil {
 		d.notePeakNow()
 	}
 	d.sweep(sw, list, l, fresh) // also frees what other scans of l judged
+	return l, l.alone(judged)
 }
 
 // sweepStale empties a stale list left by a Barrier or Close that stopped
@@ -557,6 +586,7 @@ func (d *Domain) sweep(sw *sweeper, list *retire.Batch, home *sealedList, fresh 
 		if !fresh {
 			doomed.PushTo(&home.ready)
 		}
+		home.endJudging(sw.phase)
 	}
 	pin.Unpin()
 	d.state.Add(drainUnit) // free functions may Retire, even after Close
@@ -654,6 +684,7 @@ type sweeper struct {
 	home    *sealedList
 	hazards []uintptr
 	from    uint64 // the sweep judges the batches sealed (tagged) up to this
+	phase   uint32 // of home's judges that the scan counts in (startJudging)
 }
 
 // KeepBatch keeps, whole, a batch sealed after the fence the sweep took

@@ -17,6 +17,13 @@ import (
 type sealedList struct {
 	retire.Stack
 	users atomic.Int32 // goroutines pushing to or scanning this list
+	// judges counts, by parity of phase, the scans between taking batches
+	// of this list and putting back what they keep (pinned), and judged
+	// the scans that have done so; see startJudging and awaitJudges.
+	judges  [2]atomic.Int32
+	phase   atomic.Uint32
+	judged  atomic.Uint64
+	phaseMu sync.Mutex // held by a Flush that flips phase and waits
 	// ready holds batches that a scan of this list has judged and whose
 	// doomed entries (retire.Judge) wait for their free functions; the
 	// list's users take them a few at a time (see Domain.drain). readyMu
@@ -58,6 +65,52 @@ func (l *sealedList) tryLockReady() bool {
 func (l *sealedList) unlockReady() {
 	l.readyMu.Unlock()
 	pin.Unpin()
+}
+
+// startJudging counts the caller, a scan about to take batches of l,
+// pinned, among l's judges until endJudging. The count it joins is that of
+// a phase that was current after its increment (which it re-checks), so a
+// Flush that flips the phase later and waits for that count waits for
+// every scan that took batches before the flip.
+func (l *sealedList) startJudging() (phase uint32) {
+	for {
+		p := l.phase.Load()
+		l.judges[p&1].Add(1)
+		if l.phase.Load() == p {
+			return p & 1
+		}
+		l.judges[p&1].Add(-1)
+	}
+}
+
+// endJudging ends what startJudging began, once the scan has put back
+// what it keeps.
+func (l *sealedList) endJudging(phase uint32) {
+	l.judged.Add(1) // first: see alone
+	l.judges[phase].Add(-1)
+}
+
+// alone reports whether no scan of l but the caller's (a fresh one, which
+// read judged before it took l) held batches of l at any moment since it
+// took it: no scan is between its take and its put-back now, and only the
+// caller's own has finished since. A scan that ended between the read of
+// judged and the caller's take had put back what it kept before the take.
+func (l *sealedList) alone(judged uint64) bool {
+	return l.judges[0].Load()+l.judges[1].Load() == 0 && l.judged.Load() == judged+1
+}
+
+// awaitJudges waits until the scans that took batches of l before the call
+// have put back what they keep: a Flush whose scan found the list while
+// another scan held some of its batches scans again after that (see
+// Domain.scan). Those scans are pinned, so done within microseconds; those
+// that start meanwhile count in the other phase and are not waited for.
+func (l *sealedList) awaitJudges() {
+	l.phaseMu.Lock()
+	defer l.phaseMu.Unlock()
+	old := l.phase.Add(1) - 1
+	for l.judges[old&1].Load() != 0 {
+		runtime.Gosched()
+	}
 }
 
 // drainBatches is how many judged batches a scan takes at a time: a scan
