@@ -486,22 +486,22 @@ func (d *Domain) tick() (more bool) {
 // put the batch back too late for this scan's take. If any other scan held
 // batches of the list since the take (sealedList.alone), the fresh scan
 // waits for those that hold some now, pinned and done within microseconds,
-// and scans again. Whatever such a scan kept is then on the list, or taken
-// by a scan that started after the first fresh scan had begun its own
-// fence: that one judges every batch sealed before the Flush and sees the
-// slots as they were after it was called, so it reclaims what this Flush
-// must.
+// and scans again. Whatever such a scan kept is then on the list, or
+// taken by a scan that took it after the wait began, so after the fresh
+// scan's own fence had completed: that one judges every batch sealed
+// before the Flush (the newest shared fence is at least that one) and sees
+// the slots as they were after Flush was called, so it reclaims what this
+// Flush must.
 func (d *Domain) scan(fresh bool) {
-	l, alone := d.scanOnce(fresh)
-	if fresh && !alone {
+	if l, alone := d.scanOnce(fresh); fresh && !alone {
 		l.awaitJudges()
 		d.scanOnce(true)
 	}
 }
 
-// scanOnce is one scan of the current list l; alone reports whether no
-// other scan held batches of l from before its take to after its
-// put-back.
+// scanOnce is one scan of the current list l. For a fresh scan, alone
+// reports whether no other scan held batches of l from before its take to
+// after its put-back.
 func (d *Domain) scanOnce(fresh bool) (l *sealedList, alone bool) {
 	sw := d.sweeper()
 	l = d.sealed.enter()
@@ -514,7 +514,7 @@ func (d *Domain) scanOnce(fresh bool) (l *sealedList, alone bool) {
 		d.notePeakNow()
 	}
 	d.sweep(sw, list, l, fresh) // also frees what other scans of l judged
-	return l, l.alone(judged)
+	return l, fresh && l.alone(judged)
 }
 
 // sweepStale empties a stale list left by a Barrier or Close that stopped
