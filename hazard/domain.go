@@ -580,6 +580,13 @@ func (d *Domain) sweep(sw *sweeper, list *retire.Batch, home *sealedList, fresh 
 	if list != nil {
 		sw.snapshot(fresh || d.fenceDue())
 		kept, doomed = retire.Judge(list, sw)
+		// What a scan keeps goes back on its list before it stops counting
+		// among the list's judges (endJudging), so that a Flush that waits
+		// for them finds it there: the protected entries of a batch that
+		// is otherwise doomed too.
+		if home != nil && retire.Separate(&kept, &doomed, sw.spare, batchSize) {
+			sw.spare = nil
+		}
 	}
 	if home != nil {
 		kept.PushTo(&home.Stack)
@@ -626,10 +633,14 @@ func (d *Domain) drain(sw *sweeper, l *sealedList) {
 // escapes. sync.Pool may block the first time it runs on a processor, so
 // callers take it before they pin.
 func (d *Domain) sweeper() *sweeper {
-	if sw, _ := d.sweepers.Get().(*sweeper); sw != nil {
-		return sw
+	sw, _ := d.sweepers.Get().(*sweeper)
+	if sw == nil {
+		sw = &sweeper{d: d}
 	}
-	return &sweeper{d: d}
+	if sw.spare == nil {
+		sw.spare = d.newBatch()
+	}
+	return sw
 }
 
 // fenceDue reports whether a scan needs a heavy fence of its own: whether
@@ -683,8 +694,9 @@ type sweeper struct {
 	d       *Domain
 	home    *sealedList
 	hazards []uintptr
-	from    uint64 // the sweep judges the batches sealed (tagged) up to this
-	phase   uint32 // of home's judges that the scan counts in (startJudging)
+	from    uint64        // the sweep judges the batches sealed (tagged) up to this
+	phase   uint32        // of home's judges that the scan counts in (startJudging)
+	spare   *retire.Batch // empty, for retire.Separate (taken before the sweep pins)
 }
 
 // KeepBatch keeps, whole, a batch sealed after the fence the sweep took

@@ -240,8 +240,10 @@ func (s *sealedLists) unlockTaker() { <-s.taker }
 // takeStale empties the stale list, if there is one, waiting for its users
 // as p allows. It returns what it took (with the list's ready batches:
 // readyBack) even when the wait ended early: the users put back what they
-// keep on the list, which stays stale for the next taker. The caller must
-// hold taker.
+// keep on the list, which stays stale for the next taker. It always waits
+// for the users that are judging batches of the list (pinned, microseconds:
+// see awaitJudges), so that what they keep is in what it takes. The caller
+// must hold taker.
 func (s *sealedLists) takeStale(p *patience) (*retire.Batch, error) {
 	i := s.stale.Load()
 	if i == 0 {
@@ -252,6 +254,7 @@ func (s *sealedLists) takeStale(p *patience) (*retire.Batch, error) {
 	if err == nil {
 		s.stale.Store(0)
 	}
+	l.awaitJudges() // a user still judging puts what it keeps back first
 	l.readyBack()
 	return l.TakeAll(), err
 }
@@ -272,6 +275,7 @@ func (s *sealedLists) takeOld(p *patience) (*retire.Batch, error) {
 	if err != nil {
 		s.stale.Store(i + 1)
 	}
+	old.awaitJudges() // as in takeStale
 	old.readyBack()
 	return old.TakeAll(), err
 }

@@ -59,6 +59,39 @@ func Judge(list *Batch, s Sweeper) (kept, doomed List) {
 	return kept, doomed
 }
 
+// Separate moves the entries that Judge kept in doomed batches (a batch
+// with some entries protected) into batches of their own, added to kept,
+// so that kept holds every pending entry before any free function runs: a
+// caller that puts kept back at once, before Free, leaves no pending entry
+// in its hands while the free functions run. The first batch it fills is
+// spare (empty, with room for capacity entries); it allocates the others,
+// which a caller that runs it with preemption disabled may do. It reports
+// whether it used spare. A batch it fills is tagged with the newest Epoch
+// of the batches its entries came from.
+func Separate(kept, doomed *List, spare *Batch, capacity int) (used bool) {
+	into := spare
+	for b := doomed.first; b != nil; b = b.next {
+		if b.keep == 0 {
+			continue
+		}
+		for _, e := range b.Entries[:b.keep] {
+			if !used || len(into.Entries) == capacity {
+				if used {
+					into = &Batch{Entries: make([]Entry, 0, capacity)}
+				}
+				used = true
+				kept.Add(into)
+			}
+			into.Entries = append(into.Entries, e)
+			into.Epoch = max(into.Epoch, b.Epoch)
+		}
+		n := copy(b.Entries, b.Entries[b.keep:])
+		clear(b.Entries[n:])
+		b.Entries, b.keep = b.Entries[:n], 0
+	}
+	return used
+}
+
 // keepToFront moves the entries s keeps to the front of es and returns how
 // many there are.
 func keepToFront(es []Entry, s Sweeper) (n int) {

@@ -170,3 +170,52 @@ func TestPopWithConcurrentPushes(t *testing.T) {
 	}
 	require.Len(t, seen, pushers*each, "every pushed batch popped")
 }
+
+// Separate moves the kept entries of doomed batches into batches of their
+// own on kept, before any free function runs: the spare first, then new
+// ones of the given capacity, each tagged with the newest tag among its
+// entries' batches; the doomed batches keep only what Free will reclaim.
+func TestSeparate(t *testing.T) {
+	whole, wholeObjs := batchOf(1, 3) // kept whole (tag 1)
+	mixedA, a := batchOf(5, 4)
+	mixedB, b := batchOf(9, 4)
+	allKept, c := batchOf(7, 2)
+	k := &keeper{keep: map[*obj]bool{a[1]: true, a[3]: true, b[0]: true, c[0]: true, c[1]: true}}
+	kept, doomed := Judge(link(whole, mixedA, allKept, mixedB), k)
+
+	spare := &Batch{Entries: make([]Entry, 0, 2)}
+	require.True(t, Separate(&kept, &doomed, spare, 2))
+	// kept: whole, allKept (Judge's), then spare {a1, a3}, then a new batch {b0}.
+	var keptBatches []*Batch
+	for x := kept.Head(); x != nil; x = x.Next() {
+		keptBatches = append(keptBatches, x)
+	}
+	require.Len(t, keptBatches, 4)
+	require.Equal(t, []*obj{a[1], a[3]}, objsOf(keptBatches[2].Entries))
+	require.Same(t, spare, keptBatches[2])
+	require.Equal(t, uint64(5), spare.Epoch)
+	require.Equal(t, []*obj{b[0]}, objsOf(keptBatches[3].Entries))
+	require.Equal(t, uint64(9), keptBatches[3].Epoch)
+	require.Equal(t, 2, cap(keptBatches[3].Entries))
+
+	kept = Free(doomed, kept, k)
+	require.Equal(t, 5, k.reclaims, "a0, a2, b1, b2, b3")
+	for _, o := range []*obj{a[0], a[2], b[1], b[2], b[3]} {
+		require.Equal(t, 1, o.freed)
+	}
+	for _, o := range append(append([]*obj{a[1], a[3], b[0]}, c...), wholeObjs...) {
+		require.Zero(t, o.freed)
+	}
+	require.Len(t, k.recycled, 2, "both emptied doomed batches")
+	n := 0
+	for x := kept.Head(); x != nil; x = x.Next() {
+		n++
+	}
+	require.Equal(t, 4, n, "Free adds nothing to kept: Separate took the kept entries out")
+
+	// Nothing to separate: the spare stays unused.
+	k2 := &keeper{}
+	plain, _ := batchOf(3, 2)
+	kept2, doomed2 := Judge(link(plain), k2)
+	require.False(t, Separate(&kept2, &doomed2, spare, 2))
+}
