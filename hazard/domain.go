@@ -509,17 +509,20 @@ func (d *Domain) scanOnce(fresh bool) (l *sealedList, alone bool) {
 	judged := l.judged.Load()
 	pin.Pin()
 	sw.phase = l.startJudging()
-	list := l.TakeAll()
+	var list *retire.Batch
+	if d.sealed.current(l) { // else a taker switched lists: the old one is its
+		list = l.TakeAll()
+	}
 	if list != nil {
 		d.notePeakNow()
 	}
-	d.sweep(sw, list, l, fresh) // also frees what other scans of l judged
+	d.sweep(sw, list, l, fresh, 0) // also frees what other scans of l judged
 	return l, fresh && l.alone(judged)
 }
 
 // sweepStale empties a stale list left by a Barrier or Close that stopped
-// waiting for its users, if nobody holds the right to take lists. It does
-// not wait.
+// waiting for its users, if nobody holds the right to take lists. It waits
+// only for the scans judging batches of that list (pinned, microseconds).
 func (d *Domain) sweepStale() {
 	var p patience
 	if d.sealed.lockTaker(&p) != nil {
@@ -534,84 +537,83 @@ func (d *Domain) sweepStale() {
 // pending on the current list, and reports whether that holds an object
 // tagged at or before tag. It reads the tags before the push: once pushed,
 // a scan may take, reclaim and recycle the batches.
+//
+// It sweeps as a fresh scan of the current list (which cannot switch: the
+// caller holds taker), counted among its judges, so that a Flush meanwhile
+// waits until what it keeps is back there.
 func (d *Domain) sweepBack(list *retire.Batch, tag uint64) (old bool) {
 	if list == nil {
 		return false
 	}
 	d.notePeakNow()
 	sw := d.sweeper()
+	home := d.sealed.enter()
+	defer home.leave()
 	pin.Pin()
-	kept := d.sweep(sw, list, nil, true)
-	for b := kept.Head(); b != nil; b = b.Next() {
-		old = old || b.Epoch <= tag
-	}
-	d.sealed.pushList(kept)
-	return old
+	sw.phase = home.startJudging()
+	return d.sweep(sw, list, home, true, tag)
 }
 
 // sweep reclaims the objects of list that no hazard pointer protects and
-// returns the rest. It is called with the processor pinned (pin.Pin; a
-// scan pins before it takes list), and judges (snapshot and retire.Judge)
-// without giving it up; then it unpins, since the free functions are the
-// caller's code and may block. (Nothing it runs pinned panics but a
+// puts the rest back on home, the list the caller uses, among whose judges
+// it counts (startJudging); it reports whether what it put back holds an
+// object tagged at or before tag. It is called with the processor pinned
+// (pin.Pin; a scan pins before it takes list), and judges (snapshot and
+// retire.Judge) without giving it up; then it unpins, since the free
+// functions are the caller's code and may block. (Nothing it runs pinned panics but a
 // membarrier that fails after its registration succeeded, which is then a
 // fatal error: the runtime does not unwind a goroutine that holds its
 // processor.)
 //
-// A scan (home, the list it uses, not nil) puts what it keeps back on home
-// and what it may free on home's ready stack before it unpins, and frees
+// A scan puts what it keeps back on home (with the protected entries of
+// batches that are otherwise doomed: retire.Separate), and what it may free
+// on home's ready stack, before it stops counting and unpins, and frees
 // from there a few batches at a time (drain), so that a scan descheduled
 // at any point holds back at most drainBatches batches of 64: with 1,024
 // goroutines on 2 processors, the batches that descheduled scans held were
 // most of what was pending (see "The bound"). A fresh scan (Flush, the
 // aging timer, Close) frees what it judged itself first, so that an object
-// it took is reclaimed before it returns, and then drains home. A
-// Barrier's or Close's sweep of a list it took (home nil) frees what it
-// judged itself and returns what it keeps. If a free function panics, what
-// is not reclaimed goes back on home or (home nil) on the current list.
-// Close looks for this function's frame to tell that it runs inside a free
-// function.
+// it took is reclaimed before it returns, and then drains home; so does a
+// Barrier's or Close's sweep of a list it took (sweepBack). Everything a
+// sweep keeps is on home before it stops counting, so that a Flush that
+// waits for home's judges finds it there. If a free function panics, what
+// is not reclaimed goes back on home. Close looks for this function's
+// frame to tell that it runs inside a free function.
 //
 //go:noinline
-func (d *Domain) sweep(sw *sweeper, list *retire.Batch, home *sealedList, fresh bool) retire.List {
+func (d *Domain) sweep(sw *sweeper, list *retire.Batch, home *sealedList, fresh bool, tag uint64) (old bool) {
 	defer d.sweepers.Put(sw)
 	sw.home = home
 	var kept, doomed retire.List
 	if list != nil {
 		sw.snapshot(fresh || d.fenceDue())
 		kept, doomed = retire.Judge(list, sw)
-		// What a scan keeps goes back on its list before it stops counting
-		// among the list's judges (endJudging), so that a Flush that waits
-		// for them finds it there: the protected entries of a batch that
-		// is otherwise doomed too.
-		if home != nil && retire.Separate(&kept, &doomed, sw.spare, batchSize) {
+		if retire.Separate(&kept, &doomed, sw.spare, batchSize) {
 			sw.spare = nil
 		}
-	}
-	if home != nil {
-		kept.PushTo(&home.Stack)
-		if !fresh {
-			doomed.PushTo(&home.ready)
+		for b := kept.Head(); b != nil; b = b.Next() {
+			old = old || b.Epoch <= tag // before the push: then a scan may take and recycle b
 		}
-		home.endJudging(sw.phase)
 	}
+	kept.PushTo(&home.Stack)
+	if !fresh {
+		doomed.PushTo(&home.ready)
+	}
+	home.endJudging(sw.phase)
 	pin.Unpin()
 	d.state.Add(drainUnit) // free functions may Retire, even after Close
 	defer d.state.Add(^uint64(drainUnit - 1))
-	if home == nil {
-		return retire.Free(doomed, kept, sw)
-	}
 	if fresh {
-		kept = retire.Free(doomed, retire.List{}, sw)
-		kept.PushTo(&home.Stack)
+		retire.Free(doomed, retire.List{}, sw) // Separate left nothing pending in doomed
 	}
 	d.drain(sw, home)
-	return retire.List{}
+	return old
 }
 
 // drain runs the free functions of l's judged batches, a few batches at a
-// time (popReady), until it finds none left, and puts each batch back on l
-// if it still holds pending entries. A scan drains after pushing its own, so
+// time (popReady), until it finds none left (Separate left nothing pending
+// in them; if a free function panics, Requeue puts back the rest). A scan
+// drains after pushing its own, so
 // once the last user of l has left, l's ready stack is empty (but for what
 // a panicking free function left: see readyBack).
 func (d *Domain) drain(sw *sweeper, l *sealedList) {
@@ -624,8 +626,7 @@ func (d *Domain) drain(sw *sweeper, l *sealedList) {
 		if some.Head() == nil {
 			return
 		}
-		kept := retire.Free(some, retire.List{}, sw)
-		kept.PushTo(&l.Stack)
+		retire.Free(some, retire.List{}, sw)
 	}
 }
 
@@ -717,16 +718,10 @@ func (s *sweeper) Reclaimed(n int) {
 	s.d.pending.Add(-int64(n))
 }
 
-// Requeue puts back what a panicking free function left. A scan puts it on
-// the list it uses: a Barrier that switched lists meanwhile waits for the
-// scan to leave that list and then takes it, with these batches.
-func (s *sweeper) Requeue(kept retire.List) {
-	if s.home != nil {
-		kept.PushTo(&s.home.Stack)
-		return
-	}
-	s.d.sealed.pushList(kept)
-}
+// Requeue puts back what a panicking free function left, on the list the
+// sweep uses: a Barrier that switched lists meanwhile waits for the sweep
+// to leave that list and then takes it, with these batches.
+func (s *sweeper) Requeue(kept retire.List) { kept.PushTo(&s.home.Stack) }
 
 // retiredNow sums the shards' counts of retired objects.
 func (d *Domain) retiredNow() uint64 {

@@ -55,11 +55,7 @@ func TestFlushReclaimsKeptEntryOfMixedBatch(t *testing.T) {
 				Retire(d, new(obj), func(*obj) {})
 			}
 		})
-		select {
-		case <-inFree:
-		case <-time.After(10 * time.Second):
-			t.Fatal("y's free function never ran")
-		}
+		awaitClosed(t, inFree, "y's free function")
 		hp.Reset() // from now on nothing protects x
 		d.Flush()
 		freedByFlush := x.freed.Load()
@@ -124,5 +120,16 @@ func TestFlushReclaimsKeptEntryOfMixedBatchNoBlocking(t *testing.T) {
 	}
 	if misses > 0 {
 		t.Fatalf("in %d of %d rounds Flush and the scan of Retire both returned with x unreclaimed and unprotected", misses, rounds)
+	}
+}
+
+// awaitClosed waits for ch to be closed by what it names, failing the test
+// after 10 s.
+func awaitClosed(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatal(what + " never ran")
 	}
 }

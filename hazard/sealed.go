@@ -185,17 +185,20 @@ func (s *sealedLists) enter() *sealedList {
 
 func (l *sealedList) leave() { l.users.Add(-1) }
 
+// current reports whether l is the current list. A scan that counts among
+// l's judges checks it before it takes l: a taker that switched lists
+// waits only for the judges that were counted before its wait began
+// (awaitJudges), and one that starts judging later, having entered l
+// before the switch, must not take the list the taker is taking. The
+// switch stores cur before the taker's wait flips the phase, and the scan
+// counts itself before it loads cur (all sequentially consistent): either
+// the taker waits for the scan, or the scan sees the switch.
+func (s *sealedLists) current(l *sealedList) bool { return &s.lists[s.cur.Load()] == l }
+
 // push adds b to the current list.
 func (s *sealedLists) push(b *retire.Batch) {
 	l := s.enter()
 	l.Push(b)
-	l.leave()
-}
-
-// pushList adds a list of batches to the current list.
-func (s *sealedLists) pushList(kept retire.List) {
-	l := s.enter()
-	kept.PushTo(&l.Stack)
 	l.leave()
 }
 

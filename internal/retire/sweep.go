@@ -66,8 +66,9 @@ func Judge(list *Batch, s Sweeper) (kept, doomed List) {
 // in its hands while the free functions run. The first batch it fills is
 // spare (empty, with room for capacity entries); it allocates the others,
 // which a caller that runs it with preemption disabled may do. It reports
-// whether it used spare. A batch it fills is tagged with the newest Epoch
-// of the batches its entries came from.
+// whether it used spare. A batch it fills holds entries of batches with
+// one Epoch, which it keeps (a scheme that tells old objects by their
+// batch's tag, such as hazard's Barrier, still can).
 func Separate(kept, doomed *List, spare *Batch, capacity int) (used bool) {
 	into := spare
 	for b := doomed.first; b != nil; b = b.next {
@@ -75,15 +76,15 @@ func Separate(kept, doomed *List, spare *Batch, capacity int) (used bool) {
 			continue
 		}
 		for _, e := range b.Entries[:b.keep] {
-			if !used || len(into.Entries) == capacity {
+			if !used || len(into.Entries) == capacity || into.Epoch != b.Epoch {
 				if used {
 					into = &Batch{Entries: make([]Entry, 0, capacity)}
 				}
 				used = true
+				into.Epoch = b.Epoch
 				kept.Add(into)
 			}
 			into.Entries = append(into.Entries, e)
-			into.Epoch = max(into.Epoch, b.Epoch)
 		}
 		n := copy(b.Entries, b.Entries[b.keep:])
 		clear(b.Entries[n:])
