@@ -425,11 +425,15 @@ func (d *Domain) flushOwned(self int) (pending int64) {
 // reclaims it; its free function is then synchronized before Flush returns.
 // (A scan that had taken the object but keeps it, having looked at the
 // slots before its protection ended, has put it back when Flush scans.)
-// Flush never waits for a hazard pointer to be reset, nor for a Barrier's or
-// Close's reclamation; it waits only for another flush of the processors'
-// batches (Flush, Barrier, Close or the aging timer), for a processor's
-// batch, and for the scans that hold batches it would take while they judge
-// them, each held by a pinned goroutine for a few microseconds at most.
+// (Flush called from a free function does not cover what the sweep that
+// runs it has taken: that sweep reclaims it when the free function
+// returns.) Flush never waits for a hazard pointer to be reset, nor for a
+// Barrier's or Close's free functions; it waits only for another flush of
+// the processors' batches (Flush, Barrier, Close or the aging timer) and
+// for a processor's batch, each held by a pinned goroutine for a few
+// microseconds at most, and for the scans, Barriers and Closes that hold
+// batches it would take while they judge them (pinned, for microseconds,
+// or for as long as judging the lists a Barrier or Close took takes).
 //
 // Flush is meant for objects that must be released promptly (files,
 // handles, large snapshots): after a writer swaps a shared pointer and
@@ -591,7 +595,7 @@ func (d *Domain) sweep(sw *sweeper, list *retire.Batch, home *sealedList, fresh 
 		if retire.Separate(&kept, &doomed, sw.spare, batchSize) {
 			sw.spare = nil
 		}
-		for b := kept.Head(); b != nil; b = b.Next() {
+		for b := kept.Head(); tag != 0 && b != nil; b = b.Next() {
 			old = old || b.Epoch <= tag // before the push: then a scan may take and recycle b
 		}
 	}
