@@ -48,7 +48,9 @@ func TestSlotsNeverMoveAndAreReused(t *testing.T) {
 	for range 1000 {
 		r.Get()
 	}
-	require.Equal(t, 1000, r.Len(), "Get after Put must reuse slots, not grow")
+	// A P keeps up to two slots put back on it (its home and spare): if the
+	// goroutine moved between Ps, those of the others stay there.
+	require.LessOrEqual(t, r.Len(), 1000+2*runtime.GOMAXPROCS(0), "Get after Put must reuse slots, not grow")
 }
 
 // Concurrent owners never share a slot.
