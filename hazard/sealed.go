@@ -23,7 +23,7 @@ type sealedList struct {
 	judges  [2]atomic.Int32
 	phase   atomic.Uint32
 	judged  atomic.Uint64
-	phaseMu sync.Mutex // held by a Flush that flips phase and waits
+	phaseMu sync.Mutex // held by whoever flips phase and waits (awaitJudges)
 	// ready holds batches that a scan of this list has judged and whose
 	// doomed entries (retire.Judge) wait for their free functions; the
 	// list's users take them a few at a time (see Domain.drain). readyMu
@@ -102,8 +102,11 @@ func (l *sealedList) alone(judged uint64) bool {
 // awaitJudges waits until the scans that took batches of l before the call
 // have put back what they keep: a Flush whose scan found the list while
 // another scan held some of its batches scans again after that (see
-// Domain.scan). Those scans are pinned, so done within microseconds; those
-// that start meanwhile count in the other phase and are not waited for.
+// Domain.scan), and a taker takes l only after that (takeStale, takeOld).
+// Those scans are pinned, so done within microseconds (a Barrier's or
+// Close's sweep, within the time it takes to judge the lists it took);
+// those that start meanwhile count in the other phase and are not waited
+// for.
 func (l *sealedList) awaitJudges() {
 	l.phaseMu.Lock()
 	defer l.phaseMu.Unlock()
