@@ -256,9 +256,9 @@ func (p *Pool[T]) reclaimRobust(l *poolLocal[T]) {
 // visit returns the share of another slot that a seal of l's slot
 // visits, and the turn (nil if the turn is l's own, or the share has not
 // been made yet): the seal asks it for its limbo (askLimbo) and judges its
-// sealed batches (judgeStranded). A slot keeps what its last seal found held, and its
-// limbo, until it seals again, which a goroutine descheduled inside a
-// guard does not do for as long as others run: seconds with 1,024
+// sealed batches (judgeStranded). A slot keeps what its last seal found
+// held, and its limbo, until it seals again, which a goroutine descheduled
+// inside a guard does not do for as long as others run: seconds with 1,024
 // goroutines on 2 Ps. The sweeps of the aging timer judge every slot too,
 // but their goroutine waits for a P like the others. Measured with
 // reclaimbench on the robust Pool stack (2-core development machine, runs

@@ -564,10 +564,10 @@ func (d *Domain) sweepBack(list *retire.Batch, tag uint64) (old bool) {
 // object tagged at or before tag. It is called with the processor pinned
 // (pin.Pin; a scan pins before it takes list), and judges (snapshot and
 // retire.Judge) without giving it up; then it unpins, since the free
-// functions are the caller's code and may block. (Nothing it runs pinned panics but a
-// membarrier that fails after its registration succeeded, which is then a
-// fatal error: the runtime does not unwind a goroutine that holds its
-// processor.)
+// functions are the caller's code and may block. (Nothing it runs pinned
+// panics but a membarrier that fails after its registration succeeded,
+// which is then a fatal error: the runtime does not unwind a goroutine
+// that holds its processor.)
 //
 // A scan puts what it keeps back on home (with the protected entries of
 // batches that are otherwise doomed: retire.Separate), and what it may free
@@ -617,9 +617,9 @@ func (d *Domain) sweep(sw *sweeper, list *retire.Batch, home *sealedList, fresh 
 // drain runs the free functions of l's judged batches, a few batches at a
 // time (popReady), until it finds none left (Separate left nothing pending
 // in them; if a free function panics, Requeue puts back the rest). A scan
-// drains after pushing its own, so
-// once the last user of l has left, l's ready stack is empty (but for what
-// a panicking free function left: see readyBack).
+// drains after pushing its own, so once the last user of l has left, l's
+// ready stack is empty (but for what a panicking free function left: see
+// readyBack).
 func (d *Domain) drain(sw *sweeper, l *sealedList) {
 	for {
 		some, busy := l.popReady()

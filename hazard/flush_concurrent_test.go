@@ -1,13 +1,8 @@
 package hazard
 
 import (
-	"context"
 	"math"
-	"runtime"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/go-reclaim/reclaim/internal/fencetest"
 	"github.com/stretchr/testify/require"
@@ -26,65 +21,31 @@ import (
 //	R: Reset                      S: (still reading the other slots, pinned)
 //	F: Flush: scan(true): TakeAll -> nothing; returns
 //	                              S: Judge keeps x, pushes B back, leaves
-//
-// Many idle slots, which every snapshot reads, widen the window.
 func TestFlushWaitsForAScanThatSawAProtection(t *testing.T) {
-	if runtime.GOMAXPROCS(0) < 2 {
-		t.Skip("needs two processors")
-	}
-	d := New(WithThreshold(1<<20), WithMaxBatchAge(0))
-	defer d.Close()
-	hp := d.Acquire() // slot 0: read first by every snapshot
-	idle := make([]*Pointer, 200_000)
-	for i := range idle {
-		idle[i] = d.Acquire()
-	}
-	for _, p := range idle {
-		p.Release()
-	}
-
-	type obj struct{ freed atomic.Int32 }
+	d, hp, midScan := wideDomain(t)
 	caught := 0 // rounds where Flush began while the scan held x's batch
+	early := 0  // rounds where the scan ended before the test saw it start
 	for round := range 50 {
-		x := new(obj)
-		var src atomic.Pointer[obj]
-		src.Store(x)
-		if Protect(hp, &src) != x {
-			t.Fatal("Protect")
-		}
-		src.Store(nil) // unlinked
-		Retire(d, x, func(o *obj) { o.freed.Add(1) })
-		if err := d.flushShards(context.Background()); err != nil { // seal x's batch, no scan (below the threshold)
-			t.Fatal(err)
-		}
-		l := &d.sealed.lists[d.sealed.cur.Load()]
-
-		var wg sync.WaitGroup
-		var done atomic.Bool
-		wg.Go(func() { d.scan(false); done.Store(true) }) // what a Retire that reaches the threshold runs
-		for l.users.Load() == 0 && !done.Load() {
-			runtime.Gosched()
-		}
-		if done.Load() {
-			wg.Wait()
+		x := new(flushObj)
+		protectUnlinked(t, hp, x)
+		retireSealed(t, d, x)
+		l, wait, running := scanOfRetire(d)
+		if !running {
+			early++
 			d.Flush()
 			continue
 		}
-		time.Sleep(300 * time.Microsecond) // S has read slot 0 (x protected) and reads the idle slots
-		hp.Reset()                         // from now on nothing protects x
-		if l.judges[0].Load()+l.judges[1].Load() != 0 {
+		spinFor(midScan) // S has read slot 0 (x protected) and reads the idle slots
+		hp.Reset()       // from now on nothing protects x
+		if judging(l) {
 			caught++ // S still holds x's batch
 		}
 		d.Flush()
-		wg.Wait()
-		if x.freed.Load() != 1 {
-			st := d.Stats()
-			t.Fatalf("round %d: Flush and the concurrent scan both returned with x unreclaimed, though no hazard pointer protected it when Flush was called "+
-				"(the scan had taken x's batch, saw x protected, and put it back after Flush's take); freed=%d, Pending=%d, Protecting=%d",
-				round, x.freed.Load(), st.Pending, st.Protecting)
-		}
+		midScan = midScanOf(midScan, wait())
+		requireReclaimed(t, d, round, x, "Flush and the concurrent scan both returned with x unreclaimed, though no hazard pointer "+
+			"protected it when Flush was called (the scan had taken x's batch, saw x protected, and put it back after Flush's take)")
 	}
-	t.Logf("Flush began while the scan held x's batch in %d rounds of 50", caught)
+	t.Logf("Flush began while the scan held x's batch in %d rounds of 50 (the scan ended too soon in %d)", caught, early)
 	require.Positive(t, caught, "the race this test is about never happened")
 }
 
@@ -94,52 +55,28 @@ func TestFlushWaitsForAScanThatSawAProtection(t *testing.T) {
 // puts it back; Flush, which runs a fence of its own, must reclaim x.
 func TestFlushWaitsForAScanThatKeptABatchWhole(t *testing.T) {
 	fencetest.SkipUnlessAsymmetric(t)
-	if runtime.GOMAXPROCS(0) < 2 {
-		t.Skip("needs two processors")
-	}
-	d := New(WithThreshold(1<<20), WithMaxBatchAge(0))
-	defer d.Close()
-	idle := make([]*Pointer, 200_000)
-	for i := range idle {
-		idle[i] = d.Acquire()
-	}
-	for _, p := range idle {
-		p.Release()
-	}
-	type obj struct{ freed atomic.Int32 }
+	d, _, _ := wideDomain(t)
 	caught := 0 // rounds where Flush began while the scan held x's batch
+	early := 0  // rounds where the scan ended before the test saw it start
 	for round := range 50 {
 		d.heavy.Fence(&d.seq, 0, true)
 		d.heavy.SetLastStart(math.MaxInt64) // a shared fence "just began": scans of Retire share it
-		x := new(obj)
-		Retire(d, x, func(o *obj) { o.freed.Add(1) })
-		if err := d.flushShards(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		l := &d.sealed.lists[d.sealed.cur.Load()]
-		var wg sync.WaitGroup
-		var done atomic.Bool
-		wg.Go(func() { d.scan(false); done.Store(true) })
-		for l.users.Load() == 0 && !done.Load() {
-			runtime.Gosched()
-		}
-		if done.Load() {
-			wg.Wait()
+		x := new(flushObj)
+		retireSealed(t, d, x)
+		l, wait, running := scanOfRetire(d)
+		if !running {
+			early++
 			d.Flush()
 			continue
 		}
-		if l.judges[0].Load()+l.judges[1].Load() != 0 {
+		if judging(l) {
 			caught++
 		}
 		d.Flush()
-		wg.Wait()
-		if x.freed.Load() != 1 {
-			st := d.Stats()
-			t.Fatalf("round %d: Flush and the concurrent scan both returned with x unreclaimed and never protected "+
-				"(the scan had taken its batch and kept it whole); freed=%d, Pending=%d, Protecting=%d",
-				round, x.freed.Load(), st.Pending, st.Protecting)
-		}
+		wait()
+		requireReclaimed(t, d, round, x, "Flush and the concurrent scan both returned with x unreclaimed and never protected "+
+			"(the scan had taken its batch and kept it whole)")
 	}
-	t.Logf("Flush began while the scan held x's batch in %d rounds of 50", caught)
+	t.Logf("Flush began while the scan held x's batch in %d rounds of 50 (the scan ended too soon in %d)", caught, early)
 	require.Positive(t, caught, "the race this test is about never happened")
 }

@@ -5,7 +5,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 )
 
 // A batch that holds a protected object x and an unprotected one y is
@@ -29,45 +28,32 @@ func TestFlushReclaimsKeptEntryOfMixedBatch(t *testing.T) {
 	defer d.Close()
 	hp := d.Acquire()
 
-	type obj struct{ freed atomic.Int32 }
 	for round := range 20 {
-		x := new(obj)
-		var src atomic.Pointer[obj]
-		src.Store(x)
-		if Protect(hp, &src) != x {
-			t.Fatal("Protect")
-		}
-		src.Store(nil) // unlinked
+		x := new(flushObj)
+		protectUnlinked(t, hp, x)
 
 		inFree := make(chan struct{})
 		gate := make(chan struct{})
 		var once sync.Once
-		y := new(obj)
 		var wg sync.WaitGroup
 		wg.Go(func() {
-			Retire(d, x, func(o *obj) { o.freed.Add(1) })
-			Retire(d, y, func(o *obj) { // a slow free function (closing a file, say)
-				o.freed.Add(1)
+			Retire(d, x, freeFlushObj)
+			Retire(d, new(flushObj), func(*flushObj) { // a slow free function (closing a file, say)
 				once.Do(func() { close(inFree) })
 				<-gate
 			})
 			for range batchSize - 2 { // the last seals the batch and scans (threshold reached)
-				Retire(d, new(obj), func(*obj) {})
+				Retire(d, new(flushObj), freeFlushObj)
 			}
 		})
 		awaitClosed(t, inFree, "y's free function")
 		hp.Reset() // from now on nothing protects x
 		d.Flush()
-		freedByFlush := x.freed.Load()
 		close(gate)
 		wg.Wait()
-		if freedByFlush == 0 && x.freed.Load() == 0 {
-			st := d.Stats()
-			t.Fatalf("round %d: Flush returned with x unreclaimed though nothing protected it when Flush was called; "+
-				"and still after the scan of Retire returned: freed=%d, Pending=%d, Protecting=%d "+
-				"(the scan that judged x's mixed batch put x back after it stopped counting among the judges, while running y's free function)",
-				round, x.freed.Load(), st.Pending, st.Protecting)
-		}
+		requireReclaimed(t, d, round, x, "Flush and the scan of Retire both returned with x unreclaimed, though nothing protected it "+
+			"when Flush was called (the scan that judged x's mixed batch put x back after it stopped counting among the judges, "+
+			"while running y's free function)")
 		d.Flush()
 	}
 }
@@ -84,26 +70,20 @@ func TestFlushReclaimsKeptEntryOfMixedBatchNoBlocking(t *testing.T) {
 	d := New(WithThreshold(1), WithMaxBatchAge(0))
 	defer d.Close()
 	hp := d.Acquire()
-	type obj struct{ freed atomic.Int32 }
 	misses, rounds := 0, 2000
 	for range rounds {
-		x := new(obj)
-		var src atomic.Pointer[obj]
-		src.Store(x)
-		if Protect(hp, &src) != x {
-			t.Fatal("Protect")
-		}
-		src.Store(nil)
+		x := new(flushObj)
+		protectUnlinked(t, hp, x)
 		var started atomic.Bool
 		var wg sync.WaitGroup
 		var done atomic.Bool
 		wg.Go(func() {
 			defer done.Store(true)
-			Retire(d, x, func(o *obj) { o.freed.Add(1) })
+			Retire(d, x, freeFlushObj)
 			for range batchSize - 2 {
-				Retire(d, new(obj), func(*obj) { started.Store(true); runtime.Gosched() })
+				Retire(d, new(flushObj), func(*flushObj) { started.Store(true); runtime.Gosched() })
 			}
-			Retire(d, new(obj), func(*obj) {}) // seals and scans
+			Retire(d, new(flushObj), freeFlushObj) // seals and scans
 		})
 		for !started.Load() && !done.Load() {
 		}
@@ -120,16 +100,5 @@ func TestFlushReclaimsKeptEntryOfMixedBatchNoBlocking(t *testing.T) {
 	}
 	if misses > 0 {
 		t.Fatalf("in %d of %d rounds Flush and the scan of Retire both returned with x unreclaimed and unprotected", misses, rounds)
-	}
-}
-
-// awaitClosed waits for ch to be closed by what it names, failing the test
-// after 10 s.
-func awaitClosed(t *testing.T, ch <-chan struct{}, what string) {
-	t.Helper()
-	select {
-	case <-ch:
-	case <-time.After(10 * time.Second):
-		t.Fatal(what + " never ran")
 	}
 }

@@ -2,11 +2,7 @@ package hazard
 
 import (
 	"context"
-	"runtime"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -35,65 +31,29 @@ import (
 // a Close called from a free function (which never waits), leaves a stale
 // list the same way.
 func TestFlushReclaimsWhatAScanOfAStaleListKept(t *testing.T) {
-	if runtime.GOMAXPROCS(0) < 2 {
-		t.Skip("needs two processors")
-	}
-	d := New(WithThreshold(1<<20), WithMaxBatchAge(0))
-	defer d.Close()
-	hp := d.Acquire() // slot 0: read first by every snapshot
-	idle := make([]*Pointer, 200_000)
-	for i := range idle {
-		idle[i] = d.Acquire()
-	}
-	for _, p := range idle {
-		p.Release()
-	}
+	d, hp, midScan := wideDomain(t)
 	canceled, cancel := context.WithCancel(context.Background())
 	cancel()
-
-	type obj struct{ freed atomic.Int32 }
 	caught := 0
 	for round := range 50 {
-		x := new(obj)
-		var src atomic.Pointer[obj]
-		src.Store(x)
-		if Protect(hp, &src) != x {
-			t.Fatal("Protect")
-		}
-		src.Store(nil) // unlinked
-		Retire(d, x, func(o *obj) { o.freed.Add(1) })
-		if err := d.flushShards(context.Background()); err != nil { // seal x's batch, no scan
-			t.Fatal(err)
-		}
-		l := &d.sealed.lists[d.sealed.cur.Load()]
-
-		var wg sync.WaitGroup
-		var done atomic.Bool
-		wg.Go(func() { d.scan(false); done.Store(true) }) // what a Retire that reaches the threshold runs
-		for l.users.Load() == 0 && !done.Load() {
-			runtime.Gosched()
-		}
-		if done.Load() {
-			wg.Wait()
+		x := new(flushObj)
+		protectUnlinked(t, hp, x)
+		retireSealed(t, d, x)
+		l, wait, running := scanOfRetire(d)
+		if !running {
 			d.Flush()
 			continue
 		}
-		time.Sleep(300 * time.Microsecond) // S has read slot 0 (x protected) and reads the idle slots
-		hp.Reset()                         // from now on nothing protects x
-		held := l.judges[0].Load()+l.judges[1].Load() != 0
-		_ = d.Barrier(canceled) // leaves l stale if S still uses it
-		d.Flush()
-		freedByFlush := x.freed.Load()
-		wg.Wait()
-		if held {
+		spinFor(midScan) // S has read slot 0 (x protected) and reads the idle slots
+		hp.Reset()       // from now on nothing protects x
+		if judging(l) {
 			caught++
 		}
-		if freedByFlush == 0 && x.freed.Load() == 0 {
-			st := d.Stats()
-			t.Fatalf("round %d: Flush and the concurrent scan both returned with x unreclaimed, though nothing protected it when Flush was called "+
-				"(the scan kept x and put it back on the list a Barrier had left stale); freed=%d, Pending=%d, Protecting=%d, stale=%d",
-				round, x.freed.Load(), st.Pending, st.Protecting, d.sealed.stale.Load())
-		}
+		_ = d.Barrier(canceled) // leaves l stale if S still uses it
+		d.Flush()
+		midScan = midScanOf(midScan, wait())
+		requireReclaimed(t, d, round, x, "Flush and the concurrent scan both returned with x unreclaimed, though nothing protected it "+
+			"when Flush was called (the scan kept x and put it back on the list a Barrier had left stale)")
 		d.Flush() // sweeps the stale list for the next round
 	}
 	t.Logf("the scan held x's batch at the Barrier in %d rounds of 50", caught)
