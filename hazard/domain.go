@@ -497,24 +497,33 @@ func (d *Domain) tick() (more bool) {
 // the slots as they were after Flush was called, so it reclaims what this
 // Flush must.
 func (d *Domain) scan(fresh bool) {
-	if l, alone := d.scanOnce(fresh); fresh && !alone {
+	if l, alone := d.scanOnce(fresh, false); fresh && !alone {
 		l.awaitJudges()
-		d.scanOnce(true)
+		d.scanOnce(true, false)
 	}
 }
 
-// scanOnce is one scan of the current list l. For a fresh scan, alone
-// reports whether no other scan held batches of l from before its take to
-// after its put-back.
-func (d *Domain) scanOnce(fresh bool) (l *sealedList, alone bool) {
+// scanOnce is one scan of the current list l, or (stale) of the stale
+// list, if there is one (else it returns nil and true). For a fresh scan,
+// alone reports whether no other scan held batches of l from before its
+// take to after its put-back.
+func (d *Domain) scanOnce(fresh, stale bool) (l *sealedList, alone bool) {
 	sw := d.sweeper()
-	l = d.sealed.enter()
+	if stale {
+		l = d.sealed.enterStale()
+	} else {
+		l = d.sealed.enter()
+	}
+	if l == nil {
+		d.sweepers.Put(sw)
+		return nil, true
+	}
 	defer l.leave() // also when a free function panics
 	judged := l.judged.Load()
 	pin.Pin()
 	sw.phase = l.startJudging()
 	var list *retire.Batch
-	if d.sealed.current(l) { // else a taker switched lists: the old one is its
+	if d.sealed.mayScan(l, stale) { // else a taker took the list, or is taking it
 		list = l.TakeAll()
 	}
 	if list != nil {
@@ -525,12 +534,20 @@ func (d *Domain) scanOnce(fresh bool) (l *sealedList, alone bool) {
 }
 
 // sweepStale empties a stale list left by a Barrier or Close that stopped
-// waiting for its users, if nobody holds the right to take lists. It waits
-// only for the scans judging batches of that list (pinned, microseconds).
+// waiting for its users. It waits only for the scans judging batches of
+// that list (pinned, microseconds). If a Barrier or Close holds the right
+// to take lists, it scans the list in place instead, as scan does the
+// current one: that holder may be the one that left the list stale, and
+// will not take it again, while a Retire that entered the list before the
+// switch may have pushed its batch after the holder's take.
 func (d *Domain) sweepStale() {
 	var p patience
 	if d.sealed.lockTaker(&p) != nil {
-		return // a Barrier or Close holds it: it takes the stale list first
+		if l, alone := d.scanOnce(true, true); !alone {
+			l.awaitJudges()
+			d.scanOnce(true, true)
+		}
+		return
 	}
 	defer d.sealed.unlockTaker()
 	list, _ := d.sealed.takeStale(&p)

@@ -188,15 +188,35 @@ func (s *sealedLists) enter() *sealedList {
 
 func (l *sealedList) leave() { l.users.Add(-1) }
 
-// current reports whether l is the current list. A scan that counts among
-// l's judges checks it before it takes l: a taker that switched lists
-// waits only for the judges that were counted before its wait began
-// (awaitJudges), and one that starts judging later, having entered l
-// before the switch, must not take the list the taker is taking. The
-// switch stores cur before the taker's wait flips the phase, and the scan
-// counts itself before it loads cur (all sequentially consistent): either
-// the taker waits for the scan, or the scan sees the switch.
-func (s *sealedLists) current(l *sealedList) bool { return &s.lists[s.cur.Load()] == l }
+// enterStale returns the stale list, counted as used until leave, or nil
+// if there is none. The list may stop being stale at once: see mayScan.
+func (s *sealedLists) enterStale() *sealedList {
+	i := s.stale.Load()
+	if i == 0 {
+		return nil
+	}
+	l := &s.lists[i-1]
+	l.users.Add(1)
+	return l
+}
+
+// mayScan reports whether a scan that counts among l's judges may take l's
+// batches: whether l is the current list, or (stale) still the stale one.
+// A taker waits only for the judges that were counted before its wait
+// began (awaitJudges), and a scan that starts judging later must not take
+// the list the taker is taking. A switch stores cur, and a takeStale that
+// empties the stale list clears stale, before the taker's wait flips the
+// phase, and the scan counts itself before it loads cur or stale (all
+// sequentially consistent): either the taker waits for the scan, or the
+// scan sees the switch. (A list made stale again later may be taken by
+// any scan: what it keeps goes back on the list, which stays stale.)
+func (s *sealedLists) mayScan(l *sealedList, stale bool) bool {
+	if stale {
+		i := s.stale.Load()
+		return i != 0 && &s.lists[i-1] == l
+	}
+	return &s.lists[s.cur.Load()] == l
+}
 
 // push adds b to the current list.
 func (s *sealedLists) push(b *retire.Batch) {

@@ -1,0 +1,88 @@
+package hazard
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/go-reclaim/reclaim/internal/release"
+	"github.com/go-reclaim/reclaim/internal/retire"
+	"github.com/stretchr/testify/require"
+)
+
+// A Retire that seals a batch pushes it on the list it entered (hand, with
+// its shard locked). If a Barrier switches lists in between and its
+// context ends while it waits for that Retire to leave the old list, it
+// marks the old list stale, takes what is there and sweeps it; the batch
+// lands on the stale list after the take. A Flush called after that Retire
+// returned found the batch in neither list it could reach: the current
+// list does not hold it, and sweepStale gave up because the Barrier held
+// the right to take lists (running a free function), though the Barrier
+// would never look at that list again. Flush now scans a stale list in
+// place when another goroutine holds that right.
+//
+//	R: Retire(x) seals {x}: enters l0                 (users(l0) = 1)
+//	B: Barrier(ctx ended): cur = l1, waitIdle(l0) gives up, stale = l0,
+//	   takes l0 {a}, frees a: its free function blocks
+//	R: pushes {x} on l0, leaves, returns
+//	F: Flush: scan(true) on l1: nothing; sweepStale: B holds the taker
+//	   <- returned with x unreclaimed
+//
+// The test plays R's part itself, step by step (the window is a few
+// nanoseconds wide in a real Retire), on the spare shard, as a Retire on
+// a processor added by GOMAXPROCS would.
+func TestFlushReclaimsABatchPushedOnAListABarrierLeftStale(t *testing.T) {
+	d := New(WithThreshold(1<<20), WithMaxBatchAge(0))
+	hp := d.Acquire()
+	a, x := new(flushObj), new(flushObj)
+	inFree, unblock := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	letGo := func() { once.Do(func() { close(unblock) }) }
+	t.Cleanup(letGo) // also when the test fails with the Barrier blocked
+	protectUnlinked(t, hp, a)
+	Retire(d, a, func(o *flushObj) {
+		close(inFree)
+		<-unblock
+		freeFlushObj(o)
+	})
+	require.NoError(t, d.flushShards(context.Background()))
+	l := d.sealed.enter() // R: sealed {x}, about to push it on l
+	hp.Reset()
+
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	barrier := make(chan error, 1)
+	go func() { barrier <- d.Barrier(canceled) }()
+	awaitClosed(t, inFree, "the Barrier's sweep of a")
+	require.Equal(t, uint32(1+l.index(d)), d.sealed.stale.Load(), "the Barrier left the list R uses stale")
+
+	spare := &d.shards[len(d.shards)-1] // R, with its shard locked
+	require.True(t, spare.tryLock(false))
+	release.StoreUint64(&spare.retired, spare.retired.Load()+1)
+	b := d.newBatch()
+	b.Entries = append(b.Entries, retire.Of(x, freeFlushObj))
+	d.pending.Add(1)
+	b.Epoch = d.seq.Add(1)
+	l.Push(b)
+	l.leave()
+	release.StoreUint64(&spare.handed, spare.handed.Load()+1)
+	spare.unlock() // Retire(x) returns
+
+	d.Flush()
+	requireReclaimed(t, d, 0, x, "Flush returned with x unreclaimed, though nothing protected it: "+
+		"its batch sat on the list a Barrier, still running a free function, had left stale")
+
+	letGo()
+	require.ErrorIs(t, <-barrier, context.Canceled)
+	require.NoError(t, d.Close())
+	require.Equal(t, int32(1), a.freed.Load())
+	require.Equal(t, int32(1), x.freed.Load())
+}
+
+// index is l's position in d's sealed lists.
+func (l *sealedList) index(d *Domain) int {
+	if l == &d.sealed.lists[0] {
+		return 0
+	}
+	return 1
+}
