@@ -156,7 +156,8 @@ func (d *Domain) Close() error {
 // closeRound hands every open batch over and sweeps every sealed batch it
 // can take, waiting up to closeWait (if wait) for the right to take lists
 // and for their users. It reports whether it gave up waiting; it then also
-// scans the current list, which whoever it waited for does not hold.
+// scans the current list, which whoever it waited for does not hold, and
+// the stale list, as Flush does.
 func (d *Domain) closeRound(wait bool) (busy bool) {
 	var p patience
 	if wait {
@@ -167,6 +168,9 @@ func (d *Domain) closeRound(wait bool) (busy bool) {
 	d.flushShards(context.Background())
 	if _, err := d.sweepAll(&p, 0); err != nil {
 		d.scan(true)
+		if d.sealed.stale.Load() != 0 {
+			d.sweepStale()
+		}
 		return true
 	}
 	return false

@@ -535,11 +535,14 @@ func (d *Domain) scanOnce(fresh, stale bool) (l *sealedList, alone bool) {
 
 // sweepStale empties a stale list left by a Barrier or Close that stopped
 // waiting for its users. It waits only for the scans judging batches of
-// that list (pinned, microseconds). If a Barrier or Close holds the right
-// to take lists, it scans the list in place instead, as scan does the
-// current one: that holder may be the one that left the list stale, and
-// will not take it again, while a Retire that entered the list before the
-// switch may have pushed its batch after the holder's take.
+// that list (pinned, microseconds). If another goroutine holds the right
+// to take lists, it scans the stale list in place instead, as one of its
+// users, as scan does the current one: the holder may be the Barrier or
+// Close that left the list stale, which will not take it again, while a
+// Retire that entered the list before the switch may have pushed its batch
+// after that Barrier's take. (A holder that is taking the stale list now
+// either waits for this scan or has made the list not stale: see
+// enterStale.)
 func (d *Domain) sweepStale() {
 	var p patience
 	if d.sealed.lockTaker(&p) != nil {

@@ -56,17 +56,7 @@ func TestFlushReclaimsABatchPushedOnAListABarrierLeftStale(t *testing.T) {
 	awaitClosed(t, inFree, "the Barrier's sweep of a")
 	require.Equal(t, uint32(1+l.index(d)), d.sealed.stale.Load(), "the Barrier left the list R uses stale")
 
-	spare := &d.shards[len(d.shards)-1] // R, with its shard locked
-	require.True(t, spare.tryLock(false))
-	release.StoreUint64(&spare.retired, spare.retired.Load()+1)
-	b := d.newBatch()
-	b.Entries = append(b.Entries, retire.Of(x, freeFlushObj))
-	d.pending.Add(1)
-	b.Epoch = d.seq.Add(1)
-	l.Push(b)
-	l.leave()
-	release.StoreUint64(&spare.handed, spare.handed.Load()+1)
-	spare.unlock() // Retire(x) returns
+	pushLate(t, d, l, retire.Of(x, freeFlushObj)) // Retire(x) returns
 
 	d.Flush()
 	requireReclaimed(t, d, 0, x, "Flush returned with x unreclaimed, though nothing protected it: "+
@@ -77,6 +67,26 @@ func TestFlushReclaimsABatchPushedOnAListABarrierLeftStale(t *testing.T) {
 	require.NoError(t, d.Close())
 	require.Equal(t, int32(1), a.freed.Load())
 	require.Equal(t, int32(1), x.freed.Load())
+}
+
+// pushLate plays the end of a Retire that entered l (d.sealed.enter) to
+// push a batch of entries it sealed, on the spare shard (as a Retire on a
+// processor that GOMAXPROCS added): it pushes on l whatever l is now, and
+// leaves.
+func pushLate(t *testing.T, d *Domain, l *sealedList, entries ...retire.Entry) {
+	t.Helper()
+	spare := &d.shards[len(d.shards)-1]
+	require.True(t, spare.tryLock(false))
+	n := uint64(len(entries))
+	release.StoreUint64(&spare.retired, spare.retired.Load()+n)
+	b := d.newBatch()
+	b.Entries = append(b.Entries, entries...)
+	d.pending.Add(int64(n))
+	b.Epoch = d.seq.Add(n)
+	l.Push(b)
+	l.leave()
+	release.StoreUint64(&spare.handed, spare.handed.Load()+n)
+	spare.unlock()
 }
 
 // index is l's position in d's sealed lists.

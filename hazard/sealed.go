@@ -189,27 +189,38 @@ func (s *sealedLists) enter() *sealedList {
 func (l *sealedList) leave() { l.users.Add(-1) }
 
 // enterStale returns the stale list, counted as used until leave, or nil
-// if there is none. The list may stop being stale at once: see mayScan.
+// if there is none. As enter does with cur, it re-reads stale after its
+// increment, and takeStale clears stale before it waits for the list's
+// users (all sequentially consistent): either the taker waits for this
+// user to leave, or the user sees the list is no longer stale. A user
+// admitted here so puts back what it keeps, also after a panicking free
+// function, on a list that stays stale until it leaves.
 func (s *sealedLists) enterStale() *sealedList {
-	i := s.stale.Load()
-	if i == 0 {
-		return nil
+	for {
+		i := s.stale.Load()
+		if i == 0 {
+			return nil
+		}
+		l := &s.lists[i-1]
+		l.users.Add(1)
+		if s.stale.Load() == i {
+			return l
+		}
+		l.users.Add(-1)
 	}
-	l := &s.lists[i-1]
-	l.users.Add(1)
-	return l
 }
 
 // mayScan reports whether a scan that counts among l's judges may take l's
 // batches: whether l is the current list, or (stale) still the stale one.
 // A taker waits only for the judges that were counted before its wait
-// began (awaitJudges), and a scan that starts judging later must not take
-// the list the taker is taking. A switch stores cur, and a takeStale that
-// empties the stale list clears stale, before the taker's wait flips the
-// phase, and the scan counts itself before it loads cur or stale (all
-// sequentially consistent): either the taker waits for the scan, or the
-// scan sees the switch. (A list made stale again later may be taken by
-// any scan: what it keeps goes back on the list, which stays stale.)
+// began (awaitJudges), and a scan that entered l before a switch and
+// starts judging later must not take the list the taker is taking. A
+// switch stores cur before the taker's wait flips the phase, and the scan
+// counts itself before it loads cur (all sequentially consistent): either
+// the taker waits for the scan, or the scan sees the switch. A user of the
+// stale list is waited for as a user (enterStale), and sees stale cleared
+// only while a takeStale's wait for users is about to fail, when the
+// taker takes what is there.
 func (s *sealedLists) mayScan(l *sealedList, stale bool) bool {
 	if stale {
 		i := s.stale.Load()
@@ -276,9 +287,10 @@ func (s *sealedLists) takeStale(p *patience) (*retire.Batch, error) {
 		return nil, nil
 	}
 	l := &s.lists[i-1]
+	s.stale.Store(0) // before the wait: see enterStale
 	err := waitIdle(l, p)
-	if err == nil {
-		s.stale.Store(0)
+	if err != nil {
+		s.stale.Store(i)
 	}
 	l.awaitJudges() // a user still judging puts what it keeps back first
 	l.readyBack()
