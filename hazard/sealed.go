@@ -17,6 +17,9 @@ import (
 type sealedList struct {
 	retire.Stack
 	users atomic.Int32 // goroutines pushing to or scanning this list
+	// closing is set by a taker that found no users, until it has taken
+	// the list: it keeps Flush's in-place scans out (see enterStale).
+	closing atomic.Bool
 	// judges counts, by parity of phase, the scans between taking batches
 	// of this list and putting back what they keep (pinned), and judged
 	// the scans that have done so; see startJudging and awaitJudges.
@@ -156,11 +159,14 @@ func (l *sealedList) readyBack() {
 // has not been reclaimed (with what a panicking free function left on the
 // ready stack: see readyBack).
 //
-// Only the holder of taker switches lists and takes the old one. A taker
-// whose wait for the old list's users ends early (its context ended, or it
-// may not wait) leaves the list stale: the next taker first waits for that
-// list's users and empties it, and only then switches again. So the
-// non-current list, unless stale, is empty whenever nobody holds taker.
+// Only the holder of taker switches lists and takes the old one. From the
+// switch until a taker has taken the old list with no users left, that
+// list is stale: a Retire that entered it before the switch may still push
+// a batch on it, and a Flush scans it in place (enterStale). A taker whose
+// wait for the users ends early (its context ended, or it may not wait)
+// leaves the list stale: the next taker first waits for that list's users
+// and empties it, and only then switches again. So the non-current list,
+// unless stale, is empty.
 type sealedLists struct {
 	cur   atomic.Uint32
 	stale atomic.Uint32 // 1+i if list i is stale; written only by the holder of taker
@@ -189,12 +195,17 @@ func (s *sealedLists) enter() *sealedList {
 func (l *sealedList) leave() { l.users.Add(-1) }
 
 // enterStale returns the stale list, counted as used until leave, or nil
-// if there is none. As enter does with cur, it re-reads stale after its
-// increment, and takeStale clears stale before it waits for the list's
-// users (all sequentially consistent): either the taker waits for this
-// user to leave, or the user sees the list is no longer stale. A user
-// admitted here so puts back what it keeps, also after a panicking free
-// function, on a list that stays stale until it leaves.
+// if there is none. A taker that finds the list without users sets
+// closing and then reads users again before it takes the list (waitIdle);
+// enterStale reads closing after its increment (all sequentially
+// consistent): either the taker sees this user and waits for it, or the
+// user sees closing, leaves, and waits until the taker has taken the list
+// (stale is then cleared, before closing) or has found another user and
+// reopened it. So the list a user entered here is not taken before it
+// leaves, and what it puts back, also after a panicking free function,
+// reaches a taker; and a scan that finds the list being taken returns only
+// once it has been taken. The wait is short: the taker found no users, and
+// holds no batch it would judge.
 func (s *sealedLists) enterStale() *sealedList {
 	for {
 		i := s.stale.Load()
@@ -203,29 +214,29 @@ func (s *sealedLists) enterStale() *sealedList {
 		}
 		l := &s.lists[i-1]
 		l.users.Add(1)
-		if s.stale.Load() == i {
+		if !l.closing.Load() && s.stale.Load() == i {
 			return l
 		}
 		l.users.Add(-1)
+		for l.closing.Load() && s.stale.Load() == i {
+			runtime.Gosched()
+		}
 	}
 }
 
-// mayScan reports whether a scan that counts among l's judges may take l's
-// batches: whether l is the current list, or (stale) still the stale one.
-// A taker waits only for the judges that were counted before its wait
-// began (awaitJudges), and a scan that entered l before a switch and
-// starts judging later must not take the list the taker is taking. A
-// switch stores cur before the taker's wait flips the phase, and the scan
-// counts itself before it loads cur (all sequentially consistent): either
-// the taker waits for the scan, or the scan sees the switch. A user of the
-// stale list is waited for as a user (enterStale), and sees stale cleared
-// only while a takeStale's wait for users is about to fail, when the
-// taker takes what is there.
-func (s *sealedLists) mayScan(l *sealedList, stale bool) bool {
-	if stale {
-		i := s.stale.Load()
-		return i != 0 && &s.lists[i-1] == l
-	}
+// mayScan reports whether a scan that counts among l's judges, having
+// entered l as the current list, may take l's batches: whether l is
+// still current. A taker waits only for the judges that were counted
+// before its wait began (awaitJudges), and a scan that entered l before a
+// switch and starts judging later must not take the list the taker is
+// taking. A switch stores cur before the taker's wait flips the phase,
+// and the scan counts itself before it loads cur (all sequentially
+// consistent): either the taker waits for the scan, or the scan sees the
+// switch. (A scan of the stale list needs no check: a taker takes that
+// list while the scan uses it only when its wait for the users ends early,
+// and then leaves the list stale, so what the scan puts back reaches the
+// next taker; see enterStale.)
+func (s *sealedLists) mayScan(l *sealedList) bool {
 	return &s.lists[s.cur.Load()] == l
 }
 
@@ -274,55 +285,69 @@ func (s *sealedLists) lockTaker(p *patience) error {
 
 func (s *sealedLists) unlockTaker() { <-s.taker }
 
-// takeStale empties the stale list, if there is one, waiting for its users
-// as p allows. It returns what it took (with the list's ready batches:
-// readyBack) even when the wait ended early: the users put back what they
-// keep on the list, which stays stale for the next taker. It always waits
-// for the users that are judging batches of the list (pinned, microseconds:
-// see awaitJudges), so that what they keep is in what it takes. The caller
-// must hold taker.
+// takeStale empties the stale list, if there is one, as take does. The
+// caller must hold taker.
 func (s *sealedLists) takeStale(p *patience) (*retire.Batch, error) {
 	i := s.stale.Load()
 	if i == 0 {
 		return nil, nil
 	}
-	l := &s.lists[i-1]
-	s.stale.Store(0) // before the wait: see enterStale
-	err := waitIdle(l, p)
-	if err != nil {
-		s.stale.Store(i)
-	}
-	l.awaitJudges() // a user still judging puts what it keeps back first
-	l.readyBack()
-	return l.TakeAll(), err
+	return s.take(&s.lists[i-1], p)
 }
 
-// takeOld makes the other list current and empties the old one once no
-// goroutine uses it, which gives every sealed batch that no scan of the
-// other list holds (that list was empty: callers take the stale list first
-// and put what they keep back on the current list). If the wait ends early
-// it takes what the old list holds (with its ready batches, as when it
-// does not: readyBack) and leaves it stale. The caller must
-// hold taker, there must be no stale list, and it must not be using a list
-// itself.
+// takeOld makes the other list current and empties the old one, as take
+// does; together with the stale list, which callers take first, that gives
+// every sealed batch that no scan of the other list holds (the other list
+// was empty, not stale). The old list is stale from before the switch, so
+// that a Flush that finds the switch finds the old list too. The caller
+// must hold taker, there must be no stale list, and it must not be using a
+// list itself.
 func (s *sealedLists) takeOld(p *patience) (*retire.Batch, error) {
 	i := s.cur.Load()
+	s.stale.Store(i + 1)
 	s.cur.Store(1 - i)
-	old := &s.lists[i]
-	err := waitIdle(old, p)
-	if err != nil {
-		s.stale.Store(i + 1)
-	}
-	old.awaitJudges() // as in takeStale
-	old.readyBack()
-	return old.TakeAll(), err
+	return s.take(&s.lists[i], p)
 }
 
-func waitIdle(l *sealedList, p *patience) error {
-	for l.users.Load() != 0 {
-		if err := p.wait(); err != nil {
-			return err
-		}
+// take empties l, the stale list, once its users have left, waiting for
+// them as p allows. It returns what it took (with the list's ready
+// batches: readyBack) even when the wait ended early: the users put back
+// what they keep on the list, which then stays stale for the next taker.
+// It always waits for the users that are judging batches of the list
+// (pinned, microseconds: see awaitJudges), so that what they keep is in
+// what it takes.
+func (s *sealedLists) take(l *sealedList, p *patience) (*retire.Batch, error) {
+	err := waitIdle(l, p)
+	return s.taken(l, err), err
+}
+
+// taken ends take once waitIdle has returned idle.
+func (s *sealedLists) taken(l *sealedList, idle error) *retire.Batch {
+	l.awaitJudges() // a user still judging puts what it keeps back first
+	l.readyBack()
+	list := l.TakeAll()
+	if idle == nil {
+		s.stale.Store(0) // before closing ends: see enterStale
+		l.closing.Store(false)
 	}
-	return nil
+	return list
+}
+
+// waitIdle waits, as p allows, until l has no users, and returns nil with
+// l closing: from then until the take ends (taken), enterStale admits no
+// user. It re-reads users after setting closing, and reopens the list if
+// a user arrived in between (see enterStale).
+func waitIdle(l *sealedList, p *patience) error {
+	for {
+		for l.users.Load() != 0 {
+			if err := p.wait(); err != nil {
+				return err
+			}
+		}
+		l.closing.Store(true)
+		if l.users.Load() == 0 {
+			return nil
+		}
+		l.closing.Store(false)
+	}
 }
