@@ -549,7 +549,8 @@ func (d *Domain) scanOnce(fresh, stale bool) (l *sealedList, alone bool) {
 // miss each other). The taker waits for such scans as for any user, so it
 // takes the list at a moment when no Flush scans it: Flushes in a tight
 // loop on many goroutines delay a Barrier or Close (by 40 to 165 ms, with
-// 16 goroutines flushing on 2 processors).
+// 16 goroutines flushing in a loop at GOMAXPROCS=16 on 2 CPUs, against 6 ms
+// when Flush did not scan that list).
 func (d *Domain) sweepStale() {
 	var p patience
 	if d.sealed.lockTaker(&p) != nil {
