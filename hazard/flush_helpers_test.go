@@ -20,6 +20,40 @@ type flushObj struct {
 
 func freeFlushObj(o *flushObj) { o.freed.Add(1) }
 
+// blockingFree returns a free function that closes inFree and blocks until
+// letGo (which the test's cleanup calls too, so that a failing test does
+// not leave it blocked) before it frees its object.
+func blockingFree(t *testing.T) (free func(*flushObj), inFree <-chan struct{}, letGo func()) {
+	in, unblock := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	letGo = func() { once.Do(func() { close(unblock) }) }
+	t.Cleanup(letGo)
+	free = func(o *flushObj) {
+		close(in)
+		<-unblock
+		freeFlushObj(o)
+	}
+	return free, in, letGo
+}
+
+// stuckFlush starts U, a Flush whose scan of l0, the current list, takes a
+// (sealed alone) and blocks in a's free function, and returns once it does:
+// U uses l0 until finish, which lets it go and waits for it to return.
+func stuckFlush(t *testing.T, d *Domain) (l0 *sealedList, a *flushObj, finish func()) {
+	t.Helper()
+	a = new(flushObj)
+	free, inFree, letGo := blockingFree(t)
+	Retire(d, a, free)
+	if err := d.flushShards(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	l0 = &d.sealed.lists[d.sealed.cur.Load()]
+	uDone := make(chan struct{})
+	go func() { defer close(uDone); d.Flush() }() // U
+	awaitClosed(t, inFree, "U's free function of a")
+	return l0, a, func() { letGo(); <-uDone }
+}
+
 // protectUnlinked makes hp protect o, as a reader that loaded o from a
 // source that then dropped it.
 func protectUnlinked(t *testing.T, hp *Pointer, o *flushObj) {

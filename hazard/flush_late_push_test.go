@@ -2,7 +2,6 @@ package hazard
 
 import (
 	"context"
-	"sync"
 	"testing"
 
 	"github.com/go-reclaim/reclaim/internal/release"
@@ -35,16 +34,9 @@ func TestFlushReclaimsABatchPushedOnAListABarrierLeftStale(t *testing.T) {
 	d := New(WithThreshold(1<<20), WithMaxBatchAge(0))
 	hp := d.Acquire()
 	a, x := new(flushObj), new(flushObj)
-	inFree, unblock := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	letGo := func() { once.Do(func() { close(unblock) }) }
-	t.Cleanup(letGo) // also when the test fails with the Barrier blocked
+	free, inFree, letGo := blockingFree(t)
 	protectUnlinked(t, hp, a)
-	Retire(d, a, func(o *flushObj) {
-		close(inFree)
-		<-unblock
-		freeFlushObj(o)
-	})
+	Retire(d, a, free)
 	require.NoError(t, d.flushShards(context.Background()))
 	l := d.sealed.enter() // R: sealed {x}, about to push it on l
 	hp.Reset()

@@ -2,7 +2,6 @@ package hazard
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -26,17 +25,8 @@ import (
 //	U: returns; B takes l0, reclaims the other, returns nil
 func TestPanicInAnInPlaceScanWhileABarrierWaits(t *testing.T) {
 	d := New(WithThreshold(1<<20), WithMaxBatchAge(0))
-	a, x, y := new(flushObj), new(flushObj), new(flushObj)
-	inFree, unblock := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	letGo := func() { once.Do(func() { close(unblock) }) }
-	t.Cleanup(letGo)
-	Retire(d, a, func(o *flushObj) { close(inFree); <-unblock; freeFlushObj(o) })
-	require.NoError(t, d.flushShards(context.Background()))
-	l0 := &d.sealed.lists[d.sealed.cur.Load()]
-	uDone := make(chan struct{})
-	go func() { defer close(uDone); d.Flush() }() // U
-	awaitClosed(t, inFree, "U's free function of a")
+	x, y := new(flushObj), new(flushObj)
+	l0, a, finishU := stuckFlush(t, d)
 
 	var panicked atomic.Bool
 	free := func(o *flushObj) {
@@ -61,14 +51,9 @@ func TestPanicInAnInPlaceScanWhileABarrierWaits(t *testing.T) {
 	require.Equal(t, int32(1), x.freed.Load()+y.freed.Load(), "F ran one free function, which panicked")
 	back := l0.TakeAll()
 	require.NotNil(t, back, "the rest is back on l0")
-	for b := back; b != nil; {
-		next := b.Next()
-		l0.Push(b)
-		b = next
-	}
+	putBack(l0, back)
 
-	letGo()
-	<-uDone
+	finishU()
 	require.NoError(t, <-barrier)
 	require.Equal(t, int32(1), a.freed.Load())
 	require.Equal(t, int32(1), x.freed.Load())

@@ -101,21 +101,8 @@ func TestFlushScansAStaleListATakerWaitsOn(t *testing.T) {
 //	F: Flush  <- must reclaim x
 func TestFlushScansTheOldListABarrierWaitsOn(t *testing.T) {
 	d := New(WithThreshold(1<<20), WithMaxBatchAge(0))
-	a, x := new(flushObj), new(flushObj)
-	inFree, unblock := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	letGo := func() { once.Do(func() { close(unblock) }) }
-	t.Cleanup(letGo)
-	Retire(d, a, func(o *flushObj) {
-		close(inFree)
-		<-unblock
-		freeFlushObj(o)
-	})
-	require.NoError(t, d.flushShards(context.Background()))
-	l0 := &d.sealed.lists[d.sealed.cur.Load()]
-	uDone := make(chan struct{})
-	go func() { defer close(uDone); d.Flush() }() // U
-	awaitClosed(t, inFree, "U's free function of a")
+	x := new(flushObj)
+	l0, a, finishU := stuckFlush(t, d)
 
 	l := d.sealed.enter() // R
 	require.Same(t, l0, l)
@@ -125,8 +112,7 @@ func TestFlushScansTheOldListABarrierWaitsOn(t *testing.T) {
 	d.Flush() // F
 	missed := x.freed.Load() == 0
 
-	letGo()
-	<-uDone
+	finishU()
 	require.NoError(t, <-barrier)
 	require.NoError(t, d.Close())
 	require.Equal(t, int32(1), a.freed.Load())
@@ -230,16 +216,10 @@ func TestStaleListHandshakeLosesNoBatch(t *testing.T) {
 		var took int64
 		for s.stale.Load() != 0 {
 			list, _ := s.takeStale(&p)
-			for b := list; b != nil; b = b.Next() {
-				took++
-			}
+			took += batches(list)
 		}
 		wg.Wait()
-		left := 0
-		for b := s.lists[0].TakeAll(); b != nil; b = b.Next() {
-			left++
-		}
-		require.Zero(t, left, "round %d: batches left on a list no longer stale", round)
+		require.Zero(t, batches(s.lists[0].TakeAll()), "round %d: batches left on a list no longer stale", round)
 		require.Equal(t, pushed.Load(), took, "round %d", round)
 	}
 }

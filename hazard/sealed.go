@@ -321,12 +321,13 @@ func (s *sealedLists) take(l *sealedList, p *patience) (*retire.Batch, error) {
 	return s.taken(l, err), err
 }
 
-// taken ends take once waitIdle has returned idle.
-func (s *sealedLists) taken(l *sealedList, idle error) *retire.Batch {
+// taken ends take once waitIdle has returned err: it takes what l holds,
+// and, if the users had left (err nil), ends l's staleness.
+func (s *sealedLists) taken(l *sealedList, err error) *retire.Batch {
 	l.awaitJudges() // a user still judging puts what it keeps back first
 	l.readyBack()
 	list := l.TakeAll()
-	if idle == nil {
+	if err == nil {
 		s.stale.Store(0) // before closing ends: see enterStale
 		l.closing.Store(false)
 	}

@@ -70,11 +70,7 @@ func TestSealedListsModel(t *testing.T) {
 		})
 	}
 	var stranded, staleTakes, oldTakes atomic.Int64
-	count := func(b *retire.Batch) {
-		for ; b != nil; b = b.Next() {
-			took.Add(1)
-		}
-	}
+	count := func(b *retire.Batch) { took.Add(batches(b)) }
 	wg.Go(func() { // takers
 		r := rand.New(rand.NewPCG(99, 1))
 		for !stop.Load() {
@@ -99,14 +95,9 @@ func TestSealedListsModel(t *testing.T) {
 			count(list)
 			if err == nil && r.IntN(2) == 0 {
 				other := &s.lists[1-s.cur.Load()]
-				if b := other.TakeAll(); b != nil {
-					n := int64(0)
-					for ; b != nil; b = b.Next() {
-						n++
-					}
-					stranded.Add(n)
-					took.Add(n)
-				}
+				b := other.TakeAll()
+				stranded.Add(batches(b))
+				count(b)
 				list, err = s.takeOld(&p)
 				if err == nil {
 					oldTakes.Add(1)
@@ -132,10 +123,19 @@ func TestSealedListsModel(t *testing.T) {
 	require.Equal(t, made.Load(), took.Load())
 }
 
+// putBack pushes the batches of list back on l.
 func putBack(l *sealedList, list *retire.Batch) {
 	for b := list; b != nil; {
 		next := b.Next()
 		l.Push(b)
 		b = next
 	}
+}
+
+// batches counts the batches of list.
+func batches(list *retire.Batch) (n int64) {
+	for b := list; b != nil; b = b.Next() {
+		n++
+	}
+	return n
 }
