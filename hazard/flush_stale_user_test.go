@@ -179,8 +179,9 @@ func TestTakeStaleKeepsTheListStaleWhenItsWaitEnds(t *testing.T) {
 // taker takes it: every batch pushed by an admitted scan reaches the
 // taker, none is left on a list that is no longer stale. This is the
 // handshake of waitIdle and enterStale under real interleavings; it failed
-// within two rounds when enterStale did not re-read closing
-// after counting itself.
+// within two rounds when enterStale did not read closing after counting
+// itself, and within 40 when waitIdle did not read users again after
+// setting closing.
 func TestStaleListHandshakeLosesNoBatch(t *testing.T) {
 	rounds := 300
 	if testing.Short() {
