@@ -181,11 +181,12 @@ func (c *Collector) enter(s *slot, open uint8) *Guard {
 		return c.enterSlow(s, open)
 	}
 	release.StoreUint64(&p.pin, n)
-	announce(&p.word, c.epoch.Load())
+	e := c.epoch.Load()
+	announce(&p.word, e)
 	if p.claim.Load() != 0 || c.state.Load() == closedBit {
 		return c.enterAnnounced(s, open)
 	}
-	p.reserved = 0 // nothing reserved yet (see reserve): a store costs less here than a test of the mode
+	p.covered = e // nothing reserved yet (see reserve): a store costs less here than a test of the mode
 	g.state = open
 	return g
 }
@@ -228,7 +229,7 @@ func (c *Collector) enterAnnounced(s *slot, open uint8) *Guard {
 		}
 		enterClosed()
 	}
-	p.reserved = 0
+	p.covered = p.word.Load()
 	if c.tracking {
 		// Skip Callers, newEnterSite, enterAnnounced, enterSlow (tracking
 		// always takes it), enter and the Enter that called it.
@@ -581,7 +582,5 @@ func (c *Collector) sweepLocked() (oldest uint64) {
 // reserve).
 func countRetired(p *participant) {
 	release.StoreUint64(&p.retired, p.retired.Load()+1)
-	if p.reserved == 0 {
-		p.reserved = p.word.Load()
-	}
+	p.reserved = p.covered
 }

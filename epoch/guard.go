@@ -127,8 +127,9 @@ func (g *Guard) refreshSlow() {
 		c.flush(s, req, false)
 	}
 	release.StoreUint64(&p.pin, p.pin.Load()+2) // a new guard for Stats, the same cell (see outerFor)
-	p.reserved = 0
-	announce(&p.word, c.epoch.Load())
+	e := c.epoch.Load()
+	announce(&p.word, e)
+	p.covered = e
 	if c.tracking {
 		p.site.Store(newEnterSite(4)) // skip Callers, newEnterSite, refreshSlow, Refresh
 	}

@@ -100,24 +100,30 @@ func (c *Collector) heldCheaply(tag, birth uint64) bool {
 // later than the node's retirement era, which Retire reads afterwards, so
 // the interval still meets the node's life. Its entry still holds back what Retire and Defer
 // retired, as in the classic mode. A goroutine descheduled between Enter
-// and its first load then reserves one era, not all those it missed.
+// and its first load then reserves one era, not all those it missed. A
+// reservation at the era the guard already covers (its entry era, for the
+// first) ends the exception too: the guard may hold what it loaded.
 func (c *Collector) reserve(p *participant) bool {
-	return p.reserved == c.epoch.Load() || c.raise(p)
+	if p.covered == c.epoch.Load() {
+		p.reserved = p.covered // no longer the first
+		return true
+	}
+	return c.raise(p)
 }
 
 // raise is reserve's slow path: the era has moved since the last
 // reservation, or there was none.
 func (c *Collector) raise(p *participant) bool {
 	e := c.epoch.Load()
-	if p.reserved == 0 { // the first reservation, nothing retired yet
-		p.reserved = e
+	if p.reserved < p.covered { // the first reservation, nothing retired yet
+		p.reserved, p.covered = e, e
 		if e == p.word.Load() { // the entry era (the holder's own word)
 			return true
 		}
 		announce(&p.from, e)
 		return false
 	}
-	p.reserved = e
+	p.reserved, p.covered = e, e
 	announce(&p.hi, e)
 	return false
 }

@@ -400,3 +400,69 @@ func TestRobustGetThenPublishIsProtected(t *testing.T) {
 	w.Unregister()
 	require.NoError(t, c.Close())
 }
+
+// A guard's first Load at the era it entered ends its first reservation's
+// exception as a raise would: a later Load, after the era has moved, raises
+// the guard's interval instead of moving its start, so the node the first
+// Load returned stays protected after another guard unlinks it.
+func TestRobustFirstLoadAtTheEntryEraKeepsItsNode(t *testing.T) {
+	c := epoch.New(epoch.WithRobust(), epoch.WithMaxBatchAge(0))
+	s := newRobustStack(c)
+	w, x := c.Register(), c.Register()
+	g := w.Enter()
+	advanceEra(x) // past g's entry
+	s.push(g, 1)  // so the node's birth comes from a raise: it is known
+	g.Exit()
+	reader := c.Enter()
+	old := epoch.Load(reader, &s.head) // the era has not moved since Enter
+	g = w.Enter()
+	_, ok := s.pop(g) // unlinks and retires old
+	require.True(t, ok)
+	g.Flush() // a seal: the era moves past the reader's
+	g.Exit()
+	epoch.Load(reader, &s.head) // the reader's second reservation
+	c.Flush()
+	require.EqualValues(t, 1, old.val.Load(), "the node the reader's first Load returned was reclaimed")
+	reader.Exit()
+	c.Flush()
+	require.EqualValues(t, robustPoison, old.val.Load())
+	w.Unregister()
+	x.Unregister()
+	require.NoError(t, c.Close())
+}
+
+// A guard may use what it retired, even a node it unlinked without loading
+// it (a Swap): retiring ends the first reservation's exception, so a later
+// Load after the era has moved raises the guard's interval, which still
+// meets the node's life when the guard's Flush hands it to a sweep.
+func TestRobustRetireEndsTheFirstReservation(t *testing.T) {
+	c := epoch.New(epoch.WithRobust(), epoch.WithMaxBatchAge(0))
+	s := newRobustStack(c)
+	w, o := c.Register(), c.Register()
+	g := w.Enter()
+	s.push(g, 1)
+	g.Exit()
+	g = c.Enter()
+	old := s.head.Swap(nil) // unlinked without a Load
+	s.pool.Retire(g, old)
+	advanceEra(o)          // past g's entry
+	epoch.Load(g, &s.head) // g's first reservation after its Retire
+	g.Flush()              // hands the node to a sweep that judges by reservations
+	c.Flush()
+	require.EqualValues(t, 1, old.val.Load(), "the node the guard retired was reclaimed while it was open")
+	g.Exit()
+	c.Flush()
+	require.EqualValues(t, robustPoison, old.val.Load())
+	w.Unregister()
+	o.Unregister()
+	require.NoError(t, c.Close())
+}
+
+// advanceEra moves the era on: a guard of h retires an object and seals
+// its batch.
+func advanceEra(h *epoch.Handle) {
+	g := h.Enter()
+	epoch.Retire(g, new(int), func(*int) {})
+	g.Flush()
+	g.Exit()
+}
