@@ -27,11 +27,16 @@ const closeWait = time.Second
 // Barrier returns once every object retired through d before the call has
 // been reclaimed: each free function has returned, and is synchronized
 // before Barrier returns. It waits for the hazard pointers that protect
-// those objects to be reset, and for scans that other goroutines are
-// running on them to finish; every one of these waits, and the wait for
-// another Barrier or Close, ends when ctx ends, and Barrier then returns
-// ctx.Err(): what was not reclaimed stays pending. Barrier does not wait
-// for objects retired after the call began.
+// those objects to be reset, and for the reclamations that other
+// goroutines are running on the lists that hold them to finish (a scan of
+// Retire or Flush, another Barrier or Close, the aging timer's tick; the
+// free functions they run may be of objects retired after the call);
+// each of these waits ends when ctx ends, and Barrier then returns
+// ctx.Err(): what was not reclaimed stays pending. Only waits for pinned
+// work (a processor's batch, a scan judging its batches: microseconds)
+// and the free functions that Barrier runs itself do not watch ctx.
+// Barrier does not wait for objects retired after the call began to be
+// reclaimed.
 //
 // A goroutine that calls Barrier while it protects a retired object
 // itself, through a Pointer it has not reset, waits for itself: Barrier
@@ -105,7 +110,9 @@ func (d *Domain) sweepAll(p *patience, tag uint64) (old bool, err error) {
 // it waits up to about a second for reclamations that other goroutines are
 // running on objects it must reclaim (a scan of Retire or Flush, a
 // Barrier's sweep, the aging timer's tick): their free functions are the
-// caller's code and may never return. Past that, or at once when Close is
+// caller's code and may never return. (That second is per round: Close
+// reclaims in rounds as long as free functions run, since they may retire
+// more, and stops waiting once a round has given up.) Past that, or at once when Close is
 // called from a free function (of any Domain), it reclaims what it can
 // reach and returns an error wrapping ErrBusy that says how many objects
 // are still pending; call Close again once those reclamations have

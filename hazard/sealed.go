@@ -198,13 +198,14 @@ func (l *sealedList) leave() { l.users.Add(-1) }
 // if there is none. A taker that finds the list without users sets
 // closing and then reads users again before it takes the list (waitIdle);
 // enterStale reads closing after its increment (all sequentially
-// consistent): either the taker sees this user and waits for it, or the
+// consistent): either the taker sees this user (and waits for it, or, out
+// of patience, takes what the list holds and leaves it stale), or the
 // user sees closing, leaves, and waits until the taker has taken the list
 // (stale is then cleared, before closing) or has found another user and
-// reopened it. So the list a user entered here is not taken before it
-// leaves, and what it puts back, also after a panicking free function,
-// reaches a taker; and a scan that finds the list being taken returns only
-// once it has been taken. The wait is short: the taker found no users, and
+// reopened it. So the list a user entered here does not stop being stale
+// before it leaves, and what it puts back, also after a panicking free
+// function, reaches a taker; and a scan that finds the list being taken
+// returns only once it has been taken. The wait is short: the taker found no users, and
 // holds no batch it would judge.
 func (s *sealedLists) enterStale() *sealedList {
 	for {
@@ -315,7 +316,9 @@ func (s *sealedLists) takeOld(p *patience) (*retire.Batch, error) {
 // what they keep on the list, which then stays stale for the next taker.
 // It always waits for the users that are judging batches of the list
 // (pinned, microseconds: see awaitJudges), so that what they keep is in
-// what it takes.
+// what it takes; when the wait ended early, a scan that starts judging
+// afterwards (Flush's, in place) may take batches from the list meanwhile
+// and put back what it keeps on the list, still stale.
 func (s *sealedLists) take(l *sealedList, p *patience) (*retire.Batch, error) {
 	err := waitIdle(l, p)
 	return s.taken(l, err), err
