@@ -71,6 +71,45 @@ func ExamplePool() {
 	// <nil> 0
 }
 
+type link struct {
+	value int
+	next  atomic.Pointer[link]
+}
+
+// A traversal on a robust Collector checks each load against its guard's
+// reservation. Guard.Reservation reads the reservation once, so that each
+// check costs two loads; when it is not current, Reserve raises it, and
+// the link is loaded again. (This chain never loses a node; in one that
+// unlinks nodes, see Reserve for what the load must also show.)
+func ExampleGuard_Reservation() {
+	c := epoch.New(epoch.WithRobust())
+	pool := epoch.NewPool[link](c)
+	var head atomic.Pointer[link]
+	g := c.Enter()
+	for v := range 4 { // push 0..3 at the front
+		n := pool.Get(g)
+		n.value = v
+		n.next.Store(head.Load())
+		head.Store(n)
+	}
+	g.Exit()
+
+	g = c.Enter()
+	r := g.Reservation()
+	sum := 0
+	for n := epoch.Load(g, &head); n != nil; {
+		sum += n.value
+		next := n.next.Load()
+		for !(r.Current() || g.Reserve()) {
+			next = n.next.Load() // the reservation grew: load again
+		}
+		n = next
+	}
+	g.Exit()
+	fmt.Println(sum, c.Close())
+	// Output: 6 <nil>
+}
+
 // A Handle keeps its participant slot across guards, for hot loops.
 func ExampleHandle() {
 	c := epoch.New()

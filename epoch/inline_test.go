@@ -7,8 +7,10 @@ import (
 )
 
 // Handle.Enter inlines to one call of the collector's enter, Reserve's
-// common case into the traversals of the robust mode, reserve's into Load
-// and Pool.Get, and Open into the checks of offheap's Get.
+// common case and Reservation.Current into the traversals of the robust
+// mode, reserve's into Load and Pool.Get, and Open into the checks of
+// offheap's Get.
 func TestHotPathsInline(t *testing.T) {
-	inlinetest.Require(t, "(*Handle).Enter", "(*Guard).Reserve", "(*Collector).reserve", "(*Guard).Open")
+	inlinetest.Require(t, "(*Handle).Enter", "(*Guard).Reserve", "Reservation.Current", "(*Guard).Reservation",
+		"(*Collector).reserve", "(*Guard).Open")
 }

