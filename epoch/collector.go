@@ -181,12 +181,11 @@ func (c *Collector) enter(s *slot, open uint8) *Guard {
 		return c.enterSlow(s, open)
 	}
 	release.StoreUint64(&p.pin, n)
-	e := c.epoch.Load()
-	announce(&p.word, e)
+	announce(&p.word, c.epoch.Load())
 	if p.claim.Load() != 0 || c.state.Load() == closedBit {
 		return c.enterAnnounced(s, open)
 	}
-	p.covered = e // nothing reserved yet (see reserve): a store costs less here than a test of the mode
+	p.reserved = 0 // nothing reserved yet (see reserve): a store costs less here than a test of the mode
 	g.state = open
 	return g
 }
@@ -229,7 +228,7 @@ func (c *Collector) enterAnnounced(s *slot, open uint8) *Guard {
 		}
 		enterClosed()
 	}
-	p.covered = p.word.Load()
+	p.reserved = 0
 	if c.tracking {
 		// Skip Callers, newEnterSite, enterAnnounced, enterSlow (tracking
 		// always takes it), enter and the Enter that called it.
@@ -582,5 +581,7 @@ func (c *Collector) sweepLocked() (oldest uint64) {
 // reserve).
 func countRetired(p *participant) {
 	release.StoreUint64(&p.retired, p.retired.Load()+1)
-	p.reserved = p.covered
+	if p.reserved == 0 {
+		p.reserved = p.word.Load()
+	}
 }

@@ -127,9 +127,8 @@ func (g *Guard) refreshSlow() {
 		c.flush(s, req, false)
 	}
 	release.StoreUint64(&p.pin, p.pin.Load()+2) // a new guard for Stats, the same cell (see outerFor)
-	e := c.epoch.Load()
-	announce(&p.word, e)
-	p.covered = e
+	p.reserved = 0
+	announce(&p.word, c.epoch.Load())
 	if c.tracking {
 		p.site.Store(newEnterSite(4)) // skip Callers, newEnterSite, refreshSlow, Refresh
 	}

@@ -58,15 +58,9 @@ type participant struct {
 	// reads the same from the guard's state (openHandle or openPooled);
 	// exitSlow and a failed Enter read it here.
 	handle bool
-	// covered is the newest era the open guard protects (robust mode):
-	// its entry era until it reserves, then hi's value, the owner's copy.
-	// reserved is covered once the guard has reserved or retired anything,
-	// and below it before (the era of an earlier guard, eras only grow): so
-	// Enter stores covered alone, and reserve's common case compares
-	// covered alone, which keeps a guard's first Load, mostly at its entry
-	// era, free of a call.
+	// reserved is hi's value for the open guard, the owner's copy; 0 while
+	// the guard has neither reserved nor retired anything (robust mode).
 	reserved uint64
-	covered  uint64
 	bag      *retire.Batch
 	cells    guardCells // the Guards that Enter returns (see guardCells)
 }

@@ -90,8 +90,10 @@ func (p *Pool[T]) retireRobust(l *poolLocal[T], g *Guard, x *T) {
 // store before the node's publication).
 func (p *Pool[T]) birthFor(g *Guard) uint64 {
 	pp := &g.s.Value
-	p.c.reserve(pp)
-	return pp.covered
+	if !p.c.current(pp) { // reserve, its common case inlined
+		p.c.raise(pp)
+	}
+	return pp.reserved
 }
 
 // noteRetire records x, about to be appended to b, the limbo of l, by the
@@ -105,7 +107,7 @@ func (p *Pool[T]) noteRetire(l *poolLocal[T], b *nodeBatch[T], x *T) {
 		l.curPin, l.curStart, l.startBirth = pin, len(b.nodes), b.birth
 	}
 	b.birth = min(b.birth, n.birth)
-	if n.birth > self.covered {
+	if n.birth > self.reserved {
 		// The guard may have unlinked x without loading it (a Swap): its
 		// reservation must cover x while it is open (Guard.Flush may hand
 		// x to a sweep that judges by reservations alone).

@@ -46,8 +46,8 @@ func (g *Guard) Defer(fn func()) {
 func Load[T any](g *Guard, src *atomic.Pointer[T]) *T {
 	s := g.active("Load")
 	x := src.Load()
-	if g.c.robust {
-		for !g.c.reserve(&s.Value) {
+	if c, p := g.c, &s.Value; c.robust {
+		for !(c.current(p) || c.raise(p)) { // reserve, its common case inlined
 			x = src.Load()
 		}
 	}

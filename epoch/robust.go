@@ -108,27 +108,32 @@ func (c *Collector) heldCheaply(tag, birth uint64) bool {
 // and its first load then reserves one era, not all those it missed. A
 // reservation at the era the guard already covers (its entry era, for the
 // first) ends the exception too: the guard may hold what it loaded.
-func (c *Collector) reserve(p *participant) bool {
-	if p.covered == c.epoch.Load() {
-		p.reserved = p.covered // no longer the first
+func (c *Collector) reserve(p *participant) bool { return c.current(p) || c.raise(p) }
+
+// current is reserve's common case, which has no call: it reports whether
+// p's reservation is current, its entry era while it has reserved
+// nothing, and if so ends the first reservation's exception.
+func (c *Collector) current(p *participant) bool {
+	if r := max(p.reserved, p.word.Load()); r == c.epoch.Load() {
+		p.reserved = r
 		return true
 	}
-	return c.raise(p)
+	return false
 }
 
 // raise is reserve's slow path: the era has moved since the last
 // reservation, or there was none.
 func (c *Collector) raise(p *participant) bool {
 	e := c.epoch.Load()
-	if p.reserved < p.covered { // the first reservation, nothing retired yet
-		p.reserved, p.covered = e, e
+	if p.reserved == 0 { // the first reservation, nothing retired yet
+		p.reserved = e
 		if e == p.word.Load() { // the entry era (the holder's own word)
 			return true
 		}
 		announce(&p.from, e)
 		return false
 	}
-	p.reserved, p.covered = e, e
+	p.reserved = e
 	announce(&p.hi, e)
 	return false
 }
@@ -169,7 +174,8 @@ func (g *Guard) Reserve() bool {
 
 func (g *Guard) reserveSlow() bool {
 	s := g.active("Reserve")
-	return !g.c.robust || g.c.raise(&s.Value)
+	c, p := g.c, &s.Value
+	return !c.robust || c.current(p) || c.raise(p) // current: a guard's first reservation at its entry era
 }
 
 // Reservation is a guard's reservation as a traversal checks it at every
