@@ -222,7 +222,8 @@
 //
 // The contract this needs is hazard pointers': every load of a shared
 // pointer that is dereferenced goes through Load, or is followed by
-// Guard.Reserve (marked.Pointer.TryReserve for Harris lists), and a pointer
+// Guard.Reserve (marked.Pointer.TryReserve for Harris lists; in a long
+// traversal, Reservation.Current first, which costs two loads), and a pointer
 // is used only once the load shows it was still reachable after the
 // reservation: a traversal may not follow a link out of a node that may
 // already be unlinked (a marked node of a Harris list) without validating,

@@ -10,8 +10,9 @@ import (
 )
 
 // Current reports what Reserve's common case reports, without raising:
-// false for a guard that has reserved nothing yet and once the era has
-// moved, true after a Reserve until the era moves again.
+// false for a guard that has reserved nothing yet (also after a Refresh at
+// a new era) and once the era has moved, true after a Reserve until the
+// era moves again.
 func TestReservationCurrent(t *testing.T) {
 	c := epoch.New(epoch.WithRobust(), epoch.WithMaxBatchAge(0))
 	o := c.Register()
@@ -25,6 +26,9 @@ func TestReservationCurrent(t *testing.T) {
 	require.False(t, r.Current(), "Current does not raise the reservation")
 	require.False(t, g.Reserve(), "Reserve raises it")
 	require.True(t, r.Current())
+	advanceEra(o)
+	g.Refresh() // a fresh guard at the new era: its reservation starts again
+	require.False(t, r.Current(), "a Refresh at a new era")
 	g.Exit()
 	o.Unregister()
 	require.NoError(t, c.Close())
