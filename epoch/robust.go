@@ -214,9 +214,10 @@ func (g *Guard) Reservation() Reservation {
 	return Reservation{g: g, held: &s.Value.reserved, clock: &g.c.epoch}
 }
 
-// Current reports whether the guard's reservation covers every object
-// born until now, as Guard.Reserve does when it reports true without
-// raising it.
+// Current reports whether the guard has reserved every object born until
+// now: Reserve's inlined common case. For a guard that has reserved
+// nothing yet it reports false, where Reserve may report true (at the
+// era the guard entered at) without raising.
 func (r Reservation) Current() bool {
 	if r.held == nil {
 		zeroReservation()
