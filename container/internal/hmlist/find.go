@@ -111,9 +111,10 @@ retry:
 // marked.Pointer.TryReserve, whose fast path (the reservation is current)
 // inlines; each hop of the loop checks epoch.Reservation.Current first,
 // which reads the reservation with two loads instead of five (the robust
-// set at 90/10 on one goroutine: 4.6 to 5.4-5.7 Mops/s on 256 keys, 0.335
-// to 0.36-0.37 on 4,096). Nothing may come between the read of p and that
-// test that could raise the reservation (see marked.Pointer.TryReserve).
+// set at 90/10 on one goroutine of the AMD EPYC: 4.6 to 5.56 Mops/s on 256
+// keys, 0.337 to 0.345-0.367 on 4,096). Nothing may come between the read
+// of p and that test that could raise the reservation (see
+// marked.Pointer.TryReserve).
 func (l *List[K, V]) findReserved(o *Op[K, V], key K) (prev *marked.Pointer[Node[K, V]], cur *Node[K, V], found bool) {
 	g := o.g
 	r := g.Reservation()
