@@ -109,6 +109,15 @@ func (h *header) incStrong() bool {
 	return false
 }
 
+// destroyedInSlot panics for op on an AtomicArc whose value was destroyed
+// while it held it: the AtomicArc's reference was released through a copy
+// of the handle given to it.
+func (in *arcInner[T]) destroyedInSlot(op string) {
+	panic("refcount: AtomicArc." + op + " of " + typeName[T]("Arc") + " after zero: " + gone(false) +
+		" while the AtomicArc held it (a copy of the handle given to the AtomicArc was released)\n\nthe release that reached zero:\n" +
+		in.track.zeroAt(false).String())
+}
+
 // cloneSlow is Clone of a tracked handle (rec != nil), or of a destroyed
 // value (which panics): it returns the new handle's record.
 func (in *arcInner[T]) cloneSlow(rec *record) *record {

@@ -89,8 +89,10 @@ func (s *AtomicArc[T]) Swap(a Arc[T]) (old Arc[T]) {
 	}
 	// The slot's reference is counted until giveUp releases it, which
 	// happens after the hazard pointers are scanned, so the count is at
-	// least 1 here.
-	in.strong.Add(1)
+	// least 1 here, but for misuse.
+	if !in.incStrong() {
+		in.destroyedInSlot("Swap")
+	}
 	old = Arc[T]{in: in, rec: track(in.track, "Arc", "AtomicArc.Swap")}
 	given := false
 	defer func() {
@@ -110,6 +112,8 @@ func (s *AtomicArc[T]) Swap(a Arc[T]) (old Arc[T]) {
 // handle). old stays the caller's either way. On success, the reference s
 // held to old's value is released as by Store.
 func (s *AtomicArc[T]) CompareAndSwap(old, new Arc[T]) (swapped bool) {
+	old.rec.use("CompareAndSwap")
+	new.checkAlive("CompareAndSwap")
 	if new.rec != nil {
 		swapped = s.casTracked(old.in, new)
 	} else if swapped = s.p.CompareAndSwap(old.in, new.in); swapped {
@@ -167,9 +171,20 @@ func (s *AtomicArc[T]) RCU(update func(cur *T) Arc[T]) (old Arc[T]) {
 	}
 }
 
+// checkAlive panics if a's value was already destroyed (a is a copy of a
+// released handle): an AtomicArc must not publish it. A tracked handle's
+// record reports the misuse first, with its stacks.
+func (a Arc[T]) checkAlive(op string) {
+	if in := a.in; in != nil && a.rec == nil && in.strong.Load() == 0 {
+		panic("refcount: AtomicArc." + op + " of " + typeName[T]("Arc") + " after zero: " + gone(false) +
+			" (this is a copy of a released handle)\n\nthe release that reached zero:\n" + in.track.zeroAt(false).String())
+	}
+}
+
 // swap puts a's reference into s and returns the value s held, whose
 // reference now belongs to the caller.
 func (s *AtomicArc[T]) swap(a Arc[T], op string) (old *arcInner[T]) {
+	a.checkAlive(op)
 	if a.rec != nil {
 		return s.swapTracked(a, op)
 	}

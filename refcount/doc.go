@@ -38,9 +38,12 @@
 // releasing it is synchronized before the destructor runs, and the
 // destructor runs exactly once. NewArc, Clone and a successful Upgrade are
 // synchronized before the operations on the handles they return. A count
-// that has reached zero never rises again: Clone and Upgrade increment
-// only a nonzero count, so neither can resurrect a destroyed value, even
-// through a copy of a released handle. A Store (Swap, successful
+// that has reached zero never rises again: Clone and Upgrade, and an
+// AtomicArc's Load, Guard.Clone and Swap, increment only a nonzero count
+// (the AtomicArc's ones panic on a value destroyed while it held it, its
+// reference released through a copy of the handle given to it), and an
+// AtomicArc refuses to store a destroyed value, so none can resurrect a
+// destroyed value, even through a copy of a released handle. A Store (Swap, successful
 // CompareAndSwap or RCU) into an AtomicArc is synchronized before every
 // Load and Borrow that returns the stored value. A Load or Borrow racing
 // with a write never yields a value whose destructor has started.

@@ -60,7 +60,9 @@ func (g *Guard[T]) Clone() Arc[T] {
 		return Arc[T]{}
 	}
 	g.rec.use("Clone")
-	in.strong.Add(1) // protected: at least the slot's reference is still counted
+	if !in.incStrong() { // protected: at least the slot's reference is counted, but for misuse
+		in.destroyedInSlot("Borrow's Guard.Clone")
+	}
 	return Arc[T]{in: in, rec: track(in.track, "Arc", "Guard.Clone")}
 }
 

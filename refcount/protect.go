@@ -34,8 +34,11 @@ var (
 func loadStrong[T any](src *atomic.Pointer[arcInner[T]]) *arcInner[T] {
 	pid := pin.Pin()
 	if t := protectors.Load(); t != nil && pid < len(*t) {
-		in := acquire(&(*t)[pid], src)
+		in, alive := acquire(&(*t)[pid], src)
 		pin.Unpin()
+		if !alive {
+			in.destroyedInSlot("Load")
+		}
 		return in
 	}
 	pin.Unpin()
@@ -48,8 +51,12 @@ func loadStrong[T any](src *atomic.Pointer[arcInner[T]]) *arcInner[T] {
 func loadStrongSlow[T any](src *atomic.Pointer[arcInner[T]]) *arcInner[T] {
 	growProtectors()
 	hp := domain.Acquire()
-	defer hp.Release()
-	return acquire(hp, src)
+	in, alive := acquire(hp, src)
+	hp.Release()
+	if !alive {
+		in.destroyedInSlot("Load")
+	}
+	return in
 }
 
 func growProtectors() {
@@ -75,14 +82,18 @@ func growProtectors() {
 // to it and clears hp. The increment is safe: the protection was
 // published before src was re-read, so the slot's own reference is not
 // released (see retireSlotRef) until hp is reset, and the count stays at
-// least 1 until the increment is done.
-func acquire[T any](hp *hazard.Pointer, src *atomic.Pointer[arcInner[T]]) *arcInner[T] {
-	in := protect(hp, src)
-	if in != nil {
-		in.strong.Add(1)
-		hp.Reset()
+// least 1 until the increment is done. Only misuse can break that (the
+// slot's reference released through a copy of the handle given to it):
+// then the count is zero, acquire leaves it so, as Clone would, and
+// reports that the value is not alive; the caller panics once unpinned.
+func acquire[T any](hp *hazard.Pointer, src *atomic.Pointer[arcInner[T]]) (in *arcInner[T], alive bool) {
+	in = protect(hp, src)
+	if in == nil {
+		return nil, true
 	}
-	return in
+	alive = in.incStrong()
+	hp.Reset()
+	return in, alive
 }
 
 // protect is the one protection both Load and Borrow rely on.

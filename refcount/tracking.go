@@ -210,12 +210,12 @@ func (r *record) moveIntoSlot(slot any, op string, publish func() (gaveUp *objTr
 	defer registry.mu.Unlock()
 	r.checkLive(op)
 	gaveUp, ok := publish()
-	r.slot, r.movedBy, r.movedAt = slot, op, at
 	if !ok {
 		r.ended, r.endAt = op+" (failed, released)", at
 		delete(registry.live, r)
 		return false
 	}
+	r.slot, r.movedBy, r.movedAt = slot, op, at
 	if gaveUp != nil {
 		gaveUp.dropSlotRef(slot, true, "given up by AtomicArc."+op, at)
 	}
