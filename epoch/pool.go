@@ -68,8 +68,11 @@ type Pool[T any] struct {
 	turns atomic.Uint64
 }
 
-// poolLocal is one slot's share of a Pool. It belongs to the slot's owner
-// (or to a Barrier or Close holding the slot), like the slot's own batch.
+// poolLocal is one slot's share of a Pool. Its free list belongs to the
+// slot's owner (or to a Barrier or Close holding the slot), like the
+// slot's own batch; its limbo also to a seal that steals it (see
+// stealLimbo), and its sealed batches to whoever holds sealedMu (the
+// owner's seals, other slots' seals, sweeps).
 type poolLocal[T any] struct {
 	free   *nodeBatch[T]   // reusable now
 	limbo  *nodeBatch[T]   // retired, not yet sealed

@@ -114,14 +114,14 @@ func (p *Pool[T]) stealLimbo(o, l *poolLocal[T]) {
 	if o.want.CompareAndSwap(w, limboStealing) {
 		if b := o.limbo; b != nil && len(b.nodes) > 0 {
 			if o.curPin != o.owner.pin.Load() {
-				o.curStart = 0 // every node's guard has exited
+				o.curStart = 0 // every node's guard has exited or refreshed
 			}
 			p.sealRobust(o, l)
 			p.steals.Add(1)
 		}
 		if b := o.limbo; b == nil || len(b.nodes) == 0 {
 			// Only the holder's Retire fills the limbo again, and it
-			// counts the node first (countRetired, in its section).
+			// counts the node within its section (countRetired).
 			o.emptyAt.Store(o.owner.retired.Load())
 		}
 		o.want.Store(0)
