@@ -100,9 +100,11 @@
 // and then flushes the domain, so the release happens within the write
 // unless a reader protects the value right then. This is arc-swap's
 // design: its "debts" are hazard pointers, and its writers pay them. Load
-// uses a hazard pointer of the processor it runs on, pinned to it for
-// those few instructions, so it needs no hazard pointer hand-off; Borrow
-// acquires one for the Guard's lifetime.
+// uses a hazard pointer of the processor it runs on, pinned to it from the
+// protection to the increment (a few instructions, and a retry each time
+// a write replaces the value in between: lock-free, not wait-free), so it
+// needs no hazard pointer hand-off; Borrow acquires one for the Guard's
+// lifetime.
 //
 // Epoch-based reclamation (package epoch) would also be correct. Both were
 // measured before asymmetric fences (package bench, 2-core AMD EPYC,
