@@ -31,9 +31,10 @@ func (r Ref) String() string { return fmt.Sprintf("ref(%d bytes, class %d, %v)",
 // Arena holds variable-length byte regions (the keys and values of a cache)
 // in memory the garbage collector never scans, with a Slab's guarantees:
 // Bytes returns the region in place, valid until the guard exits; Free
-// retires it through the epoch collector; a stale or forged Ref is ErrStale,
-// a second Free ErrDoubleFree, and WithChecks adds poisoning, stacks and the
-// leak report.
+// retires it through the epoch collector; a stale or forged Ref is ErrStale
+// (a Ref of another Arena may name a live region of this one, as a Slab's
+// handle may: keep each Ref with its Arena), a second Free ErrDoubleFree,
+// and WithChecks adds poisoning, stacks and the leak report.
 //
 // Regions are rounded up to a power-of-two size class from MinRegion to
 // maxRegion; each class is a slab of fixed-size slots. The byte budget
@@ -105,8 +106,7 @@ func (a *Arena) Alloc(n int) (Ref, []byte, error) {
 	}
 	k := classOf(n)
 	size := int64(MinRegion) << k
-	if a.used.Add(size) > a.limit {
-		a.used.Add(-size)
+	if !a.reserve(size) {
 		if a.classes[k].closed.Load() {
 			return Ref{}, nil, closedErr("Alloc")
 		}
@@ -120,6 +120,19 @@ func (a *Arena) Alloc(n int) (Ref, []byte, error) {
 	return Ref{h: h, class: uint8(k), n: uint32(n)}, unsafe.Slice((*byte)(ptr), n), nil
 }
 
+// reserve takes size bytes of the budget if they fit. It adds only what
+// fits, so an Alloc that fails never makes a concurrent one that fits fail
+// too (as adding first and taking back did: the budget looked spent while
+// the failing request was in it).
+func (a *Arena) reserve(size int64) bool {
+	for used := a.used.Load(); used+size <= a.limit; used = a.used.Load() {
+		if a.used.CompareAndSwap(used, used+size) {
+			return true
+		}
+	}
+	return false
+}
+
 func (a *Arena) class(op string, r Ref) (*pool, error) {
 	if int(r.class) >= len(a.classes) || r.n == 0 || int64(r.n) > int64(MinRegion)<<r.class {
 		return nil, &MisuseError{Err: ErrStale, Op: op, Handle: r.h, Detail: "forged region reference: " + r.String()}
@@ -129,7 +142,9 @@ func (a *Arena) class(op string, r Ref) (*pool, error) {
 
 // Bytes returns the region r in place. The slice stays valid until g exits,
 // even if r is freed meanwhile. It fails with ErrStale for a freed or forged
-// Ref and ErrClosed after Close, and panics for a nil or foreign guard.
+// Ref and ErrClosed after Close, and panics for a nil or foreign guard
+// (after the Ref's own checks: a zero or forged Ref is ErrStale whatever
+// the guard).
 func (a *Arena) Bytes(g *epoch.Guard, r Ref) ([]byte, error) {
 	p, err := a.class("Get", r)
 	if err != nil {

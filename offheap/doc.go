@@ -92,7 +92,10 @@
 //
 // Stale handles, double frees and writes after free are reported as
 // *MisuseError. Passing a nil guard, a guard of another collector, or one
-// that has exited, panics with a message naming it, before anything changes. Using a pointer after its guard exited (or after
+// that has exited, panics with a message naming it, before anything
+// changes (an exited *Guard kept until Enter hands the same Guard out
+// again reads as open, see epoch.Guard.Open; under the race detector Enter
+// never does). Using a pointer after its guard exited (or after
 // its own Free, for Alloc's pointer) cannot be caught cheaply: enable
 // WithChecks in tests, which poisons freed slots and verifies the poison on
 // reuse. Close waits for a grace period, so it must not be called inside a

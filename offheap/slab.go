@@ -77,8 +77,11 @@ func (s *Slab[T]) Get(g *epoch.Guard, h Handle) (*T, error) {
 // the closed flag and the header's load). Peek of a handle from anywhere
 // else reads whatever the slot holds now: use Get. In checked mode a slot
 // freed and reclaimed too early reads as PoisonByte, which a stress test
-// notices. Peek panics if h's index is beyond the capacity, and must not
-// be called after Close.
+// notices. Peek panics if h's index is beyond the capacity. Peek does not
+// check the closed flag: it must not be called once Close has been called,
+// nor run concurrently with Close (Close unmaps the memory when its
+// Barrier returns, and a guard entered after the Barrier began does not
+// hold it back, so such a Peek may fault).
 func (s *Slab[T]) Peek(h Handle) *T {
 	if h.Index() >= s.p.capacity {
 		panic("offheap: Peek of a handle beyond the slab's capacity: " + h.String())
