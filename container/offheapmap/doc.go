@@ -21,8 +21,8 @@
 // # Concurrency
 //
 // Load is lock-free: it never blocks and never writes shared memory, and
-// it retries a bucket only when a slot it matched was deleted and taken
-// again meanwhile. Store and Delete lock one of 256 stripes (chosen
+// it retries a bucket only when a slot it matched was deleted (and maybe
+// taken again) meanwhile. Store and Delete lock one of 256 stripes (chosen
 // by the key's hash, so writers of different keys rarely meet); a grow
 // takes every stripe, so writers wait for it while readers go on. This is
 // the design of the concurrent maps Go programs use today (xsync.Map,

@@ -1,6 +1,7 @@
 package offheapmap
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -171,6 +172,9 @@ func (m *Map[K, V]) find(t *table, h uint64, key K) (*entry[K, V], *bucket, int,
 // unchanged then. It panics if g is nil or belongs to another collector.
 func (m *Map[K, V]) Store(g *epoch.Guard, key K, val V) (replaced bool, err error) {
 	m.checkGuard("Store", g)
+	if m.closed.Load() { // before Alloc: Close waits only for guards open when it began
+		return false, fmt.Errorf("offheapmap: Store: %w", offheap.ErrClosed)
+	}
 	hd, e, err := m.entries.Alloc()
 	if err != nil {
 		return false, fmt.Errorf("offheapmap: Store: %w", err)
@@ -182,7 +186,7 @@ func (m *Map[K, V]) Store(g *epoch.Guard, key K, val V) (replaced bool, err erro
 		s.Lock()
 		if m.closed.Load() {
 			s.Unlock()
-			_ = m.entries.Free(g, hd) // ErrClosed once Close closed the slab
+			m.free(g, hd) // Close waits for g before it closes the slab
 			return false, fmt.Errorf("offheapmap: Store: %w", offheap.ErrClosed)
 		}
 		t := m.table.Load() // stable while a stripe is held
@@ -347,13 +351,16 @@ func (m *Map[K, V]) retireTable(g *epoch.Guard, t *table) {
 	epoch.Retire(g, t, (*table).release)
 }
 
-// Close frees every entry, retires the table and closes the entry slab,
-// which waits for a grace period of the collector and returns the memory
-// to the operating system. From then on Store fails with ErrClosed,
-// Delete reports false and Load panics. Close must not be called inside a
-// guard of the map's collector on the same goroutine, and the map must be
-// closed before its collector. A second Close returns an error wrapping
-// offheap.ErrClosed.
+// Close frees every entry, retires the table, waits for every guard of the
+// collector open meanwhile to exit (operations that began before Close
+// finish under their guards: a Delete or a replacing Store frees what it
+// unlinked, a Store that finds the map closed frees its new entry), and
+// closes the entry slab, which waits for a grace period of the collector
+// and returns the memory to the operating system. From then on Store fails
+// with ErrClosed, Delete reports false and Load panics. Close must not be
+// called inside a guard of the map's collector on the same goroutine, and
+// the map must be closed before its collector. A second Close returns an
+// error wrapping offheap.ErrClosed.
 func (m *Map[K, V]) Close() error {
 	m.lockAll()
 	if m.closed.Swap(true) {
@@ -375,5 +382,10 @@ func (m *Map[K, V]) Close() error {
 	m.retireTable(g, t)
 	g.Exit()
 	m.unlockAll()
+	// Operations that saw the map open hold guards entered before this
+	// Barrier began, and free what they unlinked or allocated under them.
+	if err := m.c.Barrier(context.Background()); err != nil {
+		return fmt.Errorf("offheapmap: Close: %w", err)
+	}
 	return m.entries.Close()
 }
