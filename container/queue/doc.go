@@ -16,8 +16,8 @@
 // GC drops dequeued nodes to the garbage collector, the plain Go baseline.
 // Epoch recycles them through an epoch.Pool, safe from ABA because a node is
 // reused only after every guard that could have read it has exited. Hazard
-// protects the head (and, to read the value, its successor) with hazard
-// pointers and recycles nodes through a hazard.Pool once no hazard pointer
+// protects the head (and, to read the value, its successor) in Dequeue,
+// and the tail in Enqueue, with hazard pointers and recycles nodes through a hazard.Pool once no hazard pointer
 // holds them. Epoch on a robust Collector (epoch.WithRobust) protects the
 // same nodes as Hazard, with its guard's reservation; on a classic one it
 // only loads.
