@@ -47,7 +47,7 @@ func TestEnqueueHoldsItsTail(t *testing.T) {
 		v, ok := q.Dequeue(writer) // retires D; head N1
 		require.True(t, ok)
 		require.Equal(t, 1, v)
-		q.Enqueue(writer, 3) // N1 -> N3, tail N3
+		q.Enqueue(writer, 3)      // N1 -> N3, tail N3
 		v, ok = q.Dequeue(writer) // retires N1; head N3
 		require.True(t, ok)
 		require.Equal(t, 3, v)
