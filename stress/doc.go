@@ -1,7 +1,8 @@
 // Package stress is a harness for testing lock-free data structures and
 // their memory reclamation under go test -race. It runs many goroutines
 // doing random operations with injected yield points, follows every object
-// through allocation, retirement and reclamation, poisons reclaimed objects,
+// through allocation, retirement and reclamation, poisons reclaimed objects
+// (their Canary word: poison the rest in the free function too),
 // checks histories for linearizability with porcupine, injects faults, and
 // checks for leaked goroutines. Every failure carries the seed that replays
 // it.
@@ -41,9 +42,13 @@
 // The seed comes from -stress.seed, else STRESS_SEED, else the Seed option,
 // else it is random. Each worker draws from its own PCG stream, seeded by
 // the seed, the Run's index and the worker's ID, so a replay repeats every
-// worker's choice of operations, values and yield points. Goroutine
-// interleavings are not replayed (the Go scheduler decides them), so a
-// replay makes a race likely again rather than certain. STRESS_SCALE (or
+// worker's sequence of random draws. Goroutine interleavings are not
+// replayed (the Go scheduler decides them), and a worker that yields or
+// draws inside a retry loop draws as often as its loop retries, so with
+// several workers the operations, values and yield points drawn after the
+// first contention differ between runs of one seed: a replay makes a race
+// likely again rather than certain. In a RunChild child, set the child's
+// environment too (the printed command alone runs the parent). STRESS_SCALE (or
 // -stress.scale) multiplies every Run's Ops and Duration, for soak runs.
 //
 // # Objects: Ledger and poison
@@ -83,7 +88,10 @@
 // work on a goroutine that exits with garbage pending. PanicAfter makes a
 // free function panic after it ran; workers recover such panics, Shutdown
 // retries a Close they escape from, and the Ledger checks that every object
-// was still reclaimed exactly once.
+// was still reclaimed exactly once. An operation that such a panic
+// interrupts never returns, so a History of its round is not checked (the
+// round is logged as skipped), and the mixes' final drain allows one lost
+// value per panic: check linearizability in Runs without PanicAfter.
 //
 // # Linearizability
 //
@@ -102,7 +110,12 @@
 // Its own tests plant each of these bugs in a small Treiber stack and
 // require that the harness reports it, under -race on a 2-core machine,
 // well within 20 seconds (in practice within milliseconds), while the same
-// stack without the bug passes:
+// stack without the bug passes. They run the collectors with small batches
+// and thresholds (epoch.WithBatchSize(4), hazard.WithThreshold(8)), so that
+// objects are reclaimed while the workers run; with the default sizes a
+// Run of a few hundred operations reclaims almost nothing before Close, and
+// the same bugs took seconds or went unnoticed. Configure the structure
+// under test so:
 //
 //   - reclaiming without a grace period (the free function runs at once,
 //     not through the collector): a use after reclaim;
