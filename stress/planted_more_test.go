@@ -174,12 +174,6 @@ func huntPlanted(tb testing.TB, newStack func(*stress.Harness) *rstack, history 
 	return runs, reclaimedInRun
 }
 
-func hazardR(b rbug, opts ...hazard.Option) func(*stress.Harness) *rstack {
-	return func(h *stress.Harness) *rstack {
-		return &rstack{bug: b, l: stress.NewLedger[rnode](h, nil), d: hazard.New(opts...)}
-	}
-}
-
 func epochR(b rbug, opts ...epoch.Option) func(*stress.Harness) *rstack {
 	return func(h *stress.Harness) *rstack {
 		return &rstack{bug: b, l: stress.NewLedger[rnode](h, nil), c: epoch.New(opts...)}
