@@ -61,6 +61,17 @@ func TestPlantedBugsAreCaught(t *testing.T) {
 			[]string{"conservation violated: lost"}},
 		{"pop drops an element, with history", epochWith(dropOnPop), true,
 			[]string{"conservation violated: lost", "not linearizable"}},
+		{"load before Enter", epochWith(loadBeforeEnter), true,
+			[]string{"use after reclaim"}},
+		{"retire before unlink", epochWith(retireBeforeUnlink), true,
+			[]string{"retired twice", "use after reclaim"}},
+		// Caught because the free function clobbers the value too: the
+		// Ledger's poison writes the Canary word alone.
+		{"read after retire", func(h *stress.Harness) *tstack {
+			s := newHazardStack(h, readAfterRetire)
+			s.l = stress.NewLedger(h, func(n *tnode) { n.value.Store(-1); n.canary.Poison() })
+			return s
+		}, false, []string{"which was never added"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()

@@ -27,13 +27,16 @@ type tstack struct {
 type bug int
 
 const (
-	correct         bug = iota
-	noGrace             // pop reclaims the node at once, not through the scheme
-	retireReachable     // pop sometimes retires the new top, still reachable, instead of the node it unlinked
-	doubleRetire        // pop sometimes retires the node twice, telling the ledger both times
-	doubleReclaim       // pop sometimes hands the node to the scheme twice, telling the ledger once
-	skipRevalidate      // the hazard pop publishes its hazard pointer without re-reading head
-	dropOnPop           // pop sometimes unlinks two nodes and returns one
+	correct            bug = iota
+	noGrace                // pop reclaims the node at once, not through the scheme
+	retireReachable        // pop sometimes retires the new top, still reachable, instead of the node it unlinked
+	doubleRetire           // pop sometimes retires the node twice, telling the ledger both times
+	doubleReclaim          // pop sometimes hands the node to the scheme twice, telling the ledger once
+	skipRevalidate         // the hazard pop publishes its hazard pointer without re-reading head
+	dropOnPop              // pop sometimes unlinks two nodes and returns one
+	loadBeforeEnter        // the epoch pop reads head before it enters its guard
+	retireBeforeUnlink     // the epoch pop retires top before the CAS that unlinks it
+	readAfterRetire        // the hazard pop resets, retires, then reads top's value
 )
 
 type tnode struct {
@@ -99,10 +102,18 @@ func (s *tstack) pop(w *stress.Worker) (int, bool) {
 	if s.d != nil {
 		return s.popHazard(w)
 	}
+	var early *tnode
+	if s.bug == loadBeforeEnter {
+		early = s.head.Load() // the bug: a load outside the guard
+		w.Yield()
+	}
 	g := s.c.Enter()
 	defer g.Exit()
 	for {
 		top := epoch.Load(g, &s.head)
+		if early != nil {
+			top, early = early, nil
+		}
 		if top == nil {
 			return 0, false
 		}
@@ -114,11 +125,18 @@ func (s *tstack) pop(w *stress.Worker) (int, bool) {
 		if s.bug == dropOnPop && next != nil && w.Rand().IntN(16) == 0 {
 			next = next.next.Load()
 		}
+		if s.bug == retireBeforeUnlink {
+			s.l.Retire(top)
+			epoch.Retire(g, top, s.l.Reclaim)
+			w.Yield()
+		}
 		if !s.head.CompareAndSwap(top, next) {
 			continue
 		}
 		v := int(top.value.Load())
-		s.retire(w, g, top, next)
+		if s.bug != retireBeforeUnlink {
+			s.retire(w, g, top, next)
+		}
 		return v, true
 	}
 }
@@ -181,6 +199,13 @@ func (s *tstack) popHazard(w *stress.Worker) (int, bool) {
 		}
 		if !s.head.CompareAndSwap(top, top.next.Load()) {
 			continue
+		}
+		if s.bug == readAfterRetire {
+			hp.Reset()
+			s.l.Retire(top)
+			hazard.Retire(s.d, top, s.l.Reclaim)
+			w.Yield()
+			return int(top.value.Load()), true // the bug: top is no longer protected
 		}
 		v := int(top.value.Load())
 		hp.Reset()
