@@ -113,9 +113,8 @@ func (h *header) incStrong() bool {
 // while it held it: the AtomicArc's reference was released through a copy
 // of the handle given to it.
 func (in *arcInner[T]) destroyedInSlot(op string) {
-	panic("refcount: AtomicArc." + op + " of " + typeName[T]("Arc") + " after zero: " + gone(false) +
-		" while the AtomicArc held it (a copy of the handle given to the AtomicArc was released)\n\nthe release that reached zero:\n" +
-		in.track.zeroAt(false).String())
+	afterZero("AtomicArc."+op, typeName[T]("Arc"), gone(false)+" while the AtomicArc held it",
+		"a copy of the handle given to the AtomicArc was released", in.track.zeroAt(false))
 }
 
 // cloneSlow is Clone of a tracked handle (rec != nil), or of a destroyed

@@ -176,8 +176,7 @@ func (s *AtomicArc[T]) RCU(update func(cur *T) Arc[T]) (old Arc[T]) {
 // record reports the misuse first, with its stacks.
 func (a Arc[T]) checkAlive(op string) {
 	if in := a.in; in != nil && a.rec == nil && in.strong.Load() == 0 {
-		panic("refcount: AtomicArc." + op + " of " + typeName[T]("Arc") + " after zero: " + gone(false) +
-			" (this is a copy of a released handle)\n\nthe release that reached zero:\n" + in.track.zeroAt(false).String())
+		afterZero("AtomicArc."+op, typeName[T]("Arc"), gone(false), "this is a copy of a released handle", in.track.zeroAt(false))
 	}
 }
 

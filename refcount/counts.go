@@ -77,8 +77,14 @@ func pastZero(handle, what string, zeroAt stack) {
 }
 
 func cloneAfterZero(handle, what string, zeroAt stack) {
-	panic("refcount: Clone of " + handle + " after zero: " + what +
-		" (this is a copy of a released handle)\n\nthe release that reached zero:\n" + zeroAt.String())
+	afterZero("Clone", handle, what, "this is a copy of a released handle", zeroAt)
+}
+
+// afterZero panics for op on a handle whose count had reached zero: what
+// says what is gone, why which misuse led there, zeroAt is as for pastZero.
+func afterZero(op, handle, what, why string, zeroAt stack) {
+	panic("refcount: " + op + " of " + handle + " after zero: " + what +
+		" (" + why + ")\n\nthe release that reached zero:\n" + zeroAt.String())
 }
 
 func typeName[T any](kind string) string {

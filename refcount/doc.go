@@ -43,9 +43,9 @@
 // (the AtomicArc's ones panic on a value destroyed while it held it, its
 // reference released through a copy of the handle given to it), and an
 // AtomicArc refuses to store a destroyed value, so none can resurrect a
-// destroyed value, even through a copy of a released handle. A Store (Swap, successful
-// CompareAndSwap or RCU) into an AtomicArc is synchronized before every
-// Load and Borrow that returns the stored value. A Load or Borrow racing
+// destroyed value, even through a copy of a released handle. A Store
+// (Swap, successful CompareAndSwap or RCU) into an AtomicArc is
+// synchronized before every Load and Borrow that returns the stored value. A Load or Borrow racing
 // with a write never yields a value whose destructor has started.
 //
 // Arc, Weak and AtomicArc are safe for concurrent use through different
