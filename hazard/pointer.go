@@ -36,7 +36,7 @@ func (d *Domain) acquire() *slot {
 // Release resets hp and gives its slot back. Release panics if hp was
 // already released.
 func (hp *Pointer) Release() {
-	s := hp.active("Release")
+	s := hp.active(releasedRelease)
 	hp.s = nil
 	if s.Value.addr.Load() != 0 {
 		reset(s)
@@ -48,17 +48,23 @@ func (hp *Pointer) Release() {
 // Domain returns the domain hp belongs to.
 func (hp *Pointer) Domain() *Domain { return hp.d }
 
-func (hp *Pointer) active(op string) *slot {
+// active returns hp's slot, or panics with misuse, the constant message
+// that names the operation, if hp was released. (A message built here, from
+// the operation's name, put Protect over the inlining budget.)
+func (hp *Pointer) active(misuse string) *slot {
 	s := hp.s
 	if s == nil {
-		hp.released(op)
+		panic(misuse)
 	}
 	return s
 }
 
-func (hp *Pointer) released(op string) {
-	panic("hazard: " + op + " through a Pointer that was already released")
-}
+const (
+	releasedProtect    = "hazard: Protect through a Pointer that was already released"
+	releasedTryProtect = "hazard: TryProtect through a Pointer that was already released"
+	releasedReset      = "hazard: Reset through a Pointer that was already released"
+	releasedRelease    = "hazard: Release through a Pointer that was already released"
+)
 
 // MaxArray is the most hazard pointers an Array holds.
 const MaxArray = 8

@@ -22,13 +22,17 @@ import (
 //
 // Protect panics if hp was released.
 func Protect[T any](hp *Pointer, src *atomic.Pointer[T]) *T {
-	s := hp.active("Protect")
-	p := src.Load()
+	s := hp.active(releasedProtect)
+	// atomic.LoadPointer on src's word, rather than src.Load, keeps
+	// Protect within the inlining budget: a call was a third of a
+	// protection's cost. (An atomic.Pointer[T] is that word only.)
+	a := (*unsafe.Pointer)(unsafe.Pointer(src))
+	p := atomic.LoadPointer(a)
 	for {
-		publish(s, unsafe.Pointer(p))
-		q := src.Load()
+		publish(s, p)
+		q := atomic.LoadPointer(a)
 		if q == p {
-			return p
+			return (*T)(p)
 		}
 		p = q
 	}
@@ -40,7 +44,7 @@ func Protect[T any](hp *Pointer, src *atomic.Pointer[T]) *T {
 // retired and must not be used (the caller usually reloads and retries).
 // TryProtect panics if hp was released.
 func TryProtect[T any](hp *Pointer, p *T, src *atomic.Pointer[T]) bool {
-	publish(hp.active("TryProtect"), unsafe.Pointer(p))
+	publish(hp.active(releasedTryProtect), unsafe.Pointer(p))
 	return src.Load() == p
 }
 
@@ -51,10 +55,10 @@ func TryProtect[T any](hp *Pointer, p *T, src *atomic.Pointer[T]) bool {
 // function of internal/fence: a call per protection, 13% of the hazard
 // list's Contains.
 func publish(s *slot, p unsafe.Pointer) {
-	if v := uintptr(p); fence.Asymmetric {
-		release.StoreUintptr(&s.Value.addr, v)
+	if fence.Asymmetric {
+		release.StoreUintptr(&s.Value.addr, uintptr(p))
 	} else {
-		s.Value.addr.Store(v)
+		atomic.StoreUintptr((*uintptr)(unsafe.Pointer(&s.Value.addr)), uintptr(p))
 	}
 }
 
@@ -64,7 +68,7 @@ func publish(s *slot, p unsafe.Pointer) {
 // locked instruction. Reset panics
 // if hp was released.
 func (hp *Pointer) Reset() {
-	reset(hp.active("Reset"))
+	reset(hp.active(releasedReset))
 }
 
 func reset(s *slot) { release.StoreUintptr(&s.Value.addr, 0) }
