@@ -8,15 +8,16 @@ import "sync/atomic"
 // locks. The slot holds one strong reference to its value.
 //
 // A Load racing with a write never returns a value whose destructor has
-// run: the reader protects the value with a hazard pointer (package
-// hazard) before it increments the count, and the slot's reference to a
-// replaced value is released only once no hazard pointer protects it (see
-// the package documentation for why hazard pointers and not epochs).
+// run: it increments the count only while the count is positive, and a
+// count that reached zero stays there, so a Load that lost the race reads
+// the slot again. A Borrow protects the value with a hazard pointer
+// (package hazard), and the slot's reference to a replaced value is
+// released only once no hazard pointer protects it (see the package
+// documentation for the design).
 //
 // Release of a replaced value, as in arc-swap: the write that replaces it
-// releases the slot's reference before it returns, unless a hazard pointer
-// protects the value at that moment (a Guard borrows it, or a Load is
-// between its protection and its increment). If that was the last
+// releases the slot's reference before it returns, unless a Guard's hazard
+// pointer protects the value at that moment. If that was the last
 // reference, the destructor has run, on the writer's goroutine, when the
 // write returns; if other handles remain, the last of their Releases runs
 // it. (One exception: if another goroutine's reclamation, that of another
@@ -61,12 +62,33 @@ func NewAtomicArc[T any](a Arc[T]) *AtomicArc[T] {
 func (s *AtomicArc[T]) Load() Arc[T] { return s.load("AtomicArc.Load") }
 
 // load is Load for the operation made, which tracking records.
+//
+// It takes no hazard pointer, unlike arc-swap's load, which must keep the
+// count's memory from being freed under it: here the garbage collector
+// keeps the arcInner while the reader holds its address, and incStrong
+// never raises a count from zero. So an increment that succeeds found the
+// value alive (its count was positive, and zero is final), and the new
+// handle's reference keeps it so, though the slot may have dropped it
+// meanwhile: Load then returns a value the slot held when it was read. An
+// increment that fails found a value whose last reference was released
+// after the read; a write replaced it first (a write gives up the slot's
+// reference only after its swap), so the slot holds another value by now,
+// and load retries with it. If the slot still holds the destroyed value,
+// its reference was released through a copy of the handle given to it:
+// the misuse destroyedInSlot reports.
 func (s *AtomicArc[T]) load(made string) Arc[T] {
-	in := loadStrong(&s.p)
-	if in == nil {
-		return Arc[T]{}
+	for {
+		in := s.p.Load()
+		if in == nil {
+			return Arc[T]{}
+		}
+		if in.incStrong() {
+			return Arc[T]{in: in, rec: track(in.track, "Arc", made)}
+		}
+		if s.p.Load() == in {
+			in.destroyedInSlot("Load")
+		}
 	}
-	return Arc[T]{in: in, rec: track(in.track, "Arc", made)}
 }
 
 // Store puts a into s, taking ownership of a: the caller must not release

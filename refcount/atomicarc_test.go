@@ -2,8 +2,6 @@ package refcount_test
 
 import (
 	"context"
-	"runtime"
-	"sync"
 	"testing"
 	"time"
 
@@ -178,28 +176,4 @@ func TestDestructorPanicReachesBarrier(t *testing.T) {
 	s.Store(refcount.Arc[int]{})
 	barrier(t)
 	require.EqualValues(t, 1, c.runs())
-}
-
-// Load keeps working, on its slow path, on processors added after the
-// per-processor hazard pointers were made.
-func TestLoadAfterGOMAXPROCSGrows(t *testing.T) {
-	s := refcount.NewAtomicArc(refcount.NewArc(1, nil))
-	defer s.Store(refcount.Arc[int]{})
-	a := s.Load()
-	a.Release()
-	old := runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 3)
-	defer runtime.GOMAXPROCS(old)
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			for range 1000 {
-				a := s.Load()
-				if *a.Value() != 1 {
-					t.Error("wrong value")
-				}
-				a.Release()
-			}
-		})
-	}
-	wg.Wait()
 }

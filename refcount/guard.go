@@ -32,7 +32,7 @@ type Guard[T any] struct {
 // Borrow returns a Guard on the value s holds; its Value is nil if s is
 // empty. Borrow does not allocate.
 func (s *AtomicArc[T]) Borrow() Guard[T] {
-	hp := *domain.Acquire()
+	hp := acquire()
 	in := protect(&hp, &s.p)
 	if in == nil {
 		hp.Release()
@@ -40,6 +40,13 @@ func (s *AtomicArc[T]) Borrow() Guard[T] {
 	}
 	return Guard[T]{hp: hp, in: in, rec: track(in.track, "Guard", "AtomicArc.Borrow")}
 }
+
+// acquire returns a hazard pointer of the domain, by value. It is not
+// generic, and must not be: the compiler inlines hazard.Domain.Acquire
+// (which keeps its *Pointer off the heap) into an instantiation of a
+// generic function only if a non-generic function of the package inlines
+// it too; without this one, every Borrow allocated.
+func acquire() hazard.Pointer { return *domain.Acquire() }
 
 // Value returns a pointer to the borrowed value, valid until Release; nil
 // if the AtomicArc was empty. Like Arc.Value, it does not synchronize
