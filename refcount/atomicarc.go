@@ -1,6 +1,9 @@
 package refcount
 
-import "sync/atomic"
+import (
+	"strings"
+	"sync/atomic"
+)
 
 // AtomicArc is a shared slot holding an Arc, like Rust's ArcSwapOption or
 // C++20's atomic<shared_ptr>: readers Load a strong handle or Borrow the
@@ -86,7 +89,7 @@ func (s *AtomicArc[T]) load(made string) Arc[T] {
 			return Arc[T]{in: in, rec: track(in.track, "Arc", made)}
 		}
 		if s.p.Load() == in {
-			in.destroyedInSlot("Load")
+			in.destroyedInSlot(strings.TrimPrefix(made, "AtomicArc."))
 		}
 	}
 }

@@ -43,10 +43,11 @@
 // (the AtomicArc's ones panic on a value destroyed while it held it, its
 // reference released through a copy of the handle given to it), and an
 // AtomicArc refuses to store a destroyed value, so none can resurrect a
-// destroyed value, even through a copy of a released handle. A Store
-// (Swap, successful CompareAndSwap or RCU) into an AtomicArc is
-// synchronized before every Load and Borrow that returns the stored value. A Load or Borrow racing
-// with a write never yields a value whose destructor has started.
+// destroyed value, even through a copy of a released handle. A Store (Swap,
+// successful CompareAndSwap or RCU) into an AtomicArc is synchronized
+// before every Load and Borrow that returns the stored value. A Load or
+// Borrow racing with a write never yields a value whose destructor has
+// started.
 //
 // Arc, Weak and AtomicArc are safe for concurrent use through different
 // handles; one handle variable (and a Guard) belongs to one goroutine at a
@@ -112,17 +113,17 @@
 // the value right then.
 //
 // Measured (package bench, 2-core AMD EPYC, Zen 3, Go 1.26, asymmetric
-// fences, medians of 8 interleaved runs): Load+Release took 7.90 ns
-// against 4.95 ns for its floor (an atomic.Pointer load and two atomic
-// adds), 1.59x; with a hazard pointer of the processor it ran on, pinned
-// from the protection to the increment, it took 15.52 ns (3.13x). An epoch guard around the increment measured
-// 3.2x the floor (RefcountEpochLoad, before asymmetric fences). Hazard
-// pointers suit Borrow better than epochs would: a Guard held for a long
-// time holds back only the value it borrows, where an epoch guard would
-// hold back every value retired from every AtomicArc; and a write can
-// tell, by one scan of the hazard pointers, that no Guard protects the
-// value it replaced, and release it at once. That matters because each
-// value may keep a large allocation or an open resource alive.
+// fences, medians of 8 interleaved runs): Load+Release took 7.90 ns against
+// 4.95 ns for its floor (an atomic.Pointer load and two atomic adds),
+// 1.59x; with a hazard pointer of the processor it ran on, pinned from the
+// protection to the increment, it took 15.52 ns (3.13x). An epoch guard
+// around the increment measured 3.2x the floor (RefcountEpochLoad, before
+// asymmetric fences). Hazard pointers suit Borrow better than epochs would:
+// a Guard held for a long time holds back only the value it borrows, where
+// an epoch guard would hold back every value retired from every AtomicArc;
+// and a write can tell, by one scan of the hazard pointers, that no Guard
+// protects the value it replaced, and release it at once. That matters
+// because each value may keep a large allocation or an open resource alive.
 //
 // # Release of replaced values
 //
@@ -137,11 +138,11 @@
 // before releasing it is synchronized before the destructor runs,
 // wherever it runs.
 //
-// A reference held back by a Guard is released once the protection has ended, by the
-// next write to any AtomicArc, by Barrier, or by the hazard domain's aging
-// timer within about one to two hazard.DefaultMaxBatchAge, on the timer's
-// goroutine. Call Barrier where the release must have happened (at
-// shutdown, in tests).
+// A reference held back by a Guard is released once the protection has
+// ended, by the next write to any AtomicArc, by Barrier, or by the hazard
+// domain's aging timer within about one to two hazard.DefaultMaxBatchAge,
+// on the timer's goroutine. Call Barrier where the release must have
+// happened (at shutdown, in tests).
 //
 // The scan is the writer's cost. It reads every hazard pointer, after the
 // heavy fence that package hazard's scans run: with asymmetric fences (on

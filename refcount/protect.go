@@ -56,8 +56,8 @@ func releaseSlotRef(h *header) { h.releaseStrong() }
 // it protects stay pending.
 //
 // Writes release the references they give up themselves unless a Guard
-// (or a Load in progress) protects the value, and the aging timer releases
-// those soon after the protection ends (see AtomicArc), so Barrier is for
+// protects the value, and the aging timer releases those soon after the
+// protection ends (see AtomicArc), so Barrier is for
 // the places where the release must have happened: shutdown, tests.
 //
 // A goroutine that calls Barrier while it holds a Guard itself, on a value

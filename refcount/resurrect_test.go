@@ -12,9 +12,10 @@ import (
 // A count that has reached zero never rises again, also through an
 // AtomicArc: when the AtomicArc's reference is released through a copy of
 // the handle given to it (the misuse that untracked handles catch only
-// below zero), Load, a Guard's Clone and Swap panic instead of raising the
-// count, so a Weak cannot upgrade the destroyed value and its destructor
-// does not run twice. (An independent review found all three raising it.)
+// below zero), Load, RCU, a Guard's Clone and Swap panic instead of
+// raising the count, so a Weak cannot upgrade the destroyed value and its
+// destructor does not run twice. (An independent review found Load, Clone
+// and Swap raising it.)
 func TestAtomicArcDoesNotResurrectADestroyedValue(t *testing.T) {
 	if refcount.Tracking() {
 		t.Skip("with tracking, the release through the copy panics first (TestTrackedUseAfterStore)")
@@ -25,6 +26,9 @@ func TestAtomicArcDoesNotResurrectADestroyedValue(t *testing.T) {
 		use func(s *refcount.AtomicArc[int])
 	}{
 		{"Load", func(s *refcount.AtomicArc[int]) { s.Load() }},
+		{"RCU", func(s *refcount.AtomicArc[int]) {
+			s.RCU(func(*int) refcount.Arc[int] { return refcount.NewArc(2, nil) })
+		}},
 		{"Borrow's Guard.Clone", func(s *refcount.AtomicArc[int]) {
 			g := s.Borrow()
 			defer g.Release()
