@@ -5,6 +5,7 @@ package perp
 
 import (
 	"runtime"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/go-reclaim/reclaim/internal/cacheline"
@@ -57,21 +58,33 @@ type cell[S any] struct {
 	_ cacheline.Pad
 }
 
-// PointerPairs is two unsafe.Pointers per P: Shards without generics, so
-// that its Pin and Unpin inline into any caller (generic Shards' methods
-// take a dictionary and may exceed the inlining budget; measured: pooled
-// Enter+Exit 17% slower when they did not inline).
-type PointerPairs struct {
-	cells []cell[[2]unsafe.Pointer]
+// Homes is, per P, a home and a spare pointer and a flag word (for
+// package registry: the home slot, the spare, and whether the home is
+// owned): Shards without generics, so that its Pin and Unpin inline into
+// any caller (generic Shards' methods take a dictionary and may exceed the
+// inlining budget; measured: pooled Enter+Exit 17% slower when they did
+// not inline).
+type Homes struct {
+	cells []cell[Home]
 }
 
-// NewPointerPairs returns pointer shards for the current GOMAXPROCS.
-func NewPointerPairs() PointerPairs {
-	return PointerPairs{cells: make([]cell[[2]unsafe.Pointer], runtime.GOMAXPROCS(0))}
+// Home is one P's cell of Homes. Home and Spare belong to the goroutine
+// pinned to the P, like any shard. Taken is atomic because any goroutine
+// may write it: the pinned one sets it, and whoever holds what it guards
+// clears it, from any P. It lies on the same cache line as Home, so that
+// reading both costs one dependent load, not two.
+type Home struct {
+	Home, Spare unsafe.Pointer
+	Taken       atomic.Uint64
+}
+
+// NewHomes returns home shards for the current GOMAXPROCS.
+func NewHomes() Homes {
+	return Homes{cells: make([]cell[Home], runtime.GOMAXPROCS(0))}
 }
 
 // Pin is Shards.Pin.
-func (s *PointerPairs) Pin(pid int) *[2]unsafe.Pointer {
+func (s *Homes) Pin(pid int) *Home {
 	if i := uint(pid); i < uint(len(s.cells)) {
 		c := &s.cells[i]
 		c.lock()
@@ -81,9 +94,9 @@ func (s *PointerPairs) Pin(pid int) *[2]unsafe.Pointer {
 }
 
 // Unpin is Shards.Unpin.
-func (s *PointerPairs) Unpin(v *[2]unsafe.Pointer) {
+func (s *Homes) Unpin(v *Home) {
 	if v != nil {
-		(*cell[[2]unsafe.Pointer])(unsafe.Pointer(v)).unlock()
+		(*cell[Home])(unsafe.Pointer(v)).unlock()
 	}
 	pin.Unpin()
 }
