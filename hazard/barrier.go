@@ -92,9 +92,11 @@ func (d *Domain) sweepAll(p *patience, tag uint64) (old bool, err error) {
 	return old, err
 }
 
-// Close shuts d down: Acquire and Retire panic once it has returned (free
-// functions that Close runs may still call them; so may other goroutines
-// while Close runs, which is a race in the caller's program), and every
+// Close shuts d down: Acquire and Retire panic from the moment it begins
+// (a call that races with Close may also get through, a race in the
+// caller's program), except in a free function (of any Domain) while a
+// reclamation of d runs, so that the free functions d runs may still call
+// them after Close returned; and every
 // pending object that no hazard pointer protects is reclaimed, its free
 // function synchronized before Close returns. If some are still protected,
 // Close returns an error wrapping ErrProtected that says how many; reset
