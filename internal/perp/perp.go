@@ -5,7 +5,6 @@ package perp
 
 import (
 	"runtime"
-	"sync/atomic"
 	"unsafe"
 
 	"github.com/go-reclaim/reclaim/internal/cacheline"
@@ -58,33 +57,21 @@ type cell[S any] struct {
 	_ cacheline.Pad
 }
 
-// Homes is, per P, a home and a spare pointer and a flag word (for
-// package registry: the home slot, the spare, and whether the home is
-// owned): Shards without generics, so that its Pin and Unpin inline into
-// any caller (generic Shards' methods take a dictionary and may exceed the
-// inlining budget; measured: pooled Enter+Exit 17% slower when they did
-// not inline).
-type Homes struct {
-	cells []cell[Home]
+// PointerPairs is two unsafe.Pointers per P: Shards without generics, so
+// that its Pin and Unpin inline into any caller (generic Shards' methods
+// take a dictionary and may exceed the inlining budget; measured: pooled
+// Enter+Exit 17% slower when they did not inline).
+type PointerPairs struct {
+	cells []cell[[2]unsafe.Pointer]
 }
 
-// Home is one P's cell of Homes. Home and Spare belong to the goroutine
-// pinned to the P, like any shard. Taken is atomic because any goroutine
-// may write it: the pinned one sets it, and whoever holds what it guards
-// clears it, from any P. It lies on the same cache line as Home, so that
-// reading both costs one dependent load, not two.
-type Home struct {
-	Home, Spare unsafe.Pointer
-	Taken       atomic.Uint64
-}
-
-// NewHomes returns home shards for the current GOMAXPROCS.
-func NewHomes() Homes {
-	return Homes{cells: make([]cell[Home], runtime.GOMAXPROCS(0))}
+// NewPointerPairs returns pointer shards for the current GOMAXPROCS.
+func NewPointerPairs() PointerPairs {
+	return PointerPairs{cells: make([]cell[[2]unsafe.Pointer], runtime.GOMAXPROCS(0))}
 }
 
 // Pin is Shards.Pin.
-func (s *Homes) Pin(pid int) *Home {
+func (s *PointerPairs) Pin(pid int) *[2]unsafe.Pointer {
 	if i := uint(pid); i < uint(len(s.cells)) {
 		c := &s.cells[i]
 		c.lock()
@@ -94,9 +81,9 @@ func (s *Homes) Pin(pid int) *Home {
 }
 
 // Unpin is Shards.Unpin.
-func (s *Homes) Unpin(v *Home) {
+func (s *PointerPairs) Unpin(v *[2]unsafe.Pointer) {
 	if v != nil {
-		(*cell[Home])(unsafe.Pointer(v)).unlock()
+		(*cell[[2]unsafe.Pointer])(unsafe.Pointer(v)).unlock()
 	}
 	pin.Unpin()
 }

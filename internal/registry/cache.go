@@ -11,25 +11,28 @@ import (
 // perP gives each P a home slot and a spare. The first slot put back on a
 // P is adopted as its home and never enters the shared free list again.
 // Taking the home slot needs the pin (only the goroutine pinned to the P
-// may flip the cell's Taken from 0 to 1, so no two takers race), but giving
-// it back does not: the owner, on whatever P it runs by then, clears Taken
-// with a release store (through the slot's homeTaken). A pooled Enter+Exit
-// thus pins once and executes no locked instruction. Taken lies in the
-// cell, beside the home pointer, rather than in the slot, so that take
-// reads both with one dependent load after the pin.
+// may flip owned from 0 to 1, so no two takers race), but giving it back
+// does not: the owner, on whatever P it runs by then, clears owned with a
+// release store. A pooled Enter+Exit thus pins once and executes no locked
+// instruction.
 //
 // While the home is owned for long (a guard held across a long call, an
 // outer guard with pooled guards nested in it), the spare serves the P
 // instead, as a plain one-slot cache: taken and given back under the pin.
 // Only when both are busy does a Get or Put touch the free list.
 //
-// perp.Homes holds the cells; its Pin and Unpin inline into take and
-// adopt.
+// A cell holds the home and the spare as unsafe.Pointers in
+// perp.PointerPairs, whose Pin and Unpin inline into take and adopt.
 type perP[T any] struct {
-	cells perp.Homes
+	cells perp.PointerPairs
 }
 
-func (c *perP[T]) init() { c.cells = perp.NewHomes() }
+const (
+	homeCell  = 0
+	spareCell = 1
+)
+
+func (c *perP[T]) init() { c.cells = perp.NewPointerPairs() }
 
 // take returns the P's home slot if it has one and nobody owns it, else
 // the P's spare, if any.
@@ -37,11 +40,11 @@ func (c *perP[T]) take() *Slot[T] {
 	var s *Slot[T]
 	cell := c.cells.Pin(pin.Pin())
 	if cell != nil {
-		if h := cell.Home; h != nil && cell.Taken.Load() == 0 {
-			release.StoreUint64(&cell.Taken, 1)
-			s = (*Slot[T])(h)
-		} else if sp := cell.Spare; sp != nil {
-			cell.Spare = nil
+		if h := (*Slot[T])(cell[homeCell]); h != nil && h.owned.Load() == 0 {
+			release.StoreUint64(&h.owned, 1)
+			s = h
+		} else if sp := cell[spareCell]; sp != nil {
+			cell[spareCell] = nil
 			s = (*Slot[T])(sp)
 		}
 	}
@@ -57,11 +60,11 @@ func (c *perP[T]) adopt(s *Slot[T]) bool {
 	ok := cell != nil
 	if ok {
 		switch {
-		case cell.Home == nil:
-			s.homeTaken = &cell.Taken
-			cell.Home = unsafe.Pointer(s)
-		case cell.Spare == nil:
-			cell.Spare = unsafe.Pointer(s)
+		case cell[homeCell] == nil:
+			s.home = true
+			cell[homeCell] = unsafe.Pointer(s)
+		case cell[spareCell] == nil:
+			cell[spareCell] = unsafe.Pointer(s)
 		default:
 			ok = false
 		}

@@ -54,7 +54,7 @@ func acquire(f *failer, r *ledgerReg, me uint64, long bool) *Slot[ledger] {
 	var s *Slot[ledger]
 	if long {
 		s = r.GetLong()
-		if s.isHome() {
+		if s.home {
 			f.errorf("GetLong returned slot %d, a P's home slot", s.Index())
 		}
 	} else {
@@ -62,7 +62,7 @@ func acquire(f *failer, r *ledgerReg, me uint64, long bool) *Slot[ledger] {
 	}
 	if !s.Value.owner.CompareAndSwap(0, me) {
 		f.errorf("double ownership: slot %d (home=%v) handed to owner %d while owner %d has it",
-			s.Index(), s.isHome(), me, s.Value.owner.Load())
+			s.Index(), s.home, me, s.Value.owner.Load())
 		return s
 	}
 	s.Value.data++ // plain: -race reports a missing happens-before between owners
@@ -88,8 +88,8 @@ func cellsOf(r *ledgerReg) (homes, spares []*Slot[ledger]) {
 			r.cache.cells.Unpin(v)
 			return homes, spares
 		}
-		homes = append(homes, (*Slot[ledger])(v.Home))
-		spares = append(spares, (*Slot[ledger])(v.Spare))
+		homes = append(homes, (*Slot[ledger])(v[homeCell]))
+		spares = append(spares, (*Slot[ledger])(v[spareCell]))
 		r.cache.cells.Unpin(v)
 	}
 }
@@ -131,7 +131,7 @@ func audit(t *testing.T, r *ledgerReg) {
 	steps := 0
 	for next := uint32(r.free.Load()); next != 0; next = r.at(next - 1).nextFree.Load() {
 		s := r.at(next - 1)
-		if s.isHome() {
+		if s.home {
 			t.Fatalf("home slot %d is on the free list", s.index)
 		}
 		place(s, "on the free list")
@@ -147,10 +147,10 @@ func audit(t *testing.T, r *ledgerReg) {
 			}
 			continue
 		}
-		if !h.isHome() {
+		if !h.home {
 			t.Fatalf("slot %d is P %d's home but not marked home", h.index, pid)
 		}
-		if h.homeTaken.Load() != 0 {
+		if h.owned.Load() != 0 {
 			t.Fatalf("home slot %d of P %d still marked owned after every owner gave it back", h.index, pid)
 		}
 		place(h, fmt.Sprintf("P %d's home", pid))
@@ -159,7 +159,7 @@ func audit(t *testing.T, r *ledgerReg) {
 		if s == nil {
 			continue
 		}
-		if s.isHome() {
+		if s.home {
 			t.Fatalf("spare slot %d of P %d is marked home", s.index, pid)
 		}
 		place(s, fmt.Sprintf("P %d's spare", pid))
@@ -167,7 +167,7 @@ func audit(t *testing.T, r *ledgerReg) {
 	for i, w := range where {
 		if w == "" {
 			s := r.at(uint32(i))
-			t.Fatalf("slot %d lost: not free, not cached on any P, not owned (home=%v)", i, s.isHome())
+			t.Fatalf("slot %d lost: not free, not cached on any P, not owned (home=%v)", i, s.home)
 		}
 	}
 }
@@ -398,12 +398,16 @@ func TestFreeListABA(t *testing.T) {
 	// Fill every P's home and spare, so that Put never adopts again.
 	homes, _ := cellsOf(r)
 	for pid := range homes {
-		home, spare := r.grow(), r.grow()
-		pin.Pin()
-		v := r.cache.cells.Pin(pid)
-		home.homeTaken = &v.Taken
-		v.Home, v.Spare = unsafe.Pointer(home), unsafe.Pointer(spare)
-		r.cache.cells.Unpin(v)
+		for _, cell := range []int{homeCell, spareCell} {
+			s := r.grow()
+			if cell == homeCell {
+				s.home = true
+			}
+			pin.Pin()
+			v := r.cache.cells.Pin(pid)
+			v[cell] = unsafe.Pointer(s)
+			r.cache.cells.Unpin(v)
+		}
 	}
 	for range seed {
 		r.push(r.grow())
@@ -702,6 +706,3 @@ func TestNestedGetsOnOneP(t *testing.T) {
 		t.Errorf("one goroutine holding %d slots at once grew the registry to %d", depth, n)
 	}
 }
-
-// isHome reports whether s is a P's home slot.
-func (s *Slot[T]) isHome() bool { return s.homeTaken != nil }

@@ -27,9 +27,8 @@ type Slot[T any] struct {
 
 	index    uint32        // position in the registry, written before its bucket is published
 	nextFree atomic.Uint32 // free-list link: index+1 of the next free slot
-	// homeTaken is, for a P's home slot (see perP), its cell's Taken: 1
-	// while an owner has the slot. It is nil for every other slot.
-	homeTaken *atomic.Uint64
+	home     bool          // a P's home slot (see perP): owned says who has it
+	owned    atomic.Uint64 // home slots only: 1 while an owner has it
 }
 
 // Index reports the slot's position; it is stable for the registry's life.
@@ -86,11 +85,11 @@ func (r *Registry[T]) GetLong() *Slot[T] {
 // Put gives s back. The caller must own s and must not use it afterwards.
 // A home slot is given back with one release store, from any P.
 func (r *Registry[T]) Put(s *Slot[T]) {
-	if s.homeTaken == nil {
-		r.putShared(s)
+	if s.home { // inlined: the common case of a short owner's Put
+		release.StoreUint64(&s.owned, 0)
 		return
 	}
-	release.StoreUint64(s.homeTaken, 0) // inlined: the common case of a short owner's Put
+	r.putShared(s)
 }
 
 // putShared is Put of a slot that is not a home.
