@@ -102,6 +102,28 @@ func (l *raceLedger) check(v *raceValue, op string) bool {
 	return true
 }
 
+// raceFor runs the goroutines that start starts on wg against a fresh slot
+// for a few hundred milliseconds, stops them, empties the slot and checks
+// that every value made was destroyed.
+func raceFor(t *testing.T, start func(l *raceLedger, s *refcount.AtomicArc[raceValue], stop *atomic.Bool, wg *sync.WaitGroup)) {
+	d := 400 * time.Millisecond
+	if refcount.Tracking() {
+		d = 250 * time.Millisecond
+	}
+	l := &raceLedger{t: t}
+	var s refcount.AtomicArc[raceValue]
+	s.Store(l.fresh())
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	start(l, &s, &stop, &wg)
+	time.Sleep(d)
+	stop.Store(true)
+	wg.Wait()
+	s.Store(refcount.Arc[raceValue]{})
+	barrier(t)
+	require.Equal(t, l.made.Load(), l.destroyed.Load(), "values made and destroyed")
+}
+
 // recoverTo turns a panic of a goroutine into a test error.
 func recoverTo(t *testing.T, who string) {
 	if r := recover(); r != nil {
@@ -123,94 +145,81 @@ func recoverTo(t *testing.T, who string) {
 // memory-order guarantees.
 func TestLoadRacesEveryWrite(t *testing.T) {
 	eachMode(t, func(t *testing.T) {
-		d := 400 * time.Millisecond
-		if refcount.Tracking() {
-			d = 250 * time.Millisecond
-		}
-		l := &raceLedger{t: t}
-		var s refcount.AtomicArc[raceValue]
-		s.Store(l.fresh())
-		var stop atomic.Bool
-		var wg sync.WaitGroup
-		for w := range 2 {
-			wg.Go(func() {
-				defer recoverTo(t, "a writer")
-				for n := w; !stop.Load(); n++ {
-					switch n % 4 {
-					case 0:
-						s.Store(l.fresh())
-					case 1:
-						old := s.Swap(l.fresh())
-						l.check(old.Value(), "Swap")
-						old.Release()
-					case 2:
-						cur := s.Load()
-						if !l.check(cur.Value(), "Load") {
-							return
+		raceFor(t, func(l *raceLedger, s *refcount.AtomicArc[raceValue], stop *atomic.Bool, wg *sync.WaitGroup) {
+			for w := range 2 {
+				wg.Go(func() {
+					defer recoverTo(t, "a writer")
+					for n := w; !stop.Load(); n++ {
+						switch n % 4 {
+						case 0:
+							s.Store(l.fresh())
+						case 1:
+							old := s.Swap(l.fresh())
+							l.check(old.Value(), "Swap")
+							old.Release()
+						case 2:
+							cur := s.Load()
+							if !l.check(cur.Value(), "Load") {
+								return
+							}
+							s.CompareAndSwap(cur, l.fresh())
+							cur.Release()
+						case 3:
+							old := s.RCU(func(cur *raceValue) refcount.Arc[raceValue] {
+								l.check(cur, "RCU's load")
+								return l.fresh()
+							})
+							l.check(old.Value(), "RCU")
+							old.Release()
 						}
-						s.CompareAndSwap(cur, l.fresh())
-						cur.Release()
-					case 3:
-						old := s.RCU(func(cur *raceValue) refcount.Arc[raceValue] {
-							l.check(cur, "RCU's load")
-							return l.fresh()
-						})
-						l.check(old.Value(), "RCU")
-						old.Release()
 					}
-				}
-			})
-		}
-		for i := range raceReaders {
-			wg.Go(func() {
-				defer recoverTo(t, "a reader")
-				var prev refcount.Weak[raceValue]
-				defer prev.Release()
-				for !stop.Load() {
-					a := s.Load()
-					if !l.check(a.Value(), "Load") {
-						return
-					}
-					a.Value().seen[i]++
-					if up, ok := prev.Upgrade(); ok {
-						if !l.check(up.Value(), "Weak.Upgrade") {
-							return
-						}
-						up.Value().seen[i]++
-						up.Release()
-					}
-					prev.Release()
-					prev = a.Downgrade()
-					a.Release()
-				}
-			})
-		}
-		wg.Go(func() {
-			defer recoverTo(t, "the borrower")
-			for n := 0; !stop.Load(); n++ {
-				g := s.Borrow()
-				if !l.check(g.Value(), "Borrow") {
-					g.Release()
-					return
-				}
-				g.Value().seen[raceReaders]++
-				if n%4 == 0 {
-					c := g.Clone()
-					g.Release()
-					if !l.check(c.Value(), "Guard.Clone") {
-						return
-					}
-					c.Release()
-				}
-				g.Release()
+				})
 			}
+			for i := range raceReaders {
+				wg.Go(func() {
+					defer recoverTo(t, "a reader")
+					var prev refcount.Weak[raceValue]
+					defer prev.Release()
+					for !stop.Load() {
+						a := s.Load()
+						if !l.check(a.Value(), "Load") {
+							return
+						}
+						a.Value().seen[i]++
+						if up, ok := prev.Upgrade(); ok {
+							if !l.check(up.Value(), "Weak.Upgrade") {
+								return
+							}
+							up.Value().seen[i]++
+							up.Release()
+						}
+						prev.Release()
+						prev = a.Downgrade()
+						a.Release()
+					}
+				})
+			}
+			wg.Go(func() {
+				defer recoverTo(t, "the borrower")
+				for n := 0; !stop.Load(); n++ {
+					g := s.Borrow()
+					if !l.check(g.Value(), "Borrow") {
+						g.Release()
+						return
+					}
+					g.Value().seen[raceReaders]++
+					if n%4 == 0 {
+						c := g.Clone()
+						g.Release()
+						if !l.check(c.Value(), "Guard.Clone") {
+							return
+						}
+						c.Release()
+					}
+					g.Release()
+				}
+			})
 		})
-		time.Sleep(d)
-		stop.Store(true)
-		wg.Wait()
-		s.Store(refcount.Arc[raceValue]{})
-		barrier(t)
-		require.Equal(t, l.made.Load(), l.destroyed.Load(), "values made and destroyed")
 	})
 }
 
@@ -226,51 +235,38 @@ func TestLoadRacesEveryWrite(t *testing.T) {
 func TestLoadLosesTheRaceToTheLastRelease(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(4, runtime.GOMAXPROCS(0))))
 	eachMode(t, func(t *testing.T) {
-		d := 400 * time.Millisecond
-		if refcount.Tracking() {
-			d = 250 * time.Millisecond
-		}
-		l := &raceLedger{t: t}
-		var s refcount.AtomicArc[raceValue]
-		s.Store(l.fresh())
-		var stop atomic.Bool
-		var wg sync.WaitGroup
-		wg.Go(func() {
-			defer recoverTo(t, "the writer")
-			for !stop.Load() {
-				s.Store(l.fresh())
-			}
-		})
-		for i := range raceReaders + 1 {
+		raceFor(t, func(l *raceLedger, s *refcount.AtomicArc[raceValue], stop *atomic.Bool, wg *sync.WaitGroup) {
 			wg.Go(func() {
-				defer recoverTo(t, "a reader")
-				var w refcount.Weak[raceValue]
-				defer w.Release()
-				for n := 0; !stop.Load(); n++ {
-					a := s.Load()
-					if !l.check(a.Value(), "Load") {
-						return
-					}
-					a.Value().seen[i]++
-					if n%16 == 0 {
-						if up, ok := w.Upgrade(); ok {
-							if !l.check(up.Value(), "Weak.Upgrade") {
-								return
-							}
-							up.Release()
-						}
-						w.Release()
-						w = a.Downgrade()
-					}
-					a.Release()
+				defer recoverTo(t, "the writer")
+				for !stop.Load() {
+					s.Store(l.fresh())
 				}
 			})
-		}
-		time.Sleep(d)
-		stop.Store(true)
-		wg.Wait()
-		s.Store(refcount.Arc[raceValue]{})
-		barrier(t)
-		require.Equal(t, l.made.Load(), l.destroyed.Load(), "values made and destroyed")
+			for i := range raceReaders + 1 {
+				wg.Go(func() {
+					defer recoverTo(t, "a reader")
+					var w refcount.Weak[raceValue]
+					defer w.Release()
+					for n := 0; !stop.Load(); n++ {
+						a := s.Load()
+						if !l.check(a.Value(), "Load") {
+							return
+						}
+						a.Value().seen[i]++
+						if n%16 == 0 {
+							if up, ok := w.Upgrade(); ok {
+								if !l.check(up.Value(), "Weak.Upgrade") {
+									return
+								}
+								up.Release()
+							}
+							w.Release()
+							w = a.Downgrade()
+						}
+						a.Release()
+					}
+				})
+			}
+		})
 	})
 }
