@@ -212,11 +212,13 @@ func (c *Collector) flushClaimed(s *slot, req uint64) bool {
 // exactly once, by Close at the latest. Closing a closed, drained Collector
 // returns nil.
 //
-// Close does not wait for open guards. It waits only for a sweep that
-// another goroutine is running, and so must not be called from a free
-// function: it panics there (on amd64 and arm64; elsewhere it would wait
-// for itself). Closing the Default collector panics. A panic from a free
-// function propagates out of Close; call Close again to reclaim the rest.
+// Close does not wait for open guards. It waits only for a sweep (or an
+// aging tick) that another goroutine is running, and so must not be called
+// from a free function: it panics there (on amd64 and arm64; elsewhere it
+// would wait for itself). Closing the Default collector panics. A panic
+// from a free function propagates out of Close (also one that the aging
+// timer met in a tick that Close waited for); call Close again to reclaim
+// the rest.
 func (c *Collector) Close() error {
 	if c.isDefault {
 		panic("epoch: Close of the Default Collector: it is shared by the whole process")
@@ -224,6 +226,10 @@ func (c *Collector) Close() error {
 	c.checkNotSweeping("Close")
 	c.ager.Stop()
 	c.state.Or(closedBit)
+	// A tick that is running may sweep: its panic must come out of this
+	// Close, and it is stored only after the tick has let go of the
+	// reclaiming lock, so wait for the tick itself.
+	c.ager.Wait(context.Background())
 	c.ager.Rethrow()
 	for !c.reclaiming.CompareAndSwap(false, true) {
 		runtime.Gosched()

@@ -107,6 +107,31 @@ func TestCloseReturnsWhileTimerStuck(t *testing.T) {
 	c.requireFreed(t)
 }
 
+// A free function that panics on the timer's goroutine while Close waits
+// for that tick's reclamation: the panic comes out of that Close (the tick
+// stores it only after it has let go of what Close waited for), and the
+// next Close returns nil.
+func TestCloseRaisesThePanicOfTheTickItWaitedFor(t *testing.T) {
+	d := hazard.New(hazard.WithMaxBatchAge(time.Millisecond))
+	running, release := make(chan struct{}), make(chan struct{})
+	hazard.Retire(d, new(int), func(*int) {
+		close(running)
+		<-release
+		panic("boom")
+	})
+	waitFor(t, "the timer running the free function", running)
+	first := make(chan any, 1)
+	go func() {
+		defer func() { first <- recover() }()
+		_ = d.Close()
+	}()
+	time.Sleep(20 * time.Millisecond) // Close waits for the tick (up to a second)
+	close(release)
+	require.Equal(t, "boom", <-first, "the Close that waited for the tick")
+	require.NotPanics(t, func() { require.NoError(t, d.Close()) }, "the second Close")
+	require.Zero(t, d.Stats().Pending)
+}
+
 func TestAgingDisabled(t *testing.T) {
 	d := hazard.New(hazard.WithMaxBatchAge(0))
 	hazard.Retire(d, new(int), func(*int) {})

@@ -129,7 +129,8 @@ func (d *Domain) sweepAll(p *patience, tag uint64) (old bool, err error) {
 // reclaiming; a later Close, outside any free function, returns nil once
 // everything is reclaimed.
 //
-// A panic from a free function propagates out of Close; call Close again to
+// A panic from a free function propagates out of Close (also one that the
+// aging timer met in a tick that Close waited for); call Close again to
 // reclaim the rest. Close panics if d is Default().
 func (d *Domain) Close() error {
 	if d.isDefault {
@@ -149,6 +150,13 @@ func (d *Domain) Close() error {
 			break // no free function ran, so none retired more
 		}
 	}
+	// A tick stores its free function's panic after it has let go of the
+	// lists that the rounds waited for: wait for the tick itself, so that
+	// the panic comes out of this Close.
+	if !d.waitTick(wait && !busy) {
+		busy = true
+	}
+	d.aging.Rethrow()
 	n := d.pendingNow()
 	switch {
 	case n == 0:
@@ -160,6 +168,17 @@ func (d *Domain) Close() error {
 		return fmt.Errorf("hazard: Close: %w: %d object(s) protected by %d hazard pointer(s); reset them and call Close again",
 			ErrProtected, n, d.protecting())
 	}
+}
+
+// waitTick waits up to closeWait (if wait) for an aging tick that is
+// running to end, and reports whether none is running.
+func (d *Domain) waitTick(wait bool) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), closeWait)
+	if !wait {
+		cancel()
+	}
+	defer cancel()
+	return d.aging.Wait(ctx)
 }
 
 // closeRound hands every open batch over and sweeps every sealed batch it

@@ -11,6 +11,8 @@
 package ager
 
 import (
+	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +30,7 @@ type Ager struct {
 	stopped bool
 
 	panicked atomic.Pointer[tickPanic]
+	running  atomic.Int32 // ticks begun and not ended (their panic stored)
 }
 
 type tickPanic struct{ v any }
@@ -68,6 +71,9 @@ func (a *Ager) fire() {
 	a.armed.Store(false)
 	a.mu.Lock()
 	stopped := a.stopped
+	if !stopped {
+		a.running.Add(1) // under mu, so that Wait after Stop sees it
+	}
 	a.mu.Unlock()
 	if stopped {
 		return
@@ -77,6 +83,7 @@ func (a *Ager) fire() {
 		if v := recover(); v != nil {
 			a.panicked.CompareAndSwap(nil, &tickPanic{v})
 		}
+		a.running.Add(-1)
 		if more {
 			a.Arm()
 		}
@@ -94,6 +101,28 @@ func (a *Ager) Stop() {
 	if a.timer != nil {
 		a.timer.Stop()
 	}
+}
+
+// Wait, called after Stop, waits until no tick is running, or until ctx is
+// done, and reports whether no tick is running. A tick's panic is stored
+// before the tick counts as ended, so Rethrow after a Wait that reported
+// true raises the panic of a tick that was running when Stop returned.
+// The scheme's locks are released while a panicking tick unwinds, before
+// the panic is stored: a Close that waited for the tick's lock, and not
+// for the tick, would miss it. Wait must not be called from a tick with
+// a ctx that never ends: it would wait for itself.
+func (a *Ager) Wait(ctx context.Context) bool {
+	for i := 0; a.running.Load() != 0; i++ {
+		if ctx.Err() != nil {
+			return false
+		}
+		if i < 64 {
+			runtime.Gosched()
+		} else {
+			time.Sleep(50 * time.Microsecond) // a free function that takes its time
+		}
+	}
+	return true
 }
 
 // Rethrow re-panics, once, a panic that a tick recovered, on the calling

@@ -1,6 +1,7 @@
 package ager
 
 import (
+	"context"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -85,4 +86,35 @@ func TestRethrow(t *testing.T) {
 		t.Fatal("Rethrow did not panic")
 	}()
 	a.Rethrow() // once only
+}
+
+// Wait after Stop waits for the tick that is running, and the tick's panic
+// is stored by the time Wait reports true.
+func TestWaitForTheRunningTick(t *testing.T) {
+	var a Ager
+	running, release := make(chan struct{}), make(chan struct{})
+	a.Init(time.Millisecond, func() bool {
+		close(running)
+		<-release
+		panic("boom")
+	})
+	a.Arm()
+	<-running
+	a.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	if a.Wait(ctx) {
+		t.Fatal("Wait reported no tick running while one was blocked")
+	}
+	close(release)
+	if !a.Wait(context.Background()) {
+		t.Fatal("Wait with a context that never ends gave up")
+	}
+	defer func() {
+		if r := recover(); r != "boom" {
+			t.Fatalf("Rethrow after Wait raised %v, want the tick's panic", r)
+		}
+	}()
+	a.Rethrow()
+	t.Fatal("Rethrow after Wait did not panic")
 }
