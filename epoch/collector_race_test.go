@@ -305,41 +305,23 @@ func (l *rvLedger) requireAllReclaimed(what string) {
 	}
 }
 
-func rvTryEnter(c *Collector) (g *Guard, ok bool) {
+// rvTry calls op (an Enter or Register) and reports false if it panicked
+// because the Collector is closed; any other panic goes on.
+func rvTry[T any](op func() T) (v T, ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
-			if r != "epoch: Enter on a closed Collector" {
+			if r != "epoch: Enter on a closed Collector" && r != "epoch: Register on a closed Collector" {
 				panic(r)
 			}
-			g, ok = nil, false
+			ok = false
 		}
 	}()
-	return c.Enter(), true
+	return op(), true
 }
 
-func rvTryHandleEnter(h *Handle) (g *Guard, ok bool) {
-	defer func() {
-		if r := recover(); r != nil {
-			if r != "epoch: Enter on a closed Collector" {
-				panic(r)
-			}
-			g, ok = nil, false
-		}
-	}()
-	return h.Enter(), true
-}
-
-func rvTryRegister(c *Collector) (h *Handle, ok bool) {
-	defer func() {
-		if r := recover(); r != nil {
-			if r != "epoch: Register on a closed Collector" {
-				panic(r)
-			}
-			h, ok = nil, false
-		}
-	}()
-	return c.Register(), true
-}
+func rvTryEnter(c *Collector) (*Guard, bool)     { return rvTry(c.Enter) }
+func rvTryHandleEnter(h *Handle) (*Guard, bool)  { return rvTry(h.Enter) }
+func rvTryRegister(c *Collector) (*Handle, bool) { return rvTry(c.Register) }
 
 // rvWatchdog fails the whole binary, with every goroutine's stack, if the
 // test has not called the returned stop within d: a hang.
