@@ -50,13 +50,24 @@ func (p *pool) recordAlloc(i, gen uint32) {
 	d.allocGen, d.alloc = gen, callers()
 }
 
-func (p *pool) recordFree(i, gen uint32) {
+// bumpGen is Free's compare-and-swap of slot m from generation gen to
+// gen+1. In checked mode it records the free's stack in the same critical
+// section, so that a report about the slot (describe, under p.mu) never
+// finds the new generation without its free's stack.
+func (p *pool) bumpGen(m *slotMeta, gen uint32) bool {
+	if !p.checked {
+		return m.gen.CompareAndSwap(gen, gen+1)
+	}
 	pcs := callers()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if d := p.dbg[i]; d != nil {
-		d.freeGen, d.free = gen, pcs
+	if !m.gen.CompareAndSwap(gen, gen+1) {
+		return false
 	}
+	if d := p.dbg[p.index(m)]; d != nil {
+		d.freeGen, d.free = gen+1, pcs
+	}
+	return true
 }
 
 // describe adds checked mode's stacks to a report about handle generation

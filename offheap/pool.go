@@ -311,7 +311,7 @@ func (p *pool) free(g *epoch.Guard, h Handle) error {
 	if m == nil || gen&1 == 0 {
 		return p.stale("Free", h, 0, nil)
 	}
-	if !m.gen.CompareAndSwap(gen, gen+1) {
+	if !p.bumpGen(m, gen) {
 		cur := m.gen.Load()
 		if gen > cur {
 			return p.stale("Free", h, cur, m)
@@ -325,21 +325,28 @@ func (p *pool) free(g *epoch.Guard, h Handle) error {
 	}
 	p.live.Add(-1)
 	p.pending.Add(1)
-	if p.checked {
-		p.recordFree(p.index(m), gen+1)
-	}
 	// The slot returns to the free list only after every guard that could
 	// have resolved h has exited.
 	epoch.Retire(g, m, p.reclaimFn)
 	return nil
 }
 
-// reclaim runs after the grace period of a freed slot.
+// reclaim runs after the grace period of a freed slot. The slot stops
+// counting as pending, and gives its budget back, only once it is on a
+// free list, so that an Alloc that finds it neither pending nor free
+// cannot fail with ErrFull.
 func (p *pool) reclaim(m *slotMeta) {
+	p.putBack(m)
 	p.pending.Add(-1)
 	if p.onReclaim != nil {
 		p.onReclaim()
 	}
+}
+
+// putBack puts a reclaimed slot on its processor's cache or the free list
+// (or retires it for good at the generation limit, or drops it once the
+// pool is closing).
+func (p *pool) putBack(m *slotMeta) {
 	// Close unmaps only after a grace period, and sweeps finish first, so
 	// an open slab's header is mapped here.
 	if !p.closed.Load() && m.gen.Load() < genLimit {
