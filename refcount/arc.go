@@ -83,30 +83,16 @@ func NewArc[T any](v T, destroy func(*T)) Arc[T] {
 // Clone returns a new strong handle to a's value. It panics if the value
 // was already destroyed, which means a copy of a was released.
 //
-// Clone increments the count only from a nonzero value, as Upgrade does,
-// so even a Clone through a copy of a released handle never makes a
-// destroyed value's count nonzero, and an Upgrade racing with it fails.
+// The count is sticky at zero (see strong.go), so even a Clone through a
+// copy of a released handle never brings a destroyed value back, and an
+// Upgrade racing with it fails.
 func (a Arc[T]) Clone() Arc[T] {
-	// An untracked handle of a live value costs one load and one
-	// compare-and-swap.
+	// An untracked handle of a live value costs one atomic add.
 	in := a.in
 	if in == nil || a.rec == nil && in.incStrong() {
 		return a
 	}
 	return Arc[T]{in: in, rec: in.cloneSlow(a.rec)}
-}
-
-// incStrong adds a strong reference if the value is alive (its count is
-// not zero) and reports whether it did. A count of zero is final: the
-// destructor has run or is running, and nothing may raise the count from
-// there, even for a moment, or a concurrent Upgrade could succeed.
-func (h *header) incStrong() bool {
-	for n := h.strong.Load(); n > 0; n = h.strong.Load() {
-		if h.strong.CompareAndSwap(n, n+1) {
-			return true
-		}
-	}
-	return false
 }
 
 // destroyedInSlot panics for op on an AtomicArc whose value was destroyed
@@ -141,7 +127,7 @@ func (a *Arc[T]) Release() {
 	rec := a.rec
 	*a = Arc[T]{}
 	rec.end("Release")
-	if n := in.strong.Add(-1); n <= 0 {
+	if n := in.strong.Add(-1); !liveCount(n) {
 		in.lastStrong(n)
 	}
 }
@@ -165,7 +151,7 @@ func (a Arc[T]) StrongCount() int {
 	if a.in == nil {
 		return 0
 	}
-	return int(a.in.strong.Load())
+	return a.in.strongCount()
 }
 
 // WeakCount returns the number of Weak handles to a's value (0 for a zero
@@ -192,23 +178,6 @@ func (a Arc[T]) IsZero() bool { return a.in == nil }
 
 // Same reports whether a and b are handles to the same value (or both zero).
 func (a Arc[T]) Same(b Arc[T]) bool { return a.in == b.in }
-
-// releaseStrong drops one strong reference; the last one destroys the
-// value on the calling goroutine.
-func (h *header) releaseStrong() {
-	if n := h.strong.Add(-1); n <= 0 {
-		h.lastStrong(n)
-	}
-}
-
-func (h *header) lastStrong(n int64) {
-	if n < 0 {
-		h.strong.Add(1)
-		pastZero(h.ops.name(), gone(false), h.track.zeroAt(false))
-	}
-	h.track.reachedZero(false)
-	h.ops.destroy(h)
-}
 
 func (in *arcInner[T]) destroyValue() { runDestructor(in.destroy, &in.value) }
 

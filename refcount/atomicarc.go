@@ -11,9 +11,9 @@ import (
 // locks. The slot holds one strong reference to its value.
 //
 // A Load racing with a write never returns a value whose destructor has
-// run: it increments the count only while the count is positive, and a
-// count that reached zero stays there, so a Load that lost the race reads
-// the slot again. A Borrow protects the value with a hazard pointer
+// started: its increment fails once the count is marked destroyed, and a
+// marked count stays so (see Weak), so a Load that lost the race reads the
+// slot again. A Borrow protects the value with a hazard pointer
 // (package hazard), and the slot's reference to a replaced value is
 // released only once no hazard pointer protects it (see the package
 // documentation for the design).
@@ -69,12 +69,13 @@ func (s *AtomicArc[T]) Load() Arc[T] { return s.load("AtomicArc.Load") }
 // It takes no hazard pointer, unlike arc-swap's load, which must keep the
 // count's memory from being freed under it: here the garbage collector
 // keeps the arcInner while the reader holds its address, and incStrong
-// never raises a count from zero. So an increment that succeeds found the
-// value alive (its count was positive, and zero is final), and the new
-// handle's reference keeps it so, though the slot may have dropped it
-// meanwhile: Load then returns a value the slot held when it was read. An
-// increment that fails found a value whose last reference was released
-// after the read; a write replaced it first (a write gives up the slot's
+// never raises a destroyed value's count (see strong.go). So an increment
+// that succeeds found the value not destroyed (its count was positive, or
+// zero but not yet marked, and then the mark fails and this reference is
+// the last), and the new handle's reference keeps it so, though the slot
+// may have dropped it meanwhile: Load then returns a value the slot held
+// when it was read. An increment that fails found a value whose last
+// reference was released after the read; a write replaced it first (a write gives up the slot's
 // reference only after its swap), so the slot holds another value by now,
 // and load retries with it. If the slot still holds the destroyed value,
 // its reference was released through a copy of the handle given to it:
@@ -200,7 +201,7 @@ func (s *AtomicArc[T]) RCU(update func(cur *T) Arc[T]) (old Arc[T]) {
 // released handle): an AtomicArc must not publish it. A tracked handle's
 // record reports the misuse first, with its stacks.
 func (a Arc[T]) checkAlive(op string) {
-	if in := a.in; in != nil && a.rec == nil && in.strong.Load() == 0 {
+	if in := a.in; in != nil && a.rec == nil && in.strongCount() == 0 {
 		afterZero("AtomicArc."+op, typeName[T]("Arc"), gone(false), "this is a copy of a released handle", in.track.zeroAt(false))
 	}
 }

@@ -13,8 +13,9 @@ import (
 )
 
 // AtomicArc.Load takes no hazard pointer. It reads the slot, increments
-// the count only while it is positive, and reads the slot again when the
-// increment fails: the value was replaced and destroyed after the read.
+// the count (which fails once the count is marked destroyed), and reads
+// the slot again when the increment fails: the value was replaced and
+// destroyed after the read.
 // These tests race Load against every write, Borrow, Guard.Clone,
 // Weak.Upgrade and Downgrade, tracked and untracked, where a replaced
 // value's last reference is often the slot's, so the writes destroy what

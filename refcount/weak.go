@@ -6,10 +6,14 @@ package refcount
 // one with Arc.Downgrade.
 //
 // Upgrade never resurrects a destroyed value, even racing with the last
-// Release: the count goes from n > 0 to n+1 in one compare-and-swap, and
-// nothing raises a count of zero, not even a Clone through a copy of a
-// released handle (Clone increments the same way), so once the count has
-// reached zero and the destructor has started, every Upgrade fails. A successful
+// Release: the count is sticky at zero. Upgrade adds one to it; the
+// release that takes it to zero marks it with a compare-and-swap, and
+// destroys the value only if that succeeds. An Upgrade between that
+// release's add and its mark makes the mark fail and takes the last
+// reference (as if it had come first); one after the mark fails, and no
+// increment, not even a Clone through a copy of a released handle, ever
+// raises a marked count, so once the destructor has started every Upgrade
+// fails. A successful
 // Upgrade is synchronized after the NewArc of the value and before its
 // destructor.
 //
@@ -59,13 +63,14 @@ func (w *Weak[T]) Release() {
 }
 
 // StrongCount returns the number of strong references to the value, 0
-// once it is destroyed (or for a zero Weak). A snapshot: a positive count
-// does not promise that a later Upgrade succeeds.
+// once it is destroyed (or for a zero Weak), and only then: after a 0,
+// every Upgrade fails. A snapshot: a positive count does not promise that
+// a later Upgrade succeeds.
 func (w Weak[T]) StrongCount() int {
 	if w.in == nil {
 		return 0
 	}
-	return max(0, int(w.in.strong.Load()))
+	return w.in.strongCount()
 }
 
 // WeakCount returns the number of Weak handles to the value (0 for a zero
