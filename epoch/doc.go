@@ -265,7 +265,9 @@
 // with how long any goroutine stays descheduled; d grows only while a guard
 // that is running keeps loading, or when a goroutine descheduled between
 // two loads of one guard resumes. TestRobustBoundsPendingUnderStalledGuards
-// checks the bound, and that the classic mode exceeds it.
+// checks the bound, and that the classic mode exceeds it. The bound assumes
+// that free functions (and OnReclaim) return: one that panics ends its
+// sweep, and what that sweep had not freed waits for the next.
 //
 // The cost. Enter and Exit are the classic ones; Load adds a load of the
 // era and a compare; Retire into a Pool reads the era and, every 16 nodes,

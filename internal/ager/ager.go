@@ -7,7 +7,9 @@
 // A tick runs on the timer's goroutine, where no caller can receive a panic
 // from a free function. The Ager recovers it and Rethrow re-panics it on
 // the next goroutine that calls into the scheme (a Retire, Barrier or
-// Close), so a panicking free function still reaches a caller.
+// Close), so a panicking free function still reaches a caller; when
+// several ticks panic before anyone calls in, each call raises one, the
+// oldest first.
 package ager
 
 import (
@@ -29,11 +31,10 @@ type Ager struct {
 	timer   *time.Timer
 	stopped bool
 
-	panicked atomic.Pointer[tickPanic]
-	running  atomic.Int32 // ticks begun and not ended (their panic stored)
+	panics  []any        // recovered from ticks, oldest first; guarded by mu
+	npanics atomic.Int32 // len(panics), for Rethrow's fast check
+	running atomic.Int32 // ticks begun and not ended (their panic stored)
 }
-
-type tickPanic struct{ v any }
 
 // Init makes a tick every period while work is pending: tick runs once the
 // period after Arm and again each period for as long as it reports more.
@@ -81,7 +82,10 @@ func (a *Ager) fire() {
 	more := true
 	defer func() {
 		if v := recover(); v != nil {
-			a.panicked.CompareAndSwap(nil, &tickPanic{v})
+			a.mu.Lock()
+			a.panics = append(a.panics, v) // a later tick may panic before anyone calls in
+			a.npanics.Add(1)
+			a.mu.Unlock()
 		}
 		a.running.Add(-1)
 		if more {
@@ -125,18 +129,27 @@ func (a *Ager) Wait(ctx context.Context) bool {
 	return true
 }
 
-// Rethrow re-panics, once, a panic that a tick recovered, on the calling
-// goroutine, with the original value, so that a caller that recognises its
-// free function's panic still does. It costs one atomic load when there is
-// none.
+// Rethrow re-panics, once, the oldest panic that a tick recovered and no
+// Rethrow has raised yet, on the calling goroutine, with the original
+// value, so that a caller that recognises its free function's panic still
+// does; each panic reaches one caller, in the order the ticks met them. It
+// costs one atomic load when there is none.
 func (a *Ager) Rethrow() {
-	if a.panicked.Load() != nil {
+	if a.npanics.Load() != 0 {
 		a.rethrow()
 	}
 }
 
 func (a *Ager) rethrow() {
-	if p := a.panicked.Swap(nil); p != nil {
-		panic(p.v)
+	a.mu.Lock()
+	if len(a.panics) == 0 { // another Rethrow took it
+		a.mu.Unlock()
+		return
 	}
+	v := a.panics[0]
+	a.panics[0] = nil
+	a.panics = a.panics[1:]
+	a.npanics.Add(-1)
+	a.mu.Unlock()
+	panic(v)
 }

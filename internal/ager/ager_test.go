@@ -74,7 +74,7 @@ func TestRethrow(t *testing.T) {
 		return false
 	})
 	a.Arm()
-	waitFor(t, "the tick's panic", func() bool { return a.panicked.Load() != nil })
+	waitFor(t, "the tick's panic", func() bool { return a.npanics.Load() != 0 })
 	a.Stop()
 	func() {
 		defer func() {
@@ -117,4 +117,33 @@ func TestWaitForTheRunningTick(t *testing.T) {
 	}()
 	a.Rethrow()
 	t.Fatal("Rethrow after Wait did not panic")
+}
+
+// Panics of several ticks met before anyone calls in each reach a caller,
+// the oldest first (an independent review found the second one dropped).
+func TestEveryTickPanicIsRaised(t *testing.T) {
+	var a Ager
+	var ticks atomic.Int32
+	a.Init(time.Millisecond, func() bool {
+		if n := ticks.Add(1); n <= 2 {
+			panic(int(n))
+		}
+		return false
+	})
+	a.Arm()
+	waitFor(t, "two ticks' panics", func() bool { return a.npanics.Load() == 2 })
+	a.Stop()
+	a.Wait(context.Background())
+	for want := 1; want <= 2; want++ {
+		func() {
+			defer func() {
+				if r := recover(); r != want {
+					t.Fatalf("Rethrow %d raised %v, want %d", want, r, want)
+				}
+			}()
+			a.Rethrow()
+			t.Fatalf("Rethrow %d did not panic", want)
+		}()
+	}
+	a.Rethrow() // nothing left
 }
