@@ -3,6 +3,7 @@ package stack
 import (
 	"sync/atomic"
 
+	"github.com/go-reclaim/reclaim/container/internal/yield"
 	"github.com/go-reclaim/reclaim/hazard"
 	"github.com/go-reclaim/reclaim/internal/spin"
 )
@@ -38,6 +39,9 @@ func (s *Hazard[T]) Pop(hp *hazard.Pointer) (v T, ok bool) {
 		if h == nil {
 			hp.Reset()
 			return v, false
+		}
+		if yield.Enabled {
+			yield.Point() // h is held, not yet swung off
 		}
 		if s.head.CompareAndSwap(h, h.next) {
 			v = h.value

@@ -11,6 +11,7 @@ package stack
 import (
 	"sync/atomic"
 
+	"github.com/go-reclaim/reclaim/container/internal/yield"
 	"github.com/go-reclaim/reclaim/epoch"
 	"github.com/go-reclaim/reclaim/internal/spin"
 )
@@ -93,6 +94,9 @@ func (s *Epoch[T]) Pop(g *epoch.Guard) (v T, ok bool) {
 		h := epoch.Load(g, &s.head)
 		if h == nil {
 			return v, false
+		}
+		if yield.Enabled {
+			yield.Point() // h is held, not yet swung off
 		}
 		if s.head.CompareAndSwap(h, h.next) {
 			v = h.value
