@@ -92,7 +92,7 @@ func writeMicroCSV(dir string, res *results) error {
 		if r.floor != nil {
 			floor, ratio = r.floor.c.Name, ftoa(r.ratio())
 		}
-		rows = append(rows, []string{r.c.Name, ftoa(r.nsPerOp), fmt.Sprint(r.allocsPerOp), floor, ratio, r.c.Goal})
+		rows = append(rows, []string{r.c.Name, ftoa(r.nsPerOp), ftoa(r.allocsPerOp), floor, ratio, r.c.Goal})
 	}
 	return writeCSV(dir, "micro.csv", []string{"benchmark", "ns_op", "allocs_op", "floor", "ratio_to_floor", "goal"}, rows)
 }

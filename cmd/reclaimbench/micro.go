@@ -15,7 +15,7 @@ import (
 type microResult struct {
 	c           bench.Case
 	nsPerOp     float64
-	allocsPerOp int64
+	allocsPerOp float64 // the median of the runs, not rounded down
 	runs        []testing.BenchmarkResult
 	floor       *microResult // nil for a floor, or when the floor did not run
 	scNsPerOp   float64      // on the SC path, from the child of -fences both; 0 if not measured
@@ -37,12 +37,26 @@ func (r *microResult) ratio() float64 {
 	return r.nsPerOp / r.floor.nsPerOp
 }
 
-// microCases lists the cases to run: those matching filter, and every
-// floor (floors are always measured, in the same run as what they bound).
+// microCases lists the cases to run, in the suite's order: those matching
+// filter, every floor (floors are always measured, in the same run as what
+// they bound), and the floors of the cases chosen, transitively (a case
+// such as EpochEnterExit is a floor and has one).
 func microCases(filter *regexp.Regexp) []bench.Case {
-	var cs []bench.Case
+	floorOf := map[string]string{}
+	for _, c := range bench.Suite {
+		floorOf[c.Name] = c.Floor
+	}
+	want := map[string]bool{}
 	for _, c := range bench.Suite {
 		if c.Floor == "" || filter.MatchString(c.Name) {
+			for n := c.Name; n != "" && !want[n]; n = floorOf[n] {
+				want[n] = true
+			}
+		}
+	}
+	var cs []bench.Case
+	for _, c := range bench.Suite {
+		if want[c.Name] {
 			cs = append(cs, c)
 		}
 	}
@@ -66,6 +80,7 @@ func runMicro(cases []bench.Case, count int, benchtime time.Duration, stopped fu
 		}
 		r := &microResult{c: c}
 		ns := make([]float64, 0, count)
+		allocs := make([]float64, 0, count)
 		for range count {
 			br := testing.Benchmark(c.Run)
 			if br.N == 0 {
@@ -73,10 +88,11 @@ func runMicro(cases []bench.Case, count int, benchtime time.Duration, stopped fu
 			}
 			r.runs = append(r.runs, br)
 			ns = append(ns, float64(br.T.Nanoseconds())/float64(br.N))
-			r.allocsPerOp = br.AllocsPerOp()
+			allocs = append(allocs, float64(br.MemAllocs)/float64(br.N))
 			step(c.Name)
 		}
 		r.nsPerOp = median(ns)
+		r.allocsPerOp = median(allocs)
 		r.floor = byName[c.Floor]
 		byName[c.Name] = r
 		out = append(out, r)

@@ -29,9 +29,13 @@ func plan(o *options) []cell {
 			if !slices.Contains(o.keys, kr.Name) {
 				continue
 			}
-			for _, m := range s.Mixes() {
-				if !s.Paired && !slices.Contains(o.mixes, m) {
-					continue
+			mixes := o.mixes // any mix the flag names, in its order
+			if s.Paired {
+				mixes = s.Mixes()
+			}
+			for i, m := range mixes {
+				if slices.Contains(mixes[:i], m) {
+					continue // named twice
 				}
 				for _, sc := range o.schemes {
 					if v, ok := s.Variant(sc); ok {

@@ -41,8 +41,9 @@ goroutine on an epoch.Pool holds up to two batches of 64) are sampled about
 Flush, so it counts only its own. GCs/run is garbage
 collections per run; GC CPU is the collector's share of the CPU available
 (GOMAXPROCS x wall time), the runtime's estimate as of the last collection
-in the run. Latency: one operation in 64 is timed, the cost of reading the
-clock subtracted; quantiles have 1/16 resolution.
+in the run. Latency: one operation in 63 is timed (an odd count, so that
+the stack's and queue's timed operations alternate push and pop), the
+cost of reading the clock subtracted; quantiles have 1/16 resolution.
 
 `)
 	}

@@ -48,16 +48,20 @@ func (g *group) table() table {
 	return t
 }
 
-// latency formats a duration with three significant digits.
+// latency formats a duration with three significant digits, in the unit
+// in which it reads below 1000 once rounded (%.3g writes 999.6 as 1e+03).
 func latency(d time.Duration) string {
-	switch {
-	case d < time.Microsecond:
+	if d < time.Microsecond {
 		return fmt.Sprintf("%dns", d.Nanoseconds())
-	case d < time.Millisecond:
-		return fmt.Sprintf("%.3gµs", float64(d)/float64(time.Microsecond))
-	default:
-		return fmt.Sprintf("%.3gms", float64(d)/float64(time.Millisecond))
 	}
+	v := float64(d) / float64(time.Microsecond)
+	for _, unit := range []string{"µs", "ms"} {
+		if v < 999.5 {
+			return fmt.Sprintf("%.3g%s", v, unit)
+		}
+		v /= 1000
+	}
+	return fmt.Sprintf("%.3gs", v)
 }
 
 func microTable(rs []*microResult) table {
@@ -75,7 +79,7 @@ func microTable(rs []*microResult) table {
 		if goal == "" && r.c.Floor == "" {
 			goal = "(floor)"
 		}
-		row := []string{r.c.Name, fmt.Sprintf("%.2f", r.nsPerOp), fmt.Sprint(r.allocsPerOp), floor, ratio}
+		row := []string{r.c.Name, fmt.Sprintf("%.2f", r.nsPerOp), fmt.Sprintf("%.3g", r.allocsPerOp), floor, ratio}
 		if sc {
 			scNs, scRatio := "-", "-"
 			if r.scNsPerOp > 0 {
