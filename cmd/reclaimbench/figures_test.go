@@ -63,7 +63,7 @@ func fakeRun(ops uint64, elapsed time.Duration, p99 time.Duration, gcCPU float64
 		Ops: ops, Elapsed: elapsed, Allocs: ops / 2, Bytes: ops * 8, GCCycles: 3, GCCPU: gcCPU,
 		Latency:  workload.Latency{P50: p99 / 10, P99: p99, P999: 2 * p99},
 		HeapLive: 1e6, HeapScan: 5e5, RSS: 2e7,
-		Pending:  &workload.Pending{Peak: peak, Mean: mean},
+		Pending: &workload.Pending{Peak: peak, Mean: mean},
 	}
 }
 
