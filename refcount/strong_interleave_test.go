@@ -48,7 +48,14 @@ type stickyThread struct {
 // then (if it was not live) the mark.
 func releaser(name string) *stickyThread {
 	th := &stickyThread{name: name, held: true}
-	th.steps = []func(m *stickyModel) bool{
+	th.steps = releaseSteps(th)
+	return th
+}
+
+// releaseSteps are a release's two steps: the add, then (if the count it
+// left is not live) the mark.
+func releaseSteps(th *stickyThread) []func(m *stickyModel) bool {
+	return []func(m *stickyModel) bool{
 		func(m *stickyModel) bool {
 			m.holders--
 			th.held = false
@@ -57,7 +64,6 @@ func releaser(name string) *stickyThread {
 		},
 		func(m *stickyModel) bool { m.h.lastStrong(th.n); return false },
 	}
-	return th
 }
 
 // upgrader tries to take a reference as Weak.Upgrade does; if it got one
@@ -79,14 +85,8 @@ func upgrader(name string) *stickyThread {
 			th.held = true
 			return true
 		},
-		func(m *stickyModel) bool {
-			m.holders--
-			th.held = false
-			th.n = m.h.strong.Add(-1)
-			return !liveCount(th.n)
-		},
-		func(m *stickyModel) bool { m.h.lastStrong(th.n); return false },
 	}
+	th.steps = append(th.steps, releaseSteps(th)...)
 	return th
 }
 
