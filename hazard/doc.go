@@ -25,15 +25,18 @@
 // # Prompt release
 //
 // Objects wait in per-processor batches, so without help an object might
-// wait for 63 more retires on its processor. Three things move it along:
+// wait for 63 more retires on its processor. Reclaim skips the batch: it
+// frees one object at once unless a hazard pointer protects it (then it
+// retires it), at the cost of a heavy fence and a read of the slots, which
+// is how a writer that swaps a snapshot, a file or a cgo handle releases
+// the old one, as arc-swap releases the old value on store (refcount's
+// AtomicArc does so). Three things move retired objects along:
 //
 //   - Flush hands every processor's open batch to the domain and scans,
 //     waiting for no reader: what no hazard pointer protects is reclaimed
 //     before Flush returns (or by a scan of another goroutine that took
 //     it; Flush scans once more after any scan that held batches when it
-//     took the list). A writer that swaps a snapshot,
-//     a file or a cgo handle calls it after Retire (as arc-swap releases
-//     the old value on store).
+//     took the list).
 //   - A timer ages batches out: while anything is pending it runs a Flush
 //     every WithMaxBatchAge (DefaultMaxBatchAge, 10 ms), so an object
 //     retired with no further calls is reclaimed about one age after it

@@ -49,6 +49,7 @@ type Domain struct {
 
 	// Written by scans.
 	reclaimed atomic.Uint64
+	atOnce    atomic.Uint64 // objects Reclaim freed at once: Retired and Reclaimed, never Pending
 	peak      atomic.Uint64 // highest Pending seen
 	inUse     atomic.Int64  // Pointers held, as the latest scan or Stats counted them
 	_         cacheline.Pad
@@ -446,7 +447,8 @@ func (d *Domain) flushOwned(self int) (pending int64) {
 //
 // Flush is meant for objects that must be released promptly (files,
 // handles, large snapshots): after a writer swaps a shared pointer and
-// retires the old object, Flush reclaims it at once if no reader holds it.
+// retires the old object, Flush reclaims it at once if no reader holds it
+// (for one object, Reclaim does the same for less).
 // With nothing to do it costs two atomic loads per processor and does not
 // allocate. It may be called from any goroutine, at any time,
 // including from a free function and after Close (it then reclaims what

@@ -157,6 +157,33 @@ func ExampleDomain_Flush() {
 	// closing v2
 }
 
+// A writer replaces a configuration and releases the old one at once
+// unless a reader still holds it.
+func ExampleReclaim() {
+	d := hazard.New(hazard.WithMaxBatchAge(0))
+	var current atomic.Pointer[config]
+	current.Store(&config{name: "v1"})
+	closing := func(c *config) { fmt.Println("closing", c.name) }
+
+	fmt.Println("freed at once:", hazard.Reclaim(d, current.Swap(&config{name: "v2"}), closing))
+
+	hp := d.Acquire()
+	cfg := hazard.Protect(hp, &current)
+	fmt.Println("freed at once:", hazard.Reclaim(d, current.Swap(&config{name: "v3"}), closing))
+	fmt.Println("still reading", cfg.name)
+	hp.Release()
+	d.Flush() // v2 was retired: reclaimed once nobody protects it
+	if err := d.Close(); err != nil {
+		panic(err)
+	}
+	// Output:
+	// closing v1
+	// freed at once: true
+	// freed at once: false
+	// still reading v2
+	// closing v2
+}
+
 // OnReclaim sees each node before the Pool zeroes it for reuse.
 func ExampleOnReclaim() {
 	d := hazard.New(hazard.WithMaxBatchAge(0))

@@ -65,5 +65,8 @@ func (d *Domain) Stats() Stats {
 			break
 		}
 	}
+	n := d.atOnce.Load()
+	st.Retired += n
+	st.Reclaimed += n
 	return st
 }

@@ -110,10 +110,10 @@
 //
 // A Guard (Borrow) reads the value without touching the count, so it needs
 // a protection: a hazard pointer, held until the Guard's Release. Every
-// write retires the slot's old reference to a hazard domain, which releases
-// it once no hazard pointer protects the value, and then flushes the
-// domain, so the release happens within the write unless a Guard protects
-// the value right then.
+// write hands the slot's old reference to hazard.Reclaim, which releases
+// it at once unless a hazard pointer protects the value (it then keeps it
+// until none does), so the release happens within the write unless a
+// Guard protects the value right then.
 //
 // Measured (package bench, 2-core AMD EPYC, Zen 3, Go 1.26, asymmetric
 // fences, medians of 10 interleaved runs): Load+Release took 6.93 ns
@@ -149,12 +149,14 @@
 // on the timer's goroutine. Call Barrier where the release must have
 // happened (at shutdown, in tests).
 //
-// The scan is the writer's cost. It reads every hazard pointer, after the
-// heavy fence that package hazard's scans run: with asymmetric fences (on
-// Linux, see package hazard) that is a process-wide membarrier, which
-// interrupts the other threads of the process. ArcStore (package bench,
-// 2-core AMD EPYC) measured 335 ns per Store with the flush against 44 ns
-// in the same run when given-up references waited for a batch of 64 or
-// for Barrier, and 142 ns against 37 ns with RECLAIM_FENCE=sc. Load and
-// Borrow pay nothing for it.
+// The scan is the writer's cost. It reads every hazard pointer, after a
+// heavy fence: with asymmetric fences (on Linux, see package hazard) that
+// is a process-wide membarrier, which interrupts the other threads of the
+// process. ArcStore (package bench, 2-core AMD EPYC) measured 547 ns per
+// Store against 1,078 ns when writes retired the reference and flushed
+// the domain (a batch, a hand-over and a scan), and 51 ns against 248 ns
+// with RECLAIM_FENCE=sc (six interleaved runs, a busy day; in a quieter
+// sitting, the flush measured 335 ns, and 44 ns when given-up references
+// waited for a batch of 64 or for Barrier). Load and Borrow pay nothing
+// for it.
 package refcount
