@@ -52,7 +52,8 @@
 // ctx.Err() when its context ends, Close returns an error wrapping
 // ErrGuardsOpen when guards are open. A free function may panic: the panic
 // reaches the caller that ran it (Retire, Flush, Barrier or Close; a panic
-// on the aging timer's goroutine is re-raised by the next of these), and
+// on the aging timer's goroutine is re-raised by the next Flush, Barrier,
+// Close or Retire that fills a batch, one panic per call), and
 // every other pending object is still reclaimed. Barrier and Close must not
 // be called from a free function, and Barrier not inside a guard of the
 // same Collector on the same goroutine: each would wait for itself.

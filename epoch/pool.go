@@ -132,8 +132,10 @@ type PoolOption[T any] func(*Pool[T])
 // its Collector. It should not panic: if it does, the panic propagates to
 // that caller (from the aging timer: to the next Flush, Barrier or Close),
 // the nodes of that batch count as reclaimed and are left to the garbage
-// collector instead of coming back from Get, and the Collector stays
-// consistent.
+// collector instead of coming back from Get (in the robust mode, so are
+// those of the other batches that the same seal or sweep had taken and
+// not reached yet: OnReclaim does not run on them), and the Collector
+// stays consistent.
 func OnReclaim[T any](fn func(*T)) PoolOption[T] {
 	return func(p *Pool[T]) { p.onReclaim = fn }
 }
