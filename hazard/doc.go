@@ -171,9 +171,10 @@
 // this cannot be detected; reset the goroutine's Pointers first. Barrier
 // must not be called from a free function of its Domain (it would wait for
 // the scan that runs it); Close and Flush may be. A free function may
-// panic: the panic reaches the caller that ran it (Retire, Flush, Barrier
-// or Close; for the aging timer, the next of those calls), and every other
-// pending object is still reclaimed.
+// panic: the panic reaches the caller that ran it (Retire, Reclaim, Flush,
+// Barrier or Close; for the aging timer, the next Flush, Barrier, Close or
+// Retire that seals a batch, one panic per call), and every other pending
+// object is still reclaimed.
 //
 // # Implementation
 //

@@ -45,7 +45,7 @@ func Reclaim[T any](d *Domain, p *T, free func(*T)) (freed bool) {
 		d.retire(retire.Of(p, free))
 		return false
 	}
-	d.atOnce.Add(1)
+	defer d.atOnce.Add(1) // once free has returned (or panicked), as a scan counts
 	free(p)
 	return true
 }

@@ -27,10 +27,10 @@ import (
 // write, of Barrier or of the aging timer, took the reference from the
 // hazard domain first, that goroutine releases it, at the same time.) A
 // reference held back by a protection is released once the protection has
-// ended, by whichever comes first: the next write to any AtomicArc,
-// Barrier, or the aging timer of the package's hazard domain (about one to
-// two hazard.DefaultMaxBatchAge after the protection ended; the destructor
-// then runs on the timer's goroutine).
+// ended, by whichever comes first: the next write that replaces a value in
+// any AtomicArc, Barrier, or the aging timer of the package's hazard domain
+// (about one to two hazard.DefaultMaxBatchAge after the protection ended;
+// the destructor then runs on the timer's goroutine).
 //
 // A panic from a destructor that a write runs propagates out of that
 // write, after the write took effect; Swap then releases the handle it

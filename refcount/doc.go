@@ -144,10 +144,10 @@
 // wherever it runs.
 //
 // A reference held back by a Guard is released once the protection has
-// ended, by the next write to any AtomicArc, by Barrier, or by the hazard
-// domain's aging timer within about one to two hazard.DefaultMaxBatchAge,
-// on the timer's goroutine. Call Barrier where the release must have
-// happened (at shutdown, in tests).
+// ended, by the next write that replaces a value in any AtomicArc, by
+// Barrier, or by the hazard domain's aging timer within about one to two
+// hazard.DefaultMaxBatchAge, on the timer's goroutine. Call Barrier where
+// the release must have happened (at shutdown, in tests).
 //
 // The scan is the writer's cost. It reads every hazard pointer, after a
 // heavy fence: with asymmetric fences (on Linux, see package hazard) that

@@ -8,10 +8,10 @@ import "github.com/go-reclaim/reclaim/hazard"
 // one cache line. It holds a hazard pointer, so keep it for short reads:
 // if the value is replaced while it is held, the reference its AtomicArc
 // gave up stays pending (the write cannot release it), and Barrier waits
-// for it. After Release, the next write to any AtomicArc, Barrier or the
-// aging timer releases that reference (see AtomicArc). A goroutine that
-// calls Barrier while it holds such a Guard waits for itself, until the
-// context ends: release the Guard first.
+// for it. After Release, the next write that replaces a value in any
+// AtomicArc, Barrier or the aging timer releases that reference (see
+// AtomicArc). A goroutine that calls Barrier while it holds such a Guard
+// waits for itself, until the context ends: release the Guard first.
 //
 // Everything done through a Guard before its Release is synchronized
 // before the value's destructor runs.

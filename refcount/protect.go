@@ -10,9 +10,10 @@ import (
 // domain protects the values that Borrow's Guards read. Every write
 // reclaims the reference it gave up (retireSlotRef), so one that no Guard
 // protects is released by the write itself; one that was protected is
-// released by the next write's Flush, by Barrier, or by the domain's aging
-// timer (hazard.DefaultMaxBatchAge), whichever comes first. Its threshold
-// of 1 makes a batch that fills up start a scan at once.
+// released by the Flush of the next write that gives up a reference, by
+// Barrier, or by the domain's aging timer (hazard.DefaultMaxBatchAge),
+// whichever comes first. Its threshold of 1 makes a batch that fills up
+// start a scan at once.
 var domain = hazard.New(hazard.WithThreshold(1))
 
 // protect is the protection Borrow's Guard relies on.
