@@ -93,7 +93,8 @@ func TestMisuseAfterClose(t *testing.T) {
 	require.NoError(t, d.Close())
 
 	require.PanicsWithValue(t, "hazard: Acquire on a closed Domain", func() { d.Acquire() })
-	require.PanicsWithValue(t, "hazard: Acquire on a closed Domain", func() { d.AcquireArray(2) })
+	require.PanicsWithValue(t, "hazard: AcquireArray on a closed Domain", func() { d.AcquireArray(2) })
+	require.Equal(t, 1, d.Stats().Pointers, "AcquireArray on a closed Domain took slots (hp is the one)")
 	require.PanicsWithValue(t, "hazard: Retire on a closed Domain",
 		func() { hazard.Retire(d, new(int), func(*int) { t.Error("free ran after a rejected Retire") }) })
 

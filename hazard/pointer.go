@@ -28,6 +28,11 @@ func (d *Domain) Acquire() *Pointer {
 
 func (d *Domain) acquire() *slot {
 	d.checkOpen("Acquire")
+	return d.take()
+}
+
+// take takes a slot for a Pointer; the caller has checked that d is open.
+func (d *Domain) take() *slot {
 	s := d.slots.Get()
 	release.StoreUintptr(&s.Value.held, 1) // counted by scans and Stats as a Pointer held
 	return s
@@ -89,9 +94,12 @@ func (d *Domain) fill(a *Array, n int) {
 	if n < 1 || n > MaxArray {
 		panic(fmt.Sprintf("hazard: AcquireArray(%d): n must be between 1 and %d", n, MaxArray))
 	}
+	// Checked once: a check per slot that failed part way, with Close
+	// racing, would leave the slots taken before it held for good.
+	d.checkOpen("AcquireArray")
 	a.n = n
 	for i := range n {
-		a.ptrs[i] = Pointer{d: d, s: d.acquire()}
+		a.ptrs[i] = Pointer{d: d, s: d.take()}
 	}
 }
 
