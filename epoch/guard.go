@@ -106,8 +106,9 @@ func (g *Guard) exitSlow() {
 // and none when the epoch has not moved since the guard entered. Pointers
 // loaded before Refresh must not be used after it.
 //
-// Refresh panics on an exited guard and on a nested guard of a Handle (the
-// outer guard may still hold pointers).
+// Refresh panics on an exited guard, on a nested guard of a Handle (the
+// outer guard may still hold pointers), and on a Handle's outer guard while
+// a guard nested in it is open.
 func (g *Guard) Refresh() {
 	s := g.s
 	if g.isOpen() && s.Value.nest == 0 && g.c.epoch.Load() == s.Value.word.Load() && g.c.flushReq.Load() == s.Value.flushed.Load() {
@@ -120,6 +121,9 @@ func (g *Guard) refreshSlow() {
 	s := g.active("Refresh")
 	p := &s.Value
 	if p.nest != 0 {
+		if !g.nested {
+			panic("epoch: Refresh of a Handle's outer guard while a guard nested in it is open: the nested guard may still hold pointers")
+		}
 		panic("epoch: Refresh on a nested guard: the outer guard of the same Handle may still hold pointers")
 	}
 	c := g.c
