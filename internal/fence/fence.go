@@ -20,14 +20,16 @@
 // The asymmetric mode is used on linux/amd64 and linux/arm64 when
 // membarrier registration succeeds, and never under the race detector (it
 // cannot see the ordering and would report the plain stores). Everywhere
-// else, and when the environment variable RECLAIM_FENCE is "sc", announcers
-// use sequentially consistent stores and Heavy does nothing. RECLAIM_FENCE
-// "asymmetric" asks for the asymmetric mode; it is granted where it is
-// available.
+// else, and when the environment variable RECLAIM_FENCE is "sc" (in any
+// case, spaces around it ignored), announcers use sequentially consistent
+// stores and Heavy does nothing. Any other value, "asymmetric" for one,
+// leaves the choice as without it: the asymmetric mode where it is
+// available. Both modes are correct; the variable only chooses the cost.
 package fence
 
 import (
 	"os"
+	"strings"
 	"sync/atomic"
 
 	"github.com/go-reclaim/reclaim/internal/release"
@@ -39,7 +41,7 @@ import (
 var Asymmetric = choose(os.Getenv("RECLAIM_FENCE"))
 
 func choose(env string) bool {
-	return env != "sc" && available()
+	return !strings.EqualFold(strings.TrimSpace(env), "sc") && available()
 }
 
 // Heavy makes every announcement that any thread of the process made

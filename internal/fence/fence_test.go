@@ -8,8 +8,10 @@ import (
 )
 
 func TestChoose(t *testing.T) {
-	if choose("sc") {
-		t.Fatal(`RECLAIM_FENCE=sc must force the sequentially consistent mode`)
+	for _, sc := range []string{"sc", "SC", " sc\n", "Sc"} {
+		if choose(sc) {
+			t.Fatalf("RECLAIM_FENCE=%q must force the sequentially consistent mode", sc)
+		}
 	}
 	if choose("") != available() || choose("asymmetric") != available() {
 		t.Fatal("without RECLAIM_FENCE=sc the asymmetric mode is used exactly where it is available")
