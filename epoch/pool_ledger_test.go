@@ -299,10 +299,7 @@ func r5run(t *testing.T, cfg r5cfg) {
 			}
 		}()
 	}
-	deadline := time.After(cfg.dur)
-	select {
-	case <-deadline:
-	}
+	time.Sleep(cfg.dur)
 	close(stop)
 	wg.Wait()
 	led.report()
