@@ -106,9 +106,9 @@ func (g *Guard) exitSlow() {
 // and none when the epoch has not moved since the guard entered. Pointers
 // loaded before Refresh must not be used after it.
 //
-// Refresh panics on an exited guard, on a nested guard of a Handle (the
-// outer guard may still hold pointers), and on a Handle's outer guard while
-// a guard nested in it is open.
+// Refresh panics on an exited guard, and on any guard of a Handle while
+// another guard of that Handle is open (nested in it, or it nested in the
+// other), which may still hold pointers.
 func (g *Guard) Refresh() {
 	s := g.s
 	if g.isOpen() && s.Value.nest == 0 && g.c.epoch.Load() == s.Value.word.Load() && g.c.flushReq.Load() == s.Value.flushed.Load() {
@@ -120,11 +120,8 @@ func (g *Guard) Refresh() {
 func (g *Guard) refreshSlow() {
 	s := g.active("Refresh")
 	p := &s.Value
-	if p.nest != 0 {
-		if !g.nested {
-			panic("epoch: Refresh of a Handle's outer guard while a guard nested in it is open: the nested guard may still hold pointers")
-		}
-		panic("epoch: Refresh on a nested guard: the outer guard of the same Handle may still hold pointers")
+	if p.nest != 0 { // (a guard does not always know whether it is the outer one: under -race every guard is new)
+		panic("epoch: Refresh while guards of the same Handle are nested: the other guard, outer or nested, may still hold pointers")
 	}
 	c := g.c
 	if req := c.flushReq.Load(); req != p.flushed.Load() {

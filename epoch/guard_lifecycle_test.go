@@ -284,10 +284,12 @@ func TestGuardLifeRefreshOuterWithInnerOpenPanics(t *testing.T) {
 	require.NoError(t, c.Close())
 }
 
-// The panic of that Refresh names the mistake: the guard refreshed is the
-// outermost one, and it is the nested guard still open that may hold
-// pointers. (A review found it saying "Refresh on a nested guard: the
-// outer guard ... may still hold pointers", the other way round.)
+// The panic of that Refresh names the mistake without blaming the wrong
+// guard: the guard refreshed is the outermost one, and it is the nested
+// guard still open that may hold pointers. (A review found it saying
+// "Refresh on a nested guard: the outer guard ... may still hold
+// pointers", the other way round; a guard cannot always tell whether it
+// is the outer one, so the message now names both.)
 func TestGuardLifeRefreshOuterWithInnerOpenMessage(t *testing.T) {
 	c := New()
 	h := c.Register()
@@ -304,6 +306,7 @@ func TestGuardLifeRefreshOuterWithInnerOpenMessage(t *testing.T) {
 	require.NoError(t, c.Close())
 	require.NotContains(t, msg, "Refresh on a nested guard",
 		"Refresh of the outermost guard is reported as Refresh of a nested guard: %q", msg)
+	require.Contains(t, msg, "guards of the same Handle are nested", "%q", msg)
 }
 
 // With tracking, Barrier inside one's own guard panics whatever the shape

@@ -86,7 +86,7 @@ func TestMisusePanicsNameTheMistake(t *testing.T) {
 			defer func() { g.Exit(); h.Unregister() }()
 			h.Unregister()
 		}},
-		{"refresh nested guard", "epoch: Refresh on a nested guard: the outer guard of the same Handle may still hold pointers", func(c *epoch.Collector) {
+		{"refresh nested guard", "epoch: Refresh while guards of the same Handle are nested: the other guard, outer or nested, may still hold pointers", func(c *epoch.Collector) {
 			h := c.Register()
 			outer := h.Enter()
 			inner := h.Enter()
