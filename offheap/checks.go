@@ -50,14 +50,11 @@ func (p *pool) recordAlloc(i, gen uint32) {
 	d.allocGen, d.alloc = gen, callers()
 }
 
-// bumpGen is Free's compare-and-swap of slot m from generation gen to
-// gen+1. In checked mode it records the free's stack in the same critical
-// section, so that a report about the slot (describe, under p.mu) never
-// finds the new generation without its free's stack.
-func (p *pool) bumpGen(m *slotMeta, gen uint32) bool {
-	if !p.checked {
-		return m.gen.CompareAndSwap(gen, gen+1)
-	}
+// freeGenChecked is checked mode's Free of slot m: the compare-and-swap
+// from generation gen to gen+1 and the record of the free's stack in one
+// critical section, so that a report about the slot (describe, under p.mu)
+// never finds the new generation without its free's stack.
+func (p *pool) freeGenChecked(m *slotMeta, gen uint32) bool {
 	pcs := callers()
 	p.mu.Lock()
 	defer p.mu.Unlock()

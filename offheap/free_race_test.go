@@ -1,7 +1,6 @@
 package offheap
 
 import (
-	"context"
 	"errors"
 	"math"
 	"runtime"
@@ -15,32 +14,6 @@ import (
 	"github.com/go-reclaim/reclaim/internal/race"
 )
 
-func frCollector(t *testing.T) *epoch.Collector {
-	t.Helper()
-	c := epoch.New()
-	t.Cleanup(func() {
-		if err := c.Close(); err != nil {
-			t.Errorf("collector Close: %v", err)
-		}
-	})
-	return c
-}
-
-func frBarrier(t *testing.T, c *epoch.Collector) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := c.Barrier(ctx); err != nil {
-		t.Fatalf("Barrier: %v", err)
-	}
-}
-
-func frFree[T any](c *epoch.Collector, s *Slab[T], h Handle) error {
-	g := c.Enter()
-	defer g.Exit()
-	return s.Free(g, h)
-}
-
 // Once a freed slot's grace period has ended and Stats says it is no longer
 // pending, an Alloc must be able to take it: the doc promises ErrFull only
 // "when every slot is live or still in its grace period". reclaim lowers
@@ -49,7 +22,7 @@ func frFree[T any](c *epoch.Collector, s *Slab[T], h Handle) error {
 // (here: from the onReclaim hook, i.e. the moment another goroutine could
 // run) fails with ErrFull although nothing is live or pending.
 func TestAllocInReclaimWindowSlab(t *testing.T) {
-	c := frCollector(t)
+	c := NewTestCollector(t)
 	s, err := NewSlab[uint64](c, 1) // one slot: no per-P caches
 	if err != nil {
 		t.Fatal(err)
@@ -69,10 +42,10 @@ func TestAllocInReclaimWindowSlab(t *testing.T) {
 		st = s.Stats()
 		h2, _, allocErr = s.Alloc()
 	}
-	if err := frFree(c, s, h); err != nil {
+	if err := FreeInGuard(c, s, h); err != nil {
 		t.Fatal(err)
 	}
-	frBarrier(t, c)
+	AwaitGrace(t, c)
 	s.p.onReclaim = nil
 	if !ran {
 		t.Fatal("reclaim did not run")
@@ -81,7 +54,7 @@ func TestAllocInReclaimWindowSlab(t *testing.T) {
 		t.Errorf("Stats %+v says no slot is live or pending, yet Alloc failed: %v", st, allocErr)
 	}
 	if allocErr == nil {
-		if err := frFree(c, s, h2); err != nil {
+		if err := FreeInGuard(c, s, h2); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -94,7 +67,7 @@ func TestAllocInReclaimWindowSlab(t *testing.T) {
 // is on its class's free list, so an Alloc that fits the budget fails with
 // ErrFull ("Alloc fails with ErrFull when [the budget] would be exceeded").
 func TestAllocInReclaimWindowArena(t *testing.T) {
-	c := frCollector(t)
+	c := NewTestCollector(t)
 	a, err := NewArena(c, 32, 16) // one class of two 16-byte regions
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +99,7 @@ func TestAllocInReclaimWindowArena(t *testing.T) {
 		t.Fatal(err)
 	}
 	g.Exit()
-	frBarrier(t, c)
+	AwaitGrace(t, c)
 	p.onReclaim = orig
 	if !ran {
 		t.Fatal("reclaim did not run")
@@ -152,7 +125,7 @@ func TestAllocInReclaimWindowArena(t *testing.T) {
 // freed at the limit must never go into a cache and be handed out again
 // (its generation would wrap and old handles match again).
 func TestGenerationLimitWithCaches(t *testing.T) {
-	c := frCollector(t)
+	c := NewTestCollector(t)
 	const capacity = 4096
 	s, err := NewSlab[uint64](c, capacity)
 	if err != nil {
@@ -173,11 +146,11 @@ func TestGenerationLimitWithCaches(t *testing.T) {
 		old = append(old, makeHandle(h.Index(), math.MaxUint32-2))
 	}
 	for _, h := range old {
-		if err := frFree(c, s, h); err != nil {
+		if err := FreeInGuard(c, s, h); err != nil {
 			t.Fatal(err)
 		}
 	}
-	frBarrier(t, c)
+	AwaitGrace(t, c)
 	if st := s.Stats(); st.Dead != len(old) {
 		t.Errorf("Stats %+v: want Dead %d", st, len(old))
 	}
@@ -232,7 +205,7 @@ type frRec struct {
 // fast as they can through the per-P caches. A slot reused (zeroed and
 // refilled) before the reader's guard exits is caught.
 func TestNoReuseBeforeGuardExits(t *testing.T) {
-	c := frCollector(t)
+	c := NewTestCollector(t)
 	s, err := NewSlab[frRec](c, 1024)
 	if err != nil {
 		t.Fatal(err)
@@ -265,7 +238,7 @@ func TestNoReuseBeforeGuardExits(t *testing.T) {
 				}
 				v.H, v.Tail = uint64(h), uint64(h)
 				old := Handle(cell.Swap(uint64(h)))
-				if err := frFree(c, s, old); err != nil {
+				if err := FreeInGuard(c, s, old); err != nil {
 					bad.CompareAndSwap(nil, err)
 					return
 				}
@@ -303,11 +276,11 @@ func TestNoReuseBeforeGuardExits(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range pub {
-		if err := frFree(c, s, Handle(pub[i].Load())); err != nil {
+		if err := FreeInGuard(c, s, Handle(pub[i].Load())); err != nil {
 			t.Fatal(err)
 		}
 	}
-	frBarrier(t, c)
+	AwaitGrace(t, c)
 	if st := s.Stats(); st.Live != 0 || st.Pending != 0 {
 		t.Errorf("after freeing everything: %+v", st)
 	}
@@ -396,7 +369,7 @@ func TestCheckedCloseWithFreesInFlight(t *testing.T) {
 // reused must not claim that it was ("the slot has been reused since"),
 // also when the Get runs right after a concurrent Free.
 func TestCheckedReportWhileFreeing(t *testing.T) {
-	c := frCollector(t)
+	c := NewTestCollector(t)
 	s, err := NewSlab[uint64](c, 4096, WithChecks())
 	if err != nil {
 		t.Fatal(err)
@@ -426,7 +399,7 @@ func TestCheckedReportWhileFreeing(t *testing.T) {
 			}
 		})
 		<-ready
-		if err := frFree(c, s, h); err != nil {
+		if err := FreeInGuard(c, s, h); err != nil {
 			t.Fatal(err)
 		}
 		wg.Wait()
@@ -438,7 +411,7 @@ func TestCheckedReportWhileFreeing(t *testing.T) {
 			wrong++
 		}
 	}
-	frBarrier(t, c)
+	AwaitGrace(t, c)
 	if wrong > 0 {
 		t.Errorf("%d of %d use-after-free reports (slot not reused) lack the free's stack or say the slot was reused", wrong, iters)
 	}

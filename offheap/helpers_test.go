@@ -1,9 +1,7 @@
 package offheap_test
 
 import (
-	"context"
 	"testing"
-	"time"
 
 	"github.com/go-reclaim/reclaim/epoch"
 	"github.com/go-reclaim/reclaim/offheap"
@@ -14,16 +12,7 @@ type point struct {
 	Tag  [4]byte
 }
 
-func newCollector(t testing.TB) *epoch.Collector {
-	t.Helper()
-	c := epoch.New()
-	t.Cleanup(func() {
-		if err := c.Close(); err != nil {
-			t.Errorf("collector Close: %v", err)
-		}
-	})
-	return c
-}
+func newCollector(t testing.TB) *epoch.Collector { return offheap.NewTestCollector(t) }
 
 func newSlab[T any](t testing.TB, c *epoch.Collector, capacity int, opts ...offheap.Option) *offheap.Slab[T] {
 	t.Helper()
@@ -35,14 +24,7 @@ func newSlab[T any](t testing.TB, c *epoch.Collector, capacity int, opts ...offh
 }
 
 // barrier waits until everything freed so far has finished its grace period.
-func barrier(t testing.TB, c *epoch.Collector) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := c.Barrier(ctx); err != nil {
-		t.Fatalf("Barrier: %v", err)
-	}
-}
+func barrier(t testing.TB, c *epoch.Collector) { t.Helper(); offheap.AwaitGrace(t, c) }
 
 func mustAlloc[T any](t testing.TB, s *offheap.Slab[T]) (offheap.Handle, *T) {
 	t.Helper()
@@ -54,9 +36,7 @@ func mustAlloc[T any](t testing.TB, s *offheap.Slab[T]) (offheap.Handle, *T) {
 }
 
 func free[T any](c *epoch.Collector, s *offheap.Slab[T], h offheap.Handle) error {
-	g := c.Enter()
-	defer g.Exit()
-	return s.Free(g, h)
+	return offheap.FreeInGuard(c, s, h)
 }
 
 func get[T any](c *epoch.Collector, s *offheap.Slab[T], h offheap.Handle) (T, error) {

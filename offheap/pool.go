@@ -311,7 +311,13 @@ func (p *pool) free(g *epoch.Guard, h Handle) error {
 	if m == nil || gen&1 == 0 {
 		return p.stale("Free", h, 0, nil)
 	}
-	if !p.bumpGen(m, gen) {
+	var freed bool
+	if p.checked {
+		freed = p.freeGenChecked(m, gen)
+	} else {
+		freed = m.gen.CompareAndSwap(gen, gen+1) // inline: no call on the common path
+	}
+	if !freed {
 		cur := m.gen.Load()
 		if gen > cur {
 			return p.stale("Free", h, cur, m)
