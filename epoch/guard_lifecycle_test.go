@@ -16,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/go-reclaim/reclaim/internal/procs"
 	"github.com/go-reclaim/reclaim/internal/race"
 )
 
@@ -479,8 +480,7 @@ func TestGuardLifeSlotLedgerAcrossMigration(t *testing.T) {
 				fail("slot %d taken meanwhile", g.s.Index())
 			}
 		}
-		procs := runtime.GOMAXPROCS(0)
-		defer runtime.GOMAXPROCS(procs)
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
 		for w := range 6 {
@@ -522,25 +522,17 @@ func TestGuardLifeSlotLedgerAcrossMigration(t *testing.T) {
 				}
 			})
 		}
-		wg.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				runtime.GOMAXPROCS(1 + i%4)
-				c.Flush()
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
-				_ = c.Barrier(ctx)
-				cancel()
-				time.Sleep(200 * time.Microsecond)
-			}
+		stopFlip := procs.Flip(func() { // collectors claim idle slots between the changes
+			c.Flush()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
+			_ = c.Barrier(ctx)
+			cancel()
+			time.Sleep(200 * time.Microsecond)
 		})
 		time.Sleep(400 * time.Millisecond)
 		close(stop)
 		wg.Wait()
-		runtime.GOMAXPROCS(procs)
+		stopFlip()
 		if b := bad.Load(); b != nil {
 			t.Fatal(b)
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-reclaim/reclaim/hazard"
+	"github.com/go-reclaim/reclaim/internal/procs"
 )
 
 // r3Node is a ledgered object: freed counts its free function's runs,
@@ -207,8 +208,7 @@ func TestCloseWithChainedRetiresTimerAndFlush(t *testing.T) {
 // nodes of another source meanwhile, so Barrier waits for hazard pointers
 // too.
 func TestBarrierCoversEarlierRetiresAcrossGOMAXPROCS(t *testing.T) {
-	procs := runtime.GOMAXPROCS(0)
-	defer runtime.GOMAXPROCS(procs)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	d := hazard.New(hazard.WithThreshold(1<<30), hazard.WithMaxBatchAge(0))
 	l := &r3Ledger{t: t}
 	free := l.noteFree
@@ -239,13 +239,8 @@ func TestBarrierCoversEarlierRetiresAcrossGOMAXPROCS(t *testing.T) {
 			runtime.Gosched()
 		}
 	})
-	wg.Go(func() { // GOMAXPROCS: 1 to procs+2
-		for i := 0; time.Now().Before(deadline) && !failed.Load(); i++ {
-			runtime.GOMAXPROCS(1 + i%(procs+2))
-			time.Sleep(300 * time.Microsecond)
-		}
-	})
-	for w := range 4 { // retire, then Barrier
+	stopFlip := procs.Flip(func() { time.Sleep(300 * time.Microsecond) }) // GOMAXPROCS 1 to 4
+	for w := range 4 {                                                    // retire, then Barrier
 		wg.Go(func() {
 			for i := 0; time.Now().Before(deadline) && !failed.Load(); i++ {
 				mine := make([]*r3Node, 1+(i*7+w*13)%150)
@@ -277,7 +272,7 @@ func TestBarrierCoversEarlierRetiresAcrossGOMAXPROCS(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	runtime.GOMAXPROCS(procs)
+	stopFlip()
 	require.NoError(t, d.Close())
 	l.check(t)
 }
@@ -409,8 +404,7 @@ func TestBoundWithStalledArraysOnGrownProcs(t *testing.T) {
 // reader that sees a poisoned node, or (under -race) a free that races
 // with a reader's plain read, fails.
 func TestProtectNeverSeesAFreedNode(t *testing.T) {
-	procs := runtime.GOMAXPROCS(0)
-	defer runtime.GOMAXPROCS(procs)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	d := hazard.New(hazard.WithThreshold(1), hazard.WithMaxBatchAge(100*time.Microsecond))
 	l := &r3Ledger{t: t}
 	const nsrc = 4
@@ -497,14 +491,9 @@ func TestProtectNeverSeesAFreedNode(t *testing.T) {
 			}
 		})
 	}
-	wg.Go(func() {
-		for i := 0; time.Now().Before(deadline) && !failed.Load(); i++ {
-			runtime.GOMAXPROCS(1 + i%(procs+1))
-			time.Sleep(time.Millisecond)
-		}
-	})
+	stopFlip := procs.Flip(func() { time.Sleep(time.Millisecond) }) // GOMAXPROCS 1 to 4
 	wg.Wait()
-	runtime.GOMAXPROCS(procs)
+	stopFlip()
 	require.NoError(t, d.Close())
 	require.Zero(t, l.bad.Load())
 	st := d.Stats()
