@@ -34,8 +34,8 @@ func (s *Shared) Fence(counter *atomic.Uint64, gap int64, fresh bool) uint64 {
 	t := now()
 	if last := s.at.Load(); fresh || t-last >= gap && s.at.CompareAndSwap(last, t) {
 		start := counter.Load()
-		if fresh {
-			s.at.Store(t) // a fresh fence serves the others too
+		if fresh { // a fresh fence serves the others too
+			s.startedAt(t)
 		}
 		Heavy()
 		d := now() - t
@@ -48,6 +48,13 @@ func (s *Shared) Fence(counter *atomic.Uint64, gap int64, fresh bool) uint64 {
 		}
 	}
 	return s.from.Load()
+}
+
+// startedAt records that a fence started at t, unless a later one has
+// started already: time never goes back, or the gap would be cut short.
+func (s *Shared) startedAt(t int64) {
+	for last := s.at.Load(); last < t && !s.at.CompareAndSwap(last, t); last = s.at.Load() {
+	}
 }
 
 // From returns the counter's value read before the newest completed fence

@@ -34,3 +34,17 @@ func TestSharedFence(t *testing.T) {
 	require.GreaterOrEqual(t, gap, MinGap)
 	require.LessOrEqual(t, gap, MaxGap)
 }
+
+// A fresh fence that read the clock before a shared one started does not
+// move the newest start back: that would let the next shared fence start
+// before the gap has passed since the newer one.
+func TestSharedFenceStartNeverGoesBack(t *testing.T) {
+	var s Shared
+	var counter atomic.Uint64
+	s.SetLastStart(math.MaxInt64) // a fence "started" later than any clock reading
+	counter.Store(1)
+	require.EqualValues(t, 1, s.Fence(&counter, 0, true), "fresh: a fence of its own")
+	counter.Store(2)
+	require.EqualValues(t, 1, s.Fence(&counter, 0, false),
+		"the newest start is still the later one: no shared fence within its gap")
+}
