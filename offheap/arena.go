@@ -40,10 +40,14 @@ func (r Ref) String() string { return fmt.Sprintf("ref(%d bytes, class %d, %v)",
 // maxRegion; each class is a slab of fixed-size slots. The byte budget
 // (maxBytes, counted in rounded sizes) is shared by all classes: Alloc fails
 // with ErrFull when it would be exceeded, and a freed region's bytes count
-// until its grace period ends. Each class reserves maxBytes of address space
-// (committed only when touched), so an Arena reserves about
-// maxBytes*log2(maxRegion/MinRegion+1) of address space: on 32-bit systems
-// keep maxBytes small.
+// until its grace period ends (and a slot retired for good, at the end of
+// its generations or quarantined in checked mode, gives its bytes back to
+// the budget but not to its class, which can then be full first). Each
+// class reserves room for maxBytes/size slots of size bytes plus an 8-byte
+// header each (committed only when touched): 1.5*maxBytes for the 16-byte
+// class, less for larger ones, so an Arena reserves at most
+// (log2(maxRegion/MinRegion)+2)*maxBytes of address space (8*maxBytes for
+// regions of up to 1 KiB): on 32-bit systems keep maxBytes small.
 //
 // All methods are safe for concurrent use.
 type Arena struct {
@@ -57,8 +61,10 @@ type Arena struct {
 // NewArena returns an arena of at most maxBytes bytes (in rounded region
 // sizes) whose regions are at most maxRegion bytes, reclaimed through c
 // (epoch.Default() if nil). It fails with ErrSize if maxRegion or maxBytes
-// is not positive, maxRegion exceeds 1 GiB, or a region of maxRegion bytes,
-// rounded up to its size class, would not fit in maxBytes.
+// is not positive, maxRegion exceeds 1 GiB, a region of maxRegion bytes,
+// rounded up to its size class, would not fit in maxBytes, or a class
+// would need more than 2^32 slots (maxBytes of 64 GiB or more) or more
+// address space than the system grants.
 func NewArena(c *epoch.Collector, maxBytes, maxRegion int, opts ...Option) (*Arena, error) {
 	if maxBytes <= 0 || maxRegion <= 0 || maxRegion > 1<<30 || MinRegion<<classOf(maxRegion) > maxBytes {
 		return nil, fmt.Errorf("%w: NewArena(maxBytes %d, maxRegion %d): the largest region, rounded up to its class, must fit in maxBytes",

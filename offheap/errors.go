@@ -43,7 +43,7 @@ var (
 // where it was misused; without checked mode they are empty.
 type MisuseError struct {
 	Err    error  // ErrStale, ErrDoubleFree or ErrCorrupted
-	Op     string // "Get", "Free" or "Alloc"
+	Op     string // "Get" (also for Arena.Bytes), "Free" or "Alloc"
 	Handle Handle // the handle passed (for ErrCorrupted, the slot's last handle)
 	Detail string // what is wrong with the handle
 

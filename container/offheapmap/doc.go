@@ -42,10 +42,12 @@
 //
 // # Memory
 //
-// Nothing per entry lives on the Go heap: the entries' slab reserves
+// Nothing per live entry lives on the Go heap: the entries' slab reserves
 // maxEntries slots of address space up front and commits pages as they are
 // used, the table is mapped as it grows, and the slab's bookkeeping is
-// pointer-free. The maximum counts entries in their grace period too:
+// pointer-free. A replaced or deleted entry has a record in one of the
+// collector's retire batches until its grace period ends (the batches are
+// reused, so this costs no allocation in the steady state). The maximum counts entries in their grace period too:
 // Store fails with an error wrapping offheap.ErrFull, and leaves the map
 // unchanged, when it is reached. Close frees everything.
 //
