@@ -26,6 +26,8 @@
 // through an epoch.Pool (of a classic or a robust Collector), Hazard
 // through a hazard.Pool; see package list for what each costs.
 //
-// Keys that are NaN cannot be found again (maphash hashes each NaN
-// differently, as Go's own maps do).
+// Every NaN is the same key, as under cmp.Compare and in package list:
+// Put of a NaN replaces the value of an earlier NaN, and Get and Delete
+// find it. (Go's own maps make each NaN a new key that can never be
+// found again.)
 package hashmap

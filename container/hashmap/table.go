@@ -25,8 +25,14 @@ func newTable[K cmp.Ordered, V any](n int) table[K, V] {
 	return table[K, V]{buckets: make([]hmlist.List[K, V], n), seed: maphash.MakeSeed()}
 }
 
+// bucket returns key's bucket. Every NaN goes to bucket 0, where the
+// bucket's order (cmp.Compare) makes them one key: maphash would hash each
+// NaN differently, and a NaN would be found again only by chance.
 func (t *table[K, V]) bucket(key K) *hmlist.List[K, V] {
-	h := maphash.Comparable(t.seed, key)
+	var h uint64
+	if key == key { // false only for NaN; constant true for other key types
+		h = maphash.Comparable(t.seed, key)
+	}
 	return &t.buckets[h&uint64(len(t.buckets)-1)]
 }
 

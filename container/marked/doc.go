@@ -21,9 +21,11 @@
 //     package sentinel, not nil+1. Conversions back to *T happen only on
 //     the unmarked, properly aligned address.
 //   - Ambiguity: T must be at least 2-byte aligned, so every unmarked
-//     address is even and every marked one odd; a 1-byte or zero-size T
-//     (whose objects may share an address with a neighbour) is rejected
-//     with a panic when it is first marked.
+//     address is even and every marked one odd. A pointer to a smaller or
+//     byte-aligned T (a byte, a [2]byte, a zero-size field) may be odd
+//     itself, so every non-nil pointer to such a T is rejected with a
+//     panic, marked or not, whatever its address: an even one would pass
+//     by chance, and the same code fail elsewhere.
 //
 // The alternative, Java's AtomicMarkableReference, allocates an immutable
 // (pointer, mark) pair on every update. Measured on a 2-core AMD EPYC

@@ -16,8 +16,11 @@ import (
 // are totally ordered and synchronize as atomic.Pointer's do.
 //
 // T must be at least 2 bytes in size and 2-byte aligned (any struct with a
-// pointer or an int16 field is); marking a non-nil pointer to a smaller T
-// panics.
+// pointer or an int16 field is): a pointer to a smaller or byte-aligned T
+// may be odd, which the encoding cannot tell from a marked one. Store,
+// CompareAndSwap and TryMark panic on a non-nil pointer to such a T, marked
+// or not, whatever its address (so a Pointer never holds one, and TryProtect
+// and TryReserve of one fail); nil, marked or not, is fine for any T.
 type Pointer[T any] struct {
 	_ [0]*T // Pointer[A] and Pointer[B] are not convertible
 	// v is &x (unmarked), &x + 1 (marked), nil, or markedNil. Its type is
@@ -108,18 +111,23 @@ func revalidate(g *epoch.Guard, v *atomic.Pointer[byte], p *byte) bool {
 	}
 }
 
+// encode returns the stored form of (p, mark). The size and alignment test
+// is a constant of each instantiation, so it costs nothing for a T that
+// passes it, and encode stays small enough to inline.
 func encode[T any](p *T, mark bool) *byte {
+	if p != nil && (unsafe.Sizeof(*p) < 2 || unsafe.Alignof(*p) < 2) {
+		panic(tooSmall)
+	}
 	if !mark {
 		return (*byte)(unsafe.Pointer(p))
 	}
 	if p == nil {
 		return markedNil
 	}
-	if unsafe.Sizeof(*p) < 2 || unsafe.Alignof(*p) < 2 {
-		panic("marked: Pointer[T] needs T of at least 2 bytes, 2-byte aligned, to mark a non-nil pointer")
-	}
 	return (*byte)(unsafe.Add(unsafe.Pointer(p), 1))
 }
+
+const tooSmall = "marked: Pointer[T] needs T of at least 2 bytes, 2-byte aligned, to hold a non-nil pointer (one to a smaller T may be odd, which reads as marked)"
 
 func decode[T any](v *byte) (*T, bool) {
 	if uintptr(unsafe.Pointer(v))&1 == 0 {

@@ -13,7 +13,10 @@
 //	g.Exit()
 //
 // Keys and values are fixed-size, pointer-free types (numbers, arrays,
-// structs of them): New refuses others with offheap.ErrPointers. Each
+// structs of them): New refuses others with offheap.ErrPointers. Keys are
+// compared with ==, as in Go's maps: a key that is or holds a NaN is never
+// equal to itself, so each Store of one adds an entry that Load and Delete
+// cannot find again, and that only Close frees. Each
 // entry is a slot of an offheap.Slab; the table is an offheap.Array of
 // 64-byte buckets of seven slots, probed linearly, with a tag byte per slot
 // so that a probe compares only entries whose hash matches.
