@@ -136,14 +136,21 @@ func (s *AtomicArc[T]) Swap(a Arc[T]) (old Arc[T]) {
 // does, not the values. It always takes ownership of new: if the swap
 // fails, new is released (running the destructor if it was the last
 // handle). old stays the caller's either way. On success, the reference s
-// held to old's value is released as by Store.
+// held to old's value is released as by Store. A misuse panic (old or new
+// a handle already given up) changes nothing: new stays the caller's.
 func (s *AtomicArc[T]) CompareAndSwap(old, new Arc[T]) (swapped bool) {
-	old.rec.use("CompareAndSwap")
-	new.checkAlive("CompareAndSwap")
+	return s.compareAndSwap(old, new, "CompareAndSwap")
+}
+
+// compareAndSwap is CompareAndSwap for op (CompareAndSwap or RCU), which
+// tracking reports name.
+func (s *AtomicArc[T]) compareAndSwap(old, new Arc[T], op string) (swapped bool) {
+	old.rec.use(op)
+	new.checkAlive(op)
 	if new.rec != nil {
-		swapped = s.casTracked(old.in, new)
+		swapped = s.casTracked(old.in, new, op)
 	} else if swapped = s.p.CompareAndSwap(old.in, new.in); swapped {
-		s.untrackedGaveUp(old.in, "CompareAndSwap")
+		s.untrackedGaveUp(old.in, op)
 	}
 	if swapped {
 		s.giveUp(old.in)
@@ -189,7 +196,7 @@ func (s *AtomicArc[T]) RCU(update func(cur *T) Arc[T]) (old Arc[T]) {
 		}
 	}()
 	for {
-		if stored = s.CompareAndSwap(cur, update(cur.Value())); stored {
+		if stored = s.compareAndSwap(cur, update(cur.Value()), "RCU"); stored {
 			return cur
 		}
 		cur.Release()
@@ -229,10 +236,10 @@ func (s *AtomicArc[T]) swapTracked(a Arc[T], op string) (old *arcInner[T]) {
 	return old
 }
 
-// casTracked is the CompareAndSwap of a tracked handle new, under the
-// tracking lock like swapTracked.
-func (s *AtomicArc[T]) casTracked(old *arcInner[T], new Arc[T]) bool {
-	return new.rec.moveIntoSlot(s, "CompareAndSwap", func() (*objTrack, bool) {
+// casTracked is the compare-and-swap of op with a tracked handle new,
+// under the tracking lock like swapTracked.
+func (s *AtomicArc[T]) casTracked(old *arcInner[T], new Arc[T], op string) bool {
+	return new.rec.moveIntoSlot(s, op, func() (*objTrack, bool) {
 		return trackOf(old), s.p.CompareAndSwap(old, new.in)
 	})
 }
