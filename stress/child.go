@@ -40,7 +40,8 @@ type Child struct {
 }
 
 // RunChild runs the top-level test named test, of the same package, in a
-// child process, and returns what it printed. Use it to prove that the
+// child process, and returns what it printed. It fails t if no test of
+// that name ran (a misspelled name would otherwise pass silently). Use it to prove that the
 // race detector catches a planted data race: a race detected in this
 // process, even inside Capture, fails the test that is running, so the
 // planted race must run elsewhere. The child test should skip unless
@@ -78,6 +79,9 @@ func RunChild(t testing.TB, test string) Child {
 	var exit *exec.ExitError
 	if err != nil && !errors.As(err, &exit) {
 		t.Fatalf("stress.RunChild: %v", err)
+	}
+	if !strings.Contains(string(out), "=== RUN   "+test+"\n") {
+		t.Fatalf("stress.RunChild: no test named %s ran in the child (misspelled, or not a top-level test of this package); it printed:\n%s", test, out)
 	}
 	return Child{
 		Output:  string(out),

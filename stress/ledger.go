@@ -84,8 +84,13 @@ type LedgerStats struct {
 // NewLedger returns a Ledger that reports to tb (a Harness, to get the seed
 // in every report). poison runs in Reclaim after the record is made; if it
 // is nil and *T implements Poisonable (a T that embeds Canary does), Reclaim
-// calls Poison. Unless Verify was called, the ledger verifies itself when
-// the test ends (tb.Cleanup).
+// calls Poison. With neither (a Canary in a named field, say), the ledger
+// only counts: nothing is poisoned, so a CheckRead of its objects can never
+// fail; pass a poison that poisons the field. Unless Verify was called, the
+// ledger verifies itself when the test ends (tb.Cleanup). The ledger sees
+// only what is retired: an object unlinked and never retired shows only in
+// Stats, as Allocated exceeding what the structure still holds plus
+// Retired.
 func NewLedger[T any](tb testing.TB, poison func(*T)) *Ledger[T] {
 	l := &Ledger[T]{tb: tb, poison: poison, seed: maphash.MakeSeed()}
 	if l.poison == nil {

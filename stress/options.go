@@ -146,5 +146,7 @@ func (c *config) scale(k float64) {
 	if c.ops > 0 {
 		c.ops = max(1, int(math.Min(float64(c.ops)*k, math.MaxInt32)))
 	}
-	c.duration = time.Duration(float64(c.duration) * k)
+	if c.duration > 0 { // a positive duration stays positive and finite: 0 means no limit
+		c.duration = time.Duration(min(max(float64(c.duration)*k, 1), math.MaxInt64/2))
+	}
 }

@@ -21,8 +21,9 @@ import (
 //
 // drain pops until the stack is empty, then checks conservation: every
 // value pushed was popped exactly once, and nothing popped was never
-// pushed. A pop that an injected panic interrupted may have lost its value;
-// drain tolerates that many missing values.
+// pushed. A push or a pop that an injected panic interrupted may have lost
+// its value (a Pool.Get in a push may run OnReclaim); drain tolerates that
+// many missing values.
 func StackMix(hist *History, push func(w *Worker, v int), pop func(w *Worker) (int, bool)) Mix {
 	return sequenceMix(hist, Push, Pop, push, pop)
 }
@@ -46,6 +47,7 @@ func sequenceMix(hist *History, addKind, takeKind Kind, add func(*Worker, int), 
 	}
 	mix := Mix{
 		{Name: addKind.String(), Weight: 1, begin: c.begin, Do: func(w *Worker) {
+			defer c.interrupted(w) // an interrupted add may not have linked its value
 			v := c.next(w)
 			call := hist.Call(w, Input{Kind: addKind, Value: v})
 			add(w, v)
