@@ -7,12 +7,35 @@ import (
 	"strings"
 )
 
-// slotDebug is checked mode's record of one slot.
+// slotDebug is checked mode's record of one slot: its last debugLives
+// lives, so that a report about a handle whose slot has been reused since
+// (the free lists are LIFO: the next Alloc after a grace period usually
+// takes the slot just freed) still names where that handle was allocated
+// and freed.
 type slotDebug struct {
-	allocGen uint32
-	alloc    []uintptr
-	freeGen  uint32 // generation the slot took at its last Free
-	free     []uintptr
+	lives [debugLives]life
+	n     uint32 // lives recorded so far; the newest is lives[(n-1)%debugLives]
+}
+
+// life is one allocation of a slot: the handle's generation and the
+// stacks of its Alloc and (once freed) its Free.
+type life struct {
+	gen   uint32
+	alloc []uintptr
+	free  []uintptr
+}
+
+const debugLives = 4
+
+// find returns the recorded life of handle generation gen, or nil if the
+// slot has been reused too often since (or gen was never handed out).
+func (d *slotDebug) find(gen uint32) *life {
+	for k := range min(d.n, debugLives) {
+		if l := &d.lives[(d.n-1-k)%debugLives]; l.gen == gen {
+			return l
+		}
+	}
+	return nil
 }
 
 func callers() []uintptr {
@@ -47,7 +70,8 @@ func (p *pool) recordAlloc(i, gen uint32) {
 		d = new(slotDebug)
 		p.dbg[i] = d
 	}
-	d.allocGen, d.alloc = gen, callers()
+	d.lives[d.n%debugLives] = life{gen: gen, alloc: callers()}
+	d.n++
 }
 
 // freeGenChecked is checked mode's Free of slot m: the compare-and-swap
@@ -62,7 +86,9 @@ func (p *pool) freeGenChecked(m *slotMeta, gen uint32) bool {
 		return false
 	}
 	if d := p.dbg[p.index(m)]; d != nil {
-		d.freeGen, d.free = gen+1, pcs
+		if l := d.find(gen); l != nil {
+			l.free = pcs
+		}
 	}
 	return true
 }
@@ -77,14 +103,12 @@ func (p *pool) describe(e *MisuseError, i, gen uint32) {
 	if d == nil {
 		return
 	}
-	if d.allocGen == gen {
-		e.AllocatedAt = formatStack(d.alloc)
+	l := d.find(gen)
+	if l == nil {
+		e.Detail += fmt.Sprintf(" (the slot has been reused %d times or more since; the stacks of that handle's allocation and free are no longer recorded)", debugLives)
+		return
 	}
-	if d.freeGen == gen+1 {
-		e.FreedAt = formatStack(d.free)
-	} else {
-		e.Detail += " (the slot has been reused since; the stack of that free is no longer recorded)"
-	}
+	e.AllocatedAt, e.FreedAt = formatStack(l.alloc), formatStack(l.free)
 }
 
 // verifyPoison is called with p.mu held, before slot m is reused.
@@ -95,7 +119,9 @@ func (p *pool) verifyPoison(m *slotMeta, b []byte) error {
 			e := &MisuseError{Err: ErrCorrupted, Op: "Alloc", Handle: makeHandle(p.index(m), gen),
 				Detail: fmt.Sprintf("byte %d of the freed slot is %#x, not %#x; the slot is quarantined", off, v, PoisonByte)}
 			if d := p.dbg[p.index(m)]; d != nil {
-				e.AllocatedAt, e.FreedAt = formatStack(d.alloc), formatStack(d.free)
+				if l := d.find(gen); l != nil {
+					e.AllocatedAt, e.FreedAt = formatStack(l.alloc), formatStack(l.free)
+				}
 			}
 			return e
 		}
@@ -111,7 +137,9 @@ func (p *pool) leaks() error {
 		if g := m.gen.Load(); g&1 == 1 {
 			l := Leak{Handle: makeHandle(i, g)}
 			if d := p.dbg[i]; d != nil {
-				l.AllocatedAt = formatStack(d.alloc)
+				if life := d.find(g); life != nil {
+					l.AllocatedAt = formatStack(life.alloc)
+				}
 			}
 			out = append(out, l)
 		}

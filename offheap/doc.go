@@ -108,8 +108,11 @@
 // WithChecks is a sanitizer for tests, in the style of ASan: it records the
 // stack of every Alloc and Free, poisons slots with PoisonByte when their
 // grace period ends, fails Alloc with ErrCorrupted when a freed slot was
-// written, reports use after free and double free with the stacks of the
-// allocation, of the free and of the misuse, and makes Close return a
+// written after its grace period (a write during the grace period, which
+// guards make legal for a reader, is overwritten by the poison; a slot
+// written and never reused is not checked), reports use after free and
+// double free with the stacks of the allocation, of the free and of the
+// misuse (for the slot's last four lives), and makes Close return a
 // *LeakError (wrapping ErrLeaked) listing every allocation never freed with
 // the stack where it was made. Without checked mode, stale handles and
 // double frees are still clean errors, and Close drops live values silently

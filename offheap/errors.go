@@ -49,7 +49,7 @@ type MisuseError struct {
 
 	AllocatedAt string // checked mode: stack of the Alloc that returned Handle
 	FreedAt     string // checked mode: stack of the Free of Handle
-	UsedAt      string // checked mode: stack of this call
+	UsedAt      string // checked mode: stack of this call (empty for ErrCorrupted: the Alloc that found it is not the culprit)
 }
 
 func (e *MisuseError) Error() string {

@@ -14,10 +14,13 @@ type config struct {
 //   - a freed slot is filled with PoisonByte when its grace period ends, so
 //     a reader that kept a pointer past its guard reads obvious garbage;
 //   - before a slot is reused, Alloc verifies the poison is intact and fails
-//     with ErrCorrupted (naming where the slot was freed) if something wrote
-//     to it after it was freed;
+//     with ErrCorrupted (naming where the slot was allocated and freed) if
+//     something wrote to it after its grace period ended;
 //   - Get and Free of a stale handle and a double free return a *MisuseError
-//     with the stacks of the allocation, of the free and of the misuse;
+//     with the stacks of the allocation, of the free and of the misuse, as
+//     long as the slot has been reused fewer than four times since (the
+//     stacks of each slot's last four lives are kept; an older handle's
+//     report says they are gone);
 //   - Close returns a *LeakError (wrapping ErrLeaked) listing every
 //     allocation never freed, with the stack where it was allocated.
 //

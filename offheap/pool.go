@@ -244,8 +244,8 @@ func (p *pool) alloc() (Handle, unsafe.Pointer, error) {
 		m = p.meta(p.hw)
 		p.hw++
 	} else {
-		return 0, nil, fmt.Errorf("%w: all %d slots of %d bytes are allocated or waiting for their grace period",
-			ErrFull, p.capacity, p.elemSize)
+		return 0, nil, fmt.Errorf("%w: all %d slots of %d bytes are allocated, waiting for their grace period or retired for good (%d)",
+			ErrFull, p.capacity, p.elemSize, p.dead)
 	}
 	i := p.index(m)
 	if reused && p.checked {
