@@ -274,7 +274,8 @@ func TestMaxCapacityEdges(t *testing.T) {
 		t.Skip("64-bit only")
 	}
 	c := newCollector(t)
-	s, err := offheap.NewSlab[uint64](c, math.MaxUint32)
+	maxCap := uint64(math.MaxUint32) // a variable: the constant overflows int on 32-bit systems, where the test skips
+	s, err := offheap.NewSlab[uint64](c, int(maxCap))
 	if errors.Is(err, offheap.ErrSize) {
 		t.Skipf("64 GiB of address space not available here: %v", err)
 	}
