@@ -37,7 +37,7 @@ const boundWriters = 4
 // documentedBound is doc.go's bound on Pending for w goroutines inside
 // Retire, Flush, Barrier or Close at once (the aging timer counts as one
 // more), with as many scans in progress: 2 × Tmax + (w+2) × w × (64 + 2 ×
-// Slots) + 63 × GOMAXPROCS, Tmax taken at its largest value for the
+// Slots) + 63 × (2 × GOMAXPROCS + 1), Tmax taken at its largest value for the
 // default WithThresholdPerSlot.
 func documentedBound(st hazard.Stats, w int) uint64 {
 	tmax := max(st.Threshold, hazard.DefaultPerSlot*st.Slots)

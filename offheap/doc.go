@@ -14,7 +14,7 @@
 //	table.Store(uint64(h))                           // publish the handle
 //
 //	g := c.Enter()
-//	e, err := s.Get(g, offheap.Handle(table.Load())) // valid until g.Exit()
+//	e, err = s.Get(g, offheap.Handle(table.Load()))  // valid until g.Exit()
 //	...
 //	err = s.Free(g, h)                               // reused after the grace period
 //	g.Exit()

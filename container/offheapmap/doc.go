@@ -5,8 +5,9 @@
 //
 //	c := epoch.New()
 //	m, err := offheapmap.New[uint64, Record](c, 20_000_000) // at most 20M entries
+//	...
 //	g := c.Enter()
-//	m.Store(g, id, rec)
+//	_, err = m.Store(g, id, rec) // offheap.ErrFull at the maximum
 //	if r, ok := m.Load(g, id); ok {
 //		use(r) // *Record in place, no copy; valid until g.Exit()
 //	}
@@ -71,7 +72,7 @@
 // # Misuse
 //
 // Load, Store, Delete and Range panic with a nil guard, a guard of another
-// collector or one that has exited; Load panics after Close, Store then fails with
-// offheap.ErrClosed. With offheap.WithChecks the entry slab poisons freed
+// collector or one that has exited; after Close, Load and Range panic,
+// Store fails with offheap.ErrClosed and Delete returns false. With offheap.WithChecks the entry slab poisons freed
 // entries and Close reports leaks, as package offheap describes.
 package offheapmap

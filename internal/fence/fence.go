@@ -51,7 +51,7 @@ func choose(env string) bool {
 // Heavy does nothing.
 //
 // The fence is a raw system call: the goroutine keeps its processor and
-// the scheduler is not told. It takes microseconds (13 to 50 on the 2-core
+// the scheduler is not told. It takes microseconds (12 to 14, at times up to 50, on the 2-core
 // development machine when every core runs a thread of the process,
 // BenchmarkHeavyBusy), long enough for a system call the scheduler knows
 // of to cost far more than the fence. Told, the scheduler may hand the
