@@ -81,6 +81,9 @@ func New(tb testing.TB, opts ...Option) *Harness {
 		if n := h.reported.Load() - maxReports; n > 0 {
 			tb.Logf("stress: %d more failures not shown", n)
 		}
+		if h.reported.Load() == 0 && tb.Failed() { // the race detector, or the test's own check
+			tb.Logf("stress: the test failed outside the harness's reports; %s", rerun(h.Name(), h.seed))
+		}
 		h.ended.Store(true)
 	})
 	return h

@@ -471,3 +471,24 @@ func TestRunChildOfAMissingTestFails(t *testing.T) {
 	require.True(t, r.Failed(), "RunChild of a missing test passed")
 	require.True(t, r.Contains("no test named TestNoSuchTestAnywhere ran in the child"), r.String())
 }
+
+// A failure the harness did not report itself (the race detector's, or a
+// check of the test's own on the testing.TB) still gets the seed and the
+// replay line, once the test ends.
+func TestFailureOutsideTheHarnessGetsTheSeed(t *testing.T) {
+	got := stress.Capture(t, func(tb testing.TB) {
+		h := stress.New(tb, stress.Ops(1))
+		h.Run(stress.Mix{{Name: "nop", Weight: 1, Do: func(*stress.Worker) {}}})
+		tb.Errorf("the test's own check failed")
+	})
+	require.True(t, got.Failed())
+	logs := strings.Join(got.Logs(), "\n")
+	require.Contains(t, logs, "failed outside the harness's reports; seed=")
+
+	passed := stress.Capture(t, func(tb testing.TB) {
+		h := stress.New(tb, stress.Ops(1))
+		h.Run(stress.Mix{{Name: "nop", Weight: 1, Do: func(*stress.Worker) {}}})
+	})
+	require.False(t, passed.Failed())
+	require.NotContains(t, strings.Join(passed.Logs(), "\n"), "seed=")
+}

@@ -77,7 +77,10 @@ func sequenceMix(hist *History, addKind, takeKind Kind, add func(*Worker, int), 
 // SetMix returns "insert", "delete" (Weight 1 each) and "contains"
 // (Weight 2) on keys drawn from [0, keys), and Finally("scan"), which asks
 // contains for every key. Pass a small key range (8 to 64) so that
-// operations collide.
+// operations collide. The scan empties nothing, so there is no
+// FinallyReset: with a History, each Run stops after HistorySize
+// operations (it logs so; see HistorySize), and without one the scan
+// checks only that contains returns.
 func SetMix(hist *History, keys int, insert, remove, contains func(w *Worker, key int) bool) Mix {
 	keyed := func(kind Kind, f func(*Worker, int) bool) func(*Worker, int) {
 		return func(w *Worker, key int) {
@@ -96,7 +99,8 @@ func SetMix(hist *History, keys int, insert, remove, contains func(w *Worker, ke
 
 // MapMix returns "get" (Weight 2), "put" and "delete" (Weight 1 each) on
 // keys drawn from [0, keys), with unique values, and Finally("scan"),
-// which gets every key.
+// which gets every key. As for SetMix, there is no FinallyReset: with a
+// History each Run stops after HistorySize operations.
 func MapMix(hist *History, keys int, get func(w *Worker, key int) (int, bool), put func(w *Worker, key, v int), remove func(w *Worker, key int) bool) Mix {
 	c := &conservation{}
 	mix := keyedMix(keys, []Kind{Get, Put, Delete}, []int{2, 1, 1}, 0,
