@@ -35,8 +35,11 @@ var ErrGuardsOpen = errors.New("guards still open")
 // WithGuardTracking, panics.
 //
 // A panic from a free function propagates out of Barrier; the objects not
-// yet reclaimed stay pending.
+// yet reclaimed stay pending. Barrier panics on a nil ctx.
 func (c *Collector) Barrier(ctx context.Context) error {
+	if ctx == nil {
+		panic("epoch: Barrier with a nil context")
+	}
 	c.ager.Rethrow()
 	c.checkNotSweeping("Barrier")
 	if c.tracking {

@@ -45,10 +45,11 @@
 // Misuse panics with a message naming it: a nil pointer or free function,
 // Exit twice and any use of an exited guard (always under the race
 // detector and WithGuardTracking; otherwise until the guard's cell is
-// reused, see Guard), Enter or Register after Close,
-// Refresh while guards of one Handle are nested (either one), Unregister with a guard open, Close of
-// the Default collector, and (with WithGuardTracking) Barrier inside one's
-// own guard. Conditions a caller must handle are errors: Barrier returns
+// reused, see Guard), Enter or Register after Close, Refresh while guards
+// of one Handle are nested (either one), Unregister with a guard open,
+// Close of the Default collector, Barrier with a nil context or from a free
+// function, a zero Pool or NewPool with a nil Collector, and (with
+// WithGuardTracking) Barrier inside one's own guard. Conditions a caller must handle are errors: Barrier returns
 // ctx.Err() when its context ends, Close returns an error wrapping
 // ErrGuardsOpen when guards are open. A free function may panic: the panic
 // reaches the caller that ran it (Retire, Flush, Barrier or Close; a panic

@@ -1,6 +1,7 @@
 package epoch_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -30,6 +31,25 @@ func TestMisusePanicsNameTheMistake(t *testing.T) {
 			g := c.Enter()
 			defer g.Exit()
 			g.Defer(nil)
+		}},
+		{"barrier nil context", "epoch: Barrier with a nil context", func(c *epoch.Collector) {
+			var none context.Context // nil
+			_ = c.Barrier(none)
+		}},
+		{"new pool nil collector", "epoch: NewPool with a nil Collector (use epoch.Default() for the shared one)", func(*epoch.Collector) {
+			epoch.NewPool[int](nil)
+		}},
+		{"zero pool get", "epoch: Pool.Get on a zero Pool: make Pools with NewPool", func(c *epoch.Collector) {
+			g := c.Enter()
+			defer g.Exit()
+			var p epoch.Pool[int]
+			p.Get(g)
+		}},
+		{"zero pool retire", "epoch: Pool.Retire on a zero Pool: make Pools with NewPool", func(c *epoch.Collector) {
+			g := c.Enter()
+			defer g.Exit()
+			var p epoch.Pool[int]
+			p.Retire(g, new(int))
 		}},
 		{"exit twice", "epoch: Exit through a guard that has already exited", func(c *epoch.Collector) {
 			g := c.Enter()

@@ -142,6 +142,9 @@ func OnReclaim[T any](fn func(*T)) PoolOption[T] {
 
 // NewPool returns a Pool of T on c.
 func NewPool[T any](c *Collector, opts ...PoolOption[T]) *Pool[T] {
+	if c == nil {
+		panic("epoch: NewPool with a nil Collector (use epoch.Default() for the shared one)")
+	}
 	p := &Pool[T]{c: c, robust: c.robust, checked: c.robust && (race.Enabled || c.tracking)}
 	for _, o := range opts {
 		o(p)
@@ -277,6 +280,9 @@ func (p *Pool[T]) cached(g *Guard) *poolLocal[T] {
 func (p *Pool[T]) local(g *Guard, op string) *poolLocal[T] {
 	s := g.active(op)
 	if g.c != p.c {
+		if p.c == nil {
+			panic("epoch: " + op + " on a zero Pool: make Pools with NewPool")
+		}
 		panic("epoch: " + op + " with a guard of another Collector")
 	}
 	if ls := *p.locals.Load(); s.Index() < len(ls) {

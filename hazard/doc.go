@@ -161,7 +161,8 @@
 //
 // Misuse panics with a message naming it: a nil pointer or free function,
 // any use of a released Pointer, Acquire or Retire after Close, Close of
-// the Default domain, Barrier with a nil context, an option out of range.
+// the Default domain, Barrier with a nil context, an option out of range,
+// a zero Pool or NewPool with a nil Domain.
 // Barrier returns ctx.Err() when its context ends; Close returns an error
 // wrapping ErrProtected while objects are still protected, or ErrBusy when
 // another goroutine's free function holds objects past the second or so

@@ -197,3 +197,15 @@ func TestMisuseOptions(t *testing.T) {
 	a.Release()
 	require.NoError(t, d.Close())
 }
+
+// A zero Pool and a Pool of a nil Domain name the mistake instead of
+// failing later (a nil dereference, or a complaint about a nil free
+// function).
+func TestMisuseZeroPool(t *testing.T) {
+	require.PanicsWithValue(t, "hazard: NewPool with a nil Domain (use hazard.Default() for the shared one)", func() {
+		hazard.NewPool[int](nil)
+	})
+	var p hazard.Pool[int]
+	require.PanicsWithValue(t, "hazard: Pool.Get on a zero Pool: make Pools with NewPool", func() { p.Get() })
+	require.PanicsWithValue(t, "hazard: Pool.Retire on a zero Pool: make Pools with NewPool", func() { p.Retire(new(int)) })
+}

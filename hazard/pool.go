@@ -59,6 +59,9 @@ func OnReclaim[T any](fn func(*T)) PoolOption[T] {
 
 // NewPool returns a Pool of T on d.
 func NewPool[T any](d *Domain, opts ...PoolOption[T]) *Pool[T] {
+	if d == nil {
+		panic("hazard: NewPool with a nil Domain (use hazard.Default() for the shared one)")
+	}
 	p := &Pool[T]{d: d, local: perp.New[freeList[T]]()}
 	for _, o := range opts {
 		o(p)
@@ -86,6 +89,7 @@ func (p *Pool[T]) Get() *T {
 
 // getSlow installs a full list from another processor, or allocates.
 func (p *Pool[T]) getSlow() *T {
+	p.checkMade("Get")
 	f, _ := p.full.Get().(*freeList[T])
 	if f == nil {
 		return new(T)
@@ -106,11 +110,19 @@ func (p *Pool[T]) getSlow() *T {
 // is closed.
 func (p *Pool[T]) Retire(x *T) {
 	if p.bin == nil {
+		p.checkMade("Retire")
 		Retire(p.d, x, p.recycle)
 		return
 	}
 	mustRetire(x)
 	p.d.retire(retire.Binned(x, p.bin))
+}
+
+// checkMade panics on a zero Pool, which has no Domain.
+func (p *Pool[T]) checkMade(op string) {
+	if p.d == nil {
+		panic("hazard: Pool." + op + " on a zero Pool: make Pools with NewPool")
+	}
 }
 
 // Domain returns the Domain p retires through.
