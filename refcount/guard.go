@@ -1,6 +1,9 @@
 package refcount
 
-import "github.com/go-reclaim/reclaim/hazard"
+import (
+	"github.com/go-reclaim/reclaim/hazard"
+	"github.com/go-reclaim/reclaim/internal/race"
+)
 
 // Guard is a borrowed load from an AtomicArc, like arc-swap's Guard: it
 // keeps the value it loaded from being destroyed without touching the
@@ -18,8 +21,11 @@ import "github.com/go-reclaim/reclaim/hazard"
 //
 // A Guard belongs to the goroutine that borrowed it until Release; to hand
 // it to another, use a synchronizing operation in between. It must not be
-// copied (go vet reports copies): pass a *Guard. Release it exactly once;
-// releasing it again, or releasing a zero Guard, does nothing. A Guard
+// copied (go vet's copylocks check reports copies; go test runs only part
+// of vet, without it): pass a *Guard. Release it exactly once; releasing
+// the same variable again, or a zero Guard, does nothing, but releasing a
+// copy of a released Guard releases the hazard pointer the slot serves
+// since, another reader's. A Guard
 // that is never released holds its hazard pointer for good (reported by
 // Find when tracking is on).
 type Guard[T any] struct {
@@ -30,13 +36,23 @@ type Guard[T any] struct {
 }
 
 // Borrow returns a Guard on the value s holds; its Value is nil if s is
-// empty. Borrow does not allocate.
+// empty. Borrow does not allocate. Under the race detector and with
+// tracking, Borrow of a value destroyed while s held it (a copy of the
+// handle given to s was released) panics, as Load does always.
 func (s *AtomicArc[T]) Borrow() Guard[T] {
 	hp := acquire()
 	in := protect(&hp, &s.p)
 	if in == nil {
 		hp.Release()
 		return Guard[T]{}
+	}
+	if (race.Enabled || in.track != nil) && in.strongCount() == 0 {
+		// While the slot held in, its reference kept the count above zero,
+		// and the hazard pointer now keeps that reference: zero means a
+		// copy of the handle given to the AtomicArc was released (Load
+		// finds this in its increment; Borrow has no increment to fail).
+		hp.Release()
+		in.destroyedInSlot("Borrow")
 	}
 	return Guard[T]{hp: hp, in: in, rec: track(in.track, "Guard", "AtomicArc.Borrow")}
 }
