@@ -31,14 +31,21 @@
 // # Guarantees (Go memory model)
 //
 // If an object is retired after a load made under guard G (the retiring
-// goroutine unlinked it after G's load), then G's Exit is synchronized
-// before the object's free function starts. Everything written before
+// goroutine unlinked it after G's load: the load did not observe the
+// unlinking write, so it precedes that write in the modification order of
+// the pointer it read), then G's Exit is synchronized before the object's
+// free function starts. Everything written before
 // Retire is synchronized before the free function too. Each free function
 // runs exactly once: at the latest during Close. A Pool node passed to
 // Retire is returned by Get only after the same grace period.
 //
 // Collector, Pool and Stats are safe for concurrent use. A Guard and a
 // Handle belong to one goroutine at a time.
+//
+// Run the tests of code that uses this package with -race: a *Guard kept
+// past its Exit is caught for certain only there (and with
+// WithGuardTracking); in a normal build it may act on a later guard of
+// the same slot, possibly another goroutine's.
 //
 // # Misuse
 //
@@ -49,8 +56,9 @@
 // of one Handle are nested (either one), Unregister with a guard open,
 // Close of the Default collector, Barrier with a nil context or from a free
 // function, a zero Pool or NewPool with a nil Collector, and (with
-// WithGuardTracking) Barrier inside one's own guard. Conditions a caller must handle are errors: Barrier returns
-// ctx.Err() when its context ends, Close returns an error wrapping
+// WithGuardTracking) Barrier inside one's own guard. Retiring one Pool node
+// twice is not detected. Conditions a caller must handle are errors:
+// Barrier returns ctx.Err() when its context ends, Close returns an error wrapping
 // ErrGuardsOpen when guards are open. A free function may panic: the panic
 // reaches the caller that ran it (Retire, Flush, Barrier or Close; a panic
 // on the aging timer's goroutine is re-raised by the next Flush, Barrier,

@@ -25,7 +25,8 @@ func Example() {
 	cfg := epoch.Load(g, &current)
 	fmt.Println("reading", cfg.name)
 
-	// Writer, concurrently: swap in v2 and retire v1.
+	// The writer (on the same goroutine here, for a deterministic output):
+	// swap in v2 and retire v1.
 	w := c.Enter()
 	old := current.Swap(&config{name: "v2"})
 	epoch.Retire(w, old, func(c *config) { fmt.Println("closing", c.name) })
@@ -128,19 +129,33 @@ func ExampleHandle() {
 // the slot back.
 func ExampleGuard_Refresh() {
 	c := epoch.New()
-	g := c.Enter()
-	for i := range 1000 {
-		// ... work under g; pointers loaded before Refresh are dropped ...
-		if i%100 == 99 {
-			g.Refresh()
-		}
-	}
+	var current atomic.Pointer[config]
+	current.Store(&config{name: "v1"})
+	g := c.Enter() // a long-running reader
+	fmt.Println("reading", epoch.Load(g, &current).name)
+
+	w := c.Enter() // a writer
+	epoch.Retire(w, current.Swap(&config{name: "v2"}), func(c *config) { fmt.Println("closing", c.name) })
+	w.Exit()
+	c.Flush() // g may still hold v1: not closed
+	fmt.Println("flushed")
+
+	g.Refresh() // g drops what it loaded before (v1), and stays entered
+	c.Flush()
+	fmt.Println("reading", epoch.Load(g, &current).name)
 	g.Exit()
-	fmt.Println(c.Stats().Guards)
-	// Output: 0
+	if err := c.Close(); err != nil {
+		panic(err)
+	}
+	// Output:
+	// reading v1
+	// flushed
+	// closing v1
+	// reading v2
 }
 
-// Stats names the guard that holds reclamation back.
+// Stats reports the open guards and, with WithGuardTracking, the stack
+// that entered the oldest one, which holds reclamation back.
 func ExampleCollector_Stats() {
 	c := epoch.New(epoch.WithGuardTracking())
 	stalled := c.Enter()

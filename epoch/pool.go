@@ -156,7 +156,9 @@ func NewPool[T any](c *Collector, opts ...PoolOption[T]) *Pool[T] {
 
 // Get returns a zeroed node, as new(T) would: a recycled one whose grace
 // period is over, or a new one. The node is the caller's until it is
-// published. On a robust Collector, Get raises g's reservation to the
+// published. For a recycled node, every access made to it in its previous
+// life (under any guard that could have loaded it, and by its OnReclaim) is
+// synchronized before Get returns it. On a robust Collector, Get raises g's reservation to the
 // node's birth, so g may keep using the node after publishing it (another
 // goroutine that receives the node before it is published is not covered
 // by its own reservation); like Load it may raise the reservation, so it
@@ -198,7 +200,8 @@ func (p *Pool[T]) refilled(g *Guard) *poolLocal[T] {
 // reservation (to cover x, which g may have unlinked without loading it),
 // so it must not come between a load and the Guard.Reserve that protects
 // it. Retire panics if x is nil, or if g has exited or belongs to another
-// Collector.
+// Collector. Retiring a node twice is not detected: two later Gets may
+// return it, and two owners corrupt the structure.
 func (p *Pool[T]) Retire(g *Guard, x *T) {
 	l := p.cached(g)
 	switch {

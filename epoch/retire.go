@@ -12,8 +12,11 @@ import (
 //
 // Memory order: every write made before Retire, and every access made under
 // any guard that could have loaded p, is synchronized before free(p) runs.
-// free runs exactly once, on whichever goroutine reclaims p's batch (during
-// a later Retire, a Barrier or Close); it may itself Enter and Retire.
+// free runs exactly once, on whichever goroutine reclaims p's batch: a
+// later Retire or Pool seal (of any goroutine), Flush, Barrier, Close, or
+// the aging timer's own goroutine (WithMaxBatchAge), so it must be safe on
+// any goroutine and must not assume it runs inside the caller's calls; it
+// may itself Enter and Retire.
 //
 // Retire does not allocate in steady state. It panics if p or free is nil
 // or if g has exited.

@@ -144,7 +144,8 @@
 // # Guarantees (Go memory model)
 //
 // If Protect (or a successful TryProtect) returns an object before it is
-// unlinked, every access made through that hazard pointer until its next
+// unlinked (its validating load did not observe the unlinking write, so it
+// precedes that write in the modification order of the source), every access made through that hazard pointer until its next
 // Reset, Release or protection is synchronized before the object's free
 // function runs. Everything written before Retire is synchronized before
 // the free function too. Each free function runs exactly once: at the

@@ -1,10 +1,8 @@
 package hazard_test
 
 import (
-	"context"
 	"fmt"
 	"sync/atomic"
-	"time"
 
 	"github.com/go-reclaim/reclaim/hazard"
 )
@@ -23,20 +21,21 @@ func Example() {
 	cfg := hazard.Protect(hp, &current)
 	fmt.Println("reading", cfg.name)
 
+	// The writer, here on the same goroutine for a deterministic output.
 	old := current.Swap(&config{name: "v2"})
 	hazard.Retire(d, old, func(c *config) { fmt.Println("closing", c.name) })
-	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
-	defer cancel()
-	fmt.Println(d.Barrier(ctx)) // v1 is protected: Barrier cannot reclaim it
+	d.Flush() // reclaims what no hazard pointer protects: not v1
+	fmt.Println("pending", d.Stats().Pending)
 
 	fmt.Println("still reading", cfg.name)
 	hp.Release()
+	d.Flush() // now v1 is reclaimed
 	if err := d.Close(); err != nil {
 		panic(err)
 	}
 	// Output:
 	// reading v1
-	// context deadline exceeded
+	// pending 1
 	// still reading v1
 	// closing v1
 }
@@ -47,7 +46,12 @@ type node struct {
 }
 
 // An Array holds several protections at once, as a hand-over-hand
-// traversal of a linked list needs.
+// traversal of a linked list needs. Protecting n's successor through
+// &n.next is safe here because no node is ever unlinked; in a list whose
+// nodes are removed, a removed node's next field may lead to a node
+// already retired, and the traversal must validate that n is still linked
+// (a marked link, see container/marked's TryProtect) before it trusts the
+// successor.
 func ExampleArray() {
 	d := hazard.New()
 	var head atomic.Pointer[node]

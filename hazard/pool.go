@@ -75,7 +75,9 @@ func NewPool[T any](d *Domain, opts ...PoolOption[T]) *Pool[T] {
 
 // Get returns a zeroed object, as new(T) would: a recycled one that no
 // hazard pointer protects, or a new one. The object is the caller's until
-// it publishes it.
+// it publishes it. For a recycled object, every access made to it in its
+// previous life (through any hazard pointer that protected it, and by its
+// OnReclaim) is synchronized before Get returns it.
 func (p *Pool[T]) Get() *T {
 	l := p.local.Pin(pin.Pin())
 	if l != nil && len(l.objs) > 0 {
@@ -107,7 +109,8 @@ func (p *Pool[T]) getSlow() *T {
 // Retire retires x through the Pool's Domain: once no hazard pointer
 // protects x it is zeroed and kept for Get. The caller must have unlinked
 // x. Retire panics as the package's Retire does: if x is nil or the Domain
-// is closed.
+// is closed. Retiring an object twice is not detected: two later Gets may
+// return it, and two owners corrupt the structure.
 func (p *Pool[T]) Retire(x *T) {
 	if p.bin == nil {
 		p.checkMade("Retire")

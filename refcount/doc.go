@@ -74,7 +74,12 @@
 // that was already given up (released, or moved into an AtomicArc) panics
 // at once, with where it was given up and where it was made. A destructor
 // that panics propagates to the caller of the final Release; the value
-// counts as destroyed. The value is zeroed after its destructor returns.
+// counts as destroyed. The value is zeroed after its destructor returns,
+// so a stress.Canary poisoned by the destructor reads healthy again: to
+// catch uses after destruction with package stress, keep the canary outside
+// the value (a Ledger of the *T, or a field the value points to), or rely
+// on the race detector, which reports the zeroing racing with a late
+// read.
 //
 // # Leak tracking
 //
