@@ -129,10 +129,14 @@ func TestCheckedStacksStartAtTheCall(t *testing.T) {
 	require.NoError(t, s.Close())
 }
 
-// After the slot is reused, a report about the old handle never shows the
-// new allocation's stacks as the old handle's, also after the new handle
-// is freed in turn.
-func TestCheckedReportsAfterReuseNeverMisattribute(t *testing.T) {
+// A use after free and a double free of a handle whose slot was reused
+// since (the common case: the free list is LIFO, so the next Alloc after
+// the grace period takes it, the ABA case the generations exist for) are
+// reported with that handle's own allocation and free stacks, never the
+// new allocation's, also after the new handle is freed in turn. Checked
+// mode kept only the slot's latest stacks, and such reports lacked the
+// allocation's without saying so (found by an independent review).
+func TestCheckedReportsAfterReuseNameTheHandlesOwnStacks(t *testing.T) {
 	c := newCollector(t)
 	s := newSlab[point](t, c, 1, offheap.WithChecks())
 	h1, _, alloc1 := allocSite(t, s)
@@ -152,12 +156,11 @@ func TestCheckedReportsAfterReuseNeverMisattribute(t *testing.T) {
 			}
 			var me *offheap.MisuseError
 			require.ErrorAs(t, err, &me, "%s %s", stage, op)
-			if me.AllocatedAt != "" {
-				require.True(t, startsAt(me.AllocatedAt, alloc1), "%s %s: the old handle's report shows another allocation:\n%v", stage, op, err)
+			if op == "Free" {
+				require.ErrorIs(t, err, offheap.ErrDoubleFree)
 			}
-			if me.FreedAt != "" {
-				require.True(t, startsAt(me.FreedAt, free1), "%s %s: the old handle's report shows another free:\n%v", stage, op, err)
-			}
+			require.True(t, startsAt(me.AllocatedAt, alloc1), "%s %s: the old handle's report lacks its allocation or shows another:\n%v", stage, op, err)
+			require.True(t, startsAt(me.FreedAt, free1), "%s %s: the old handle's report lacks its free or shows another:\n%v", stage, op, err)
 		}
 	}
 	check("slot reused")
@@ -170,38 +173,6 @@ func TestCheckedReportsAfterReuseNeverMisattribute(t *testing.T) {
 	require.ErrorAs(t, err, &me)
 	require.True(t, startsAt(me.AllocatedAt, alloc2), "%v", err)
 	require.True(t, startsAt(me.FreedAt, free2), "%v", err)
-	require.NoError(t, s.Close())
-}
-
-// A use after free and a double free of a handle whose slot was reused
-// since (the common case: the free list is LIFO, so the next Alloc after
-// the grace period takes it, the ABA case the generations exist for) are
-// reported with that handle's allocation and free stacks. Checked mode
-// kept only the slot's latest ones, and such reports lacked the
-// allocation's without saying so (found by an independent review).
-func TestCheckedUseAfterFreeOfAReusedSlotNamesTheAllocation(t *testing.T) {
-	c := newCollector(t)
-	s := newSlab[point](t, c, 1, offheap.WithChecks())
-	h1, _, alloc1 := allocSite(t, s)
-	free1, err := freeSite(c, s, h1)
-	require.NoError(t, err)
-	barrier(t, c)
-	h2, _, _ := allocSite(t, s)
-
-	_, err = getSite(c, s, h1)
-	var me *offheap.MisuseError
-	require.ErrorAs(t, err, &me)
-	require.True(t, startsAt(me.FreedAt, free1), "%v", err)
-	require.True(t, startsAt(me.AllocatedAt, alloc1),
-		"use after free of a reused slot: the report lacks the allocation stack:\n%v", err)
-
-	_, err = freeSite(c, s, h1)
-	me = nil
-	require.ErrorAs(t, err, &me)
-	require.ErrorIs(t, err, offheap.ErrDoubleFree)
-	require.True(t, startsAt(me.AllocatedAt, alloc1),
-		"double free of a reused slot: the report lacks the allocation stack:\n%v", err)
-	require.NoError(t, free(c, s, h2))
 	require.NoError(t, s.Close())
 }
 
