@@ -1,9 +1,10 @@
 package stress_test
 
-// The harness's own checks: models fed impossible histories,
-// bugs planted in a small stack of this file (each must be reported with a
-// message that names it, while the same stack without the bug passes),
-// replay, watchdogs and the documented tolerance of injected panics.
+// The harness's own checks: models fed impossible histories, bugs planted
+// in tstack (tstack_test.go) that fire once, at its 5th pop or retirement
+// (each must be reported with a message that names it, while the same
+// stack without the bug passes), replay, watchdogs and the documented
+// tolerance of injected panics.
 
 import (
 	"fmt"
@@ -16,7 +17,6 @@ import (
 	"github.com/anishathalye/porcupine"
 	"github.com/stretchr/testify/require"
 
-	"github.com/go-reclaim/reclaim/epoch"
 	"github.com/go-reclaim/reclaim/stress"
 )
 
@@ -107,180 +107,35 @@ func TestHistoryOfAPopNeverPushedFails(t *testing.T) {
 	require.Contains(t, got.Messages()[0], "seed=")
 }
 
-// ---- a stack with bugs planted on demand ----------------------------------
-
-type rvBug int
-
-const (
-	rvCorrect        rvBug = iota
-	rvDuplicate            // the 5th pop pushes its value back as well: a duplicated element
-	rvLose                 // a pop after the 4th unlinks two nodes and returns one: a lost element
-	rvNeverReclaimed       // the 5th retired node's free function forgets it: reclaimed never
-	rvDoubleFree           // the 5th retired node's free function frees it twice
-	rvReadAfterFree        // the 5th pop reclaims at once, then reads the node
-	rvFreeWhileHeld        // "peek-pop" reclaims the node its own reader still holds
-	rvLeak                 // the 5th pop starts a goroutine that outlives the run
-	rvNeverRetired         // the 5th pop unlinks its node and never retires it
-)
-
-type rvNode struct {
-	canary atomic.Uint64 // an atomic Canary: the bugs must be caught by the harness, not by -race
-	value  atomic.Int64
-	next   atomic.Pointer[rvNode]
-}
-
-func (n *rvNode) Poison()        { n.canary.Store(stress.PoisonWord) }
-func (n *rvNode) Poisoned() bool { return n.canary.Load() != 0 }
-
-type rvStack struct {
-	bug     rvBug
-	head    atomic.Pointer[rvNode]
-	c       *epoch.Collector
-	l       *stress.Ledger[rvNode]
-	pops    atomic.Int64
-	dropped atomic.Bool
-	retires atomic.Int64
-	release chan struct{} // ends the goroutine rvLeak starts
-}
-
-func newRVStack(h *stress.Harness, bug rvBug, release chan struct{}) *rvStack {
-	return &rvStack{bug: bug, c: epoch.New(epoch.WithBatchSize(4)), l: stress.NewLedger[rvNode](h, nil), release: release}
-}
-
-func (s *rvStack) push(_ *stress.Worker, v int) {
-	n := new(rvNode)
-	n.value.Store(int64(v))
-	s.l.Alloc(n)
-	for {
-		top := s.head.Load()
-		n.next.Store(top)
-		if s.head.CompareAndSwap(top, n) {
-			return
-		}
-	}
-}
-
-// free is the free function of the next retirement.
-func (s *rvStack) free() func(*rvNode) {
-	fifth := s.retires.Add(1) == 5
-	switch {
-	case fifth && s.bug == rvNeverReclaimed:
-		return func(*rvNode) {}
-	case fifth && s.bug == rvDoubleFree:
-		return func(n *rvNode) { s.l.Reclaim(n); s.l.Reclaim(n) }
-	}
-	return s.l.Reclaim
-}
-
-func (s *rvStack) pop(w *stress.Worker) (int, bool) {
-	g := s.c.Enter()
-	defer g.Exit()
-	return s.popIn(w, g)
-}
-
-func (s *rvStack) popIn(w *stress.Worker, g *epoch.Guard) (int, bool) {
-	for {
-		top := epoch.Load(g, &s.head)
-		if top == nil {
-			return 0, false
-		}
-		w.Yield()
-		if !stress.CheckRead(w, top) {
-			return 0, false
-		}
-		next := top.next.Load()
-		drop := s.bug == rvLose && next != nil && s.pops.Load() >= 4 && !s.dropped.Load()
-		if drop {
-			next = next.next.Load()
-		}
-		if !s.head.CompareAndSwap(top, next) {
-			continue
-		}
-		if drop {
-			s.dropped.Store(true)
-		}
-		v := int(top.value.Load())
-		fifth := s.pops.Add(1) == 5
-		switch {
-		case fifth && s.bug == rvDuplicate:
-			s.push(w, v)
-		case fifth && s.bug == rvReadAfterFree:
-			s.l.Retire(top)
-			s.l.Reclaim(top) // no grace period
-			stress.CheckRead(w, top)
-			return v, true
-		case fifth && s.bug == rvLeak:
-			go func() { <-s.release }()
-		case fifth && s.bug == rvNeverRetired:
-			return v, true
-		}
-		s.l.Retire(top)
-		epoch.Retire(g, top, s.free())
-		return v, true
-	}
-}
-
-// peekPop is a reader that loads the top node inside a guard and holds it
-// while it pops that node itself: the pop's retirement must wait for the
-// guard, so the node is intact when the reader checks it afterwards. With
-// rvFreeWhileHeld the pop frees the node at once.
-func (s *rvStack) peekPop(w *stress.Worker) {
-	g := s.c.Enter()
-	defer g.Exit()
-	top := epoch.Load(g, &s.head)
-	if top == nil || !stress.CheckRead(w, top) || !s.head.CompareAndSwap(top, top.next.Load()) {
-		return
-	}
-	s.l.Retire(top)
-	if s.bug == rvFreeWhileHeld {
-		s.l.Reclaim(top) // the bug: the reader (this guard) still holds top
-	} else {
-		epoch.Retire(g, top, s.l.Reclaim)
-	}
-	w.Yield()
-	stress.CheckRead(w, top) // the reader looks at what it holds
-	s.push(w, int(top.value.Load()))
-}
-
-// mix is StackMix with twice as many pushes as pops, so that the stack
-// is deep and the drain pops many nodes: every bug gets its chance.
-func (s *rvStack) mix() stress.Mix {
-	mix := stress.StackMix(nil, s.push, s.pop)
-	mix[0].Weight = 2
-	return mix
-}
-
-func (s *rvStack) close(h *stress.Harness) {
-	stress.Shutdown(h, s.c.Close)
-	s.l.Verify()
-}
+// ---- bugs planted in tstack that fire once --------------------------------
 
 // Each planted bug is reported with a message that names it; the same
 // stack and run without a bug report nothing.
 func TestPlantedBugsAreNamed(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		bug  rvBug
+		bug  bug
 		peek bool
 		want string // "" for the control
 	}{
-		{"control", rvCorrect, false, ""},
-		{"control with a reader holding its node", rvCorrect, true, ""},
-		{"duplicated element", rvDuplicate, false, "conservation violated: took"},
-		{"lost element", rvLose, false, "conservation violated: lost"},
-		{"reclaimed never", rvNeverReclaimed, false, "were never reclaimed (lost)"},
-		{"double free", rvDoubleFree, false, "reclaimed twice"},
-		{"read after free", rvReadAfterFree, false, "use after reclaim: read a poisoned *stress_test.rvNode"},
-		{"free while a reader holds the node", rvFreeWhileHeld, true, "use after reclaim: read a poisoned *stress_test.rvNode"},
-		{"leaked goroutine", rvLeak, false, "goroutines still running after the run"},
+		{"control", correct, false, ""},
+		{"control with a reader holding its node", correct, true, ""},
+		{"duplicated element", duplicate, false, "conservation violated: took"},
+		{"lost element", dropOnce, false, "conservation violated: lost"},
+		{"reclaimed never", neverReclaimed, false, "were never reclaimed (lost)"},
+		{"double free", doubleFree, false, "reclaimed twice"},
+		{"read after free", readAfterFree, false, "use after reclaim: read a poisoned *stress_test.tnode"},
+		{"free while a reader holds the node", freeWhileHeld, true, "use after reclaim: read a poisoned *stress_test.tnode"},
+		{"leaked goroutine", leakGoroutine, false, "goroutines still running after the run"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			release := make(chan struct{})
 			defer close(release)
 			got := stress.Capture(t, func(tb testing.TB) {
 				h := stress.New(tb, stress.Ops(400), stress.Goroutines(4))
-				s := newRVStack(h, tc.bug, release)
-				mix := s.mix()
+				s := newEpochStack(h, tc.bug)
+				s.release = release
+				mix := s.deepMix()
 				if tc.peek {
 					mix = append(mix, stress.Op{Name: "peek-pop", Weight: 2, Do: s.peekPop})
 				}
@@ -303,14 +158,14 @@ func TestPlantedBugsAreNamed(t *testing.T) {
 func TestUseAfterReclaimTellsTheStory(t *testing.T) {
 	got := stress.Capture(t, func(tb testing.TB) {
 		h := stress.New(tb, stress.Ops(100), stress.Goroutines(1))
-		s := newRVStack(h, rvReadAfterFree, nil)
-		h.Run(s.mix())
+		s := newEpochStack(h, readAfterFree)
+		h.Run(s.deepMix())
 		s.close(h)
 	})
 	require.True(t, got.Failed())
 	msg := got.Messages()[0]
 	require.Regexp(t, `^worker 0, pop #\d+: use after reclaim`, msg)
-	require.Contains(t, msg, "harness_checks_test.go:")
+	require.Contains(t, msg, "tstack_test.go:")
 	require.Contains(t, msg, "the ledger has it reclaimed")
 	require.Contains(t, msg, "last retired at")
 	require.Contains(t, msg, "last reclaimed at")
@@ -323,8 +178,8 @@ func TestNeverRetiredIsOnlyInTheStats(t *testing.T) {
 	var st stress.LedgerStats
 	got := stress.Capture(t, func(tb testing.TB) {
 		h := stress.New(tb, stress.Ops(400))
-		s := newRVStack(h, rvNeverRetired, nil)
-		h.Run(s.mix())
+		s := newEpochStack(h, neverRetired)
+		h.Run(s.deepMix())
 		s.close(h)
 		st = s.l.Stats()
 	})

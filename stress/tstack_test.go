@@ -21,6 +21,10 @@ type tstack struct {
 	l       *stress.Ledger[tnode]
 	c       *epoch.Collector // nil for the hazard variant
 	d       *hazard.Domain   // nil for the epoch variant
+	release chan struct{}    // ends the goroutine leakGoroutine starts
+	pops    atomic.Int64     // successful epoch pops, for the bugs of the 5th pop
+	retires atomic.Int64     // free functions handed out, for the bugs of the 5th retirement
+	dropped atomic.Bool      // dropOnce has dropped its element
 }
 
 // bug is a bug planted in tstack.
@@ -37,6 +41,16 @@ const (
 	loadBeforeEnter        // the epoch pop reads head before it enters its guard
 	retireBeforeUnlink     // the epoch pop retires top before the CAS that unlinks it
 	readAfterRetire        // the hazard pop resets, retires, then reads top's value
+
+	// The bugs below fire once, deterministically, in the epoch variant.
+	duplicate      // the 5th pop pushes its value back as well: a duplicated element
+	dropOnce       // a pop after the 4th unlinks two nodes and returns one: a lost element
+	neverReclaimed // the 5th retired node's free function forgets it: reclaimed never
+	doubleFree     // the 5th retired node's free function frees it twice
+	readAfterFree  // the 5th pop reclaims at once, then reads the node
+	freeWhileHeld  // peekPop reclaims the node its own reader still holds
+	leakGoroutine  // the 5th pop starts a goroutine that outlives the run (until release is closed)
+	neverRetired   // the 5th pop unlinks its node and never retires it
 )
 
 type tnode struct {
@@ -73,6 +87,15 @@ func (s *tstack) mix(hist *stress.History) stress.Mix {
 		}
 	})
 	return slices.Insert(mix, len(mix)-1, walk)
+}
+
+// deepMix is mix without a History and with twice as many pushes as pops,
+// so that the stack is deep and the drain pops many nodes: every bug of
+// the 5th pop or retirement gets its chance.
+func (s *tstack) deepMix() stress.Mix {
+	mix := s.mix(nil)
+	mix[0].Weight = 2 // push
+	return mix
 }
 
 // close reclaims everything and verifies the ledger.
@@ -125,6 +148,10 @@ func (s *tstack) pop(w *stress.Worker) (int, bool) {
 		if s.bug == dropOnPop && next != nil && w.Rand().IntN(16) == 0 {
 			next = next.next.Load()
 		}
+		drop := s.bug == dropOnce && next != nil && s.pops.Load() >= 4 && !s.dropped.Load()
+		if drop {
+			next = next.next.Load()
+		}
 		if s.bug == retireBeforeUnlink {
 			s.l.Retire(top)
 			epoch.Retire(g, top, s.l.Reclaim)
@@ -133,12 +160,51 @@ func (s *tstack) pop(w *stress.Worker) (int, bool) {
 		if !s.head.CompareAndSwap(top, next) {
 			continue
 		}
+		if drop {
+			s.dropped.Store(true)
+		}
 		v := int(top.value.Load())
+		fifth := s.pops.Add(1) == 5
+		switch {
+		case fifth && s.bug == duplicate:
+			s.push(w, v)
+		case fifth && s.bug == readAfterFree:
+			s.l.Retire(top)
+			s.l.Reclaim(top) // no grace period
+			stress.CheckRead(w, top)
+			return v, true
+		case fifth && s.bug == leakGoroutine:
+			go func() { <-s.release }()
+		case fifth && s.bug == neverRetired:
+			return v, true
+		}
 		if s.bug != retireBeforeUnlink {
 			s.retire(w, g, top, next)
 		}
 		return v, true
 	}
+}
+
+// peekPop is a reader that loads the top node inside a guard and holds it
+// while it pops that node itself: the pop's retirement must wait for the
+// guard, so the node is intact when the reader checks it afterwards. With
+// freeWhileHeld the pop frees the node at once. Epoch variant only.
+func (s *tstack) peekPop(w *stress.Worker) {
+	g := s.c.Enter()
+	defer g.Exit()
+	top := epoch.Load(g, &s.head)
+	if top == nil || !stress.CheckRead(w, top) || !s.head.CompareAndSwap(top, top.next.Load()) {
+		return
+	}
+	s.l.Retire(top)
+	if s.bug == freeWhileHeld {
+		s.l.Reclaim(top) // the bug: the reader (this guard) still holds top
+	} else {
+		epoch.Retire(g, top, s.l.Reclaim)
+	}
+	w.Yield()
+	stress.CheckRead(w, top) // the reader looks at what it holds
+	s.push(w, int(top.value.Load()))
 }
 
 func (s *tstack) retire(w *stress.Worker, g *epoch.Guard, top, next *tnode) {
@@ -167,8 +233,14 @@ func (s *tstack) retire(w *stress.Worker, g *epoch.Guard, top, next *tnode) {
 
 // free is the free function for one retirement.
 func (s *tstack) free(rare bool) func(*tnode) {
-	if s.panicky && rare {
+	fifth := s.retires.Add(1) == 5
+	switch {
+	case s.panicky && rare:
 		return stress.PanicAfter(s.l.Reclaim)
+	case fifth && s.bug == neverReclaimed:
+		return func(*tnode) {}
+	case fifth && s.bug == doubleFree:
+		return func(n *tnode) { s.l.Reclaim(n); s.l.Reclaim(n) }
 	}
 	return s.l.Reclaim
 }
