@@ -63,7 +63,7 @@ type Arena struct {
 // (epoch.Default() if nil). It fails with ErrSize if maxRegion or maxBytes
 // is not positive, maxRegion exceeds 1 GiB, a region of maxRegion bytes,
 // rounded up to its size class, would not fit in maxBytes, or a class
-// would need more than 2^32 slots (maxBytes of 64 GiB or more) or more
+// would need 2^32 slots or more (maxBytes of 64 GiB or more) or more
 // address space than the system grants.
 func NewArena(c *epoch.Collector, maxBytes, maxRegion int, opts ...Option) (*Arena, error) {
 	if maxBytes <= 0 || maxRegion <= 0 || maxRegion > 1<<30 || MinRegion<<classOf(maxRegion) > maxBytes {
@@ -185,6 +185,7 @@ func (a *Arena) Close() error { return a.CloseContext(context.Background()) }
 // ends first, the classes that were closed stay closed, and a later Close
 // or CloseContext closes the others and reports what they hold (leaks
 // included); ErrClosed only once every class was closed before the call.
+// It panics on a nil ctx, before it changes anything.
 func (a *Arena) CloseContext(ctx context.Context) error {
 	var errs []error
 	closed := 0

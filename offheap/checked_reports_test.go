@@ -658,3 +658,23 @@ func TestCheckedStacksOfOlderLives(t *testing.T) {
 	require.Contains(t, me.Detail, "no longer recorded")
 	require.NoError(t, s.Close())
 }
+
+// CloseContext with a nil context panics before it changes anything: the
+// slab stays open and a later Close closes it.
+func TestCloseContextNilPanicsFirst(t *testing.T) {
+	c := newCollector(t)
+	s := newSlab[point](t, c, 4)
+	var none context.Context // nil
+	require.PanicsWithValue(t, "offheap: CloseContext with a nil context", func() { _ = s.CloseContext(none) })
+	h, _, err := s.Alloc()
+	require.NoError(t, err, "the slab was closed by the failed CloseContext")
+	require.NoError(t, offheap.FreeInGuard(c, s, h))
+	require.NoError(t, s.Close())
+
+	a, err := offheap.NewArena(c, 1<<12, 64)
+	require.NoError(t, err)
+	require.PanicsWithValue(t, "offheap: CloseContext with a nil context", func() { _ = a.CloseContext(none) })
+	_, _, err = a.Alloc(64)
+	require.NoError(t, err, "the last class was closed by the failed CloseContext")
+	require.NoError(t, a.Close())
+}

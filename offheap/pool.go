@@ -386,6 +386,9 @@ func (p *pool) putBack(m *slotMeta) {
 }
 
 func (p *pool) close(ctx context.Context) error {
+	if ctx == nil {
+		panic("offheap: CloseContext with a nil context")
+	}
 	p.mu.Lock()
 	if p.unmapped {
 		p.mu.Unlock()

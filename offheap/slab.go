@@ -112,7 +112,8 @@ func (s *Slab[T]) Close() error { return s.p.close(context.Background()) }
 
 // CloseContext is Close with a bound on the wait for open guards. If ctx ends
 // first it returns an error wrapping ctx.Err(), the memory stays mapped, and
-// a later Close or CloseContext finishes the job.
+// a later Close or CloseContext finishes the job. It panics on a nil ctx,
+// before it changes anything.
 func (s *Slab[T]) CloseContext(ctx context.Context) error { return s.p.close(ctx) }
 
 // Stats returns a snapshot of the slab's occupancy.

@@ -36,9 +36,10 @@ type Guard[T any] struct {
 }
 
 // Borrow returns a Guard on the value s holds; its Value is nil if s is
-// empty. Borrow does not allocate. Under the race detector and with
-// tracking, Borrow of a value destroyed while s held it (a copy of the
-// handle given to s was released) panics, as Load does always.
+// empty. Borrow does not allocate. Under the race detector, Borrow of a
+// value destroyed while s held it (a copy of the handle given to s was
+// released) panics, as Load does always. (With tracking, that release
+// itself panics first.)
 func (s *AtomicArc[T]) Borrow() Guard[T] {
 	hp := acquire()
 	in := protect(&hp, &s.p)
@@ -46,7 +47,7 @@ func (s *AtomicArc[T]) Borrow() Guard[T] {
 		hp.Release()
 		return Guard[T]{}
 	}
-	if (race.Enabled || in.track != nil) && in.strongCount() == 0 {
+	if race.Enabled && in.strongCount() == 0 {
 		// While the slot held in, its reference kept the count above zero,
 		// and the hazard pointer now keeps that reference: zero means a
 		// copy of the handle given to the AtomicArc was released (Load

@@ -81,7 +81,7 @@ func RunChild(t testing.TB, test string) Child {
 		t.Fatalf("stress.RunChild: %v", err)
 	}
 	if !strings.Contains(string(out), "=== RUN   "+test+"\n") {
-		t.Fatalf("stress.RunChild: no test named %s ran in the child (misspelled, or not a top-level test of this package); it printed:\n%s", test, out)
+		t.Fatalf("stress.RunChild: no test named %s ran in the child (misspelled, not a top-level test of this package, or the child failed before it ran tests); it printed:\n%s", test, out)
 	}
 	return Child{
 		Output:  string(out),

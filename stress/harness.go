@@ -82,7 +82,7 @@ func New(tb testing.TB, opts ...Option) *Harness {
 			tb.Logf("stress: %d more failures not shown", n)
 		}
 		if h.reported.Load() == 0 && tb.Failed() { // the race detector, or the test's own check
-			tb.Logf("stress: the test failed outside the harness's reports; %s", rerun(h.Name(), h.seed))
+			tb.Logf("stress: the test failed, not through this harness's reports (if a subtest's harness reported, replay that one instead); %s", rerun(h.Name(), h.seed))
 		}
 		h.ended.Store(true)
 	})

@@ -338,7 +338,15 @@ func TestFailureOutsideTheHarnessGetsTheSeed(t *testing.T) {
 	})
 	require.True(t, got.Failed())
 	logs := strings.Join(got.Logs(), "\n")
-	require.Contains(t, logs, "failed outside the harness's reports; seed=")
+	require.Contains(t, logs, "not through this harness's reports (if a subtest's harness reported, replay that one instead); seed=")
+
+	reported := stress.Capture(t, func(tb testing.TB) {
+		h := stress.New(tb, stress.Ops(1))
+		h.Errorf("the harness's own report")
+	})
+	require.True(t, reported.Failed())
+	require.NotContains(t, strings.Join(reported.Logs(), "\n"), "not through this harness's reports",
+		"a failure the harness reported (with its seed) got a second replay line")
 
 	passed := stress.Capture(t, func(tb testing.TB) {
 		h := stress.New(tb, stress.Ops(1))

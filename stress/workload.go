@@ -151,7 +151,7 @@ type conservation struct {
 	stride int     // workers + 1: value = seq*stride + worker ID
 	added  []int   // by worker: values handed out
 	taken  [][]int // by worker: values taken
-	cut    []int   // by worker: takes interrupted by an injected panic
+	cut    []int   // by worker: adds and takes interrupted by an injected panic
 }
 
 func (c *conservation) begin(goroutines int) {
@@ -167,7 +167,7 @@ func (c *conservation) next(w *Worker) int {
 	return v
 }
 
-// interrupted, deferred around a take, counts an injected panic and lets
+// interrupted, deferred around an add or a take, counts an injected panic and lets
 // it go on.
 func (c *conservation) interrupted(w *Worker) {
 	if p := recover(); p != nil {

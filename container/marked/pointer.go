@@ -19,8 +19,9 @@ import (
 // pointer or an int16 field is): a pointer to a smaller or byte-aligned T
 // may be odd, which the encoding cannot tell from a marked one. Store,
 // CompareAndSwap and TryMark panic on a non-nil pointer to such a T, marked
-// or not, whatever its address (so a Pointer never holds one, and TryProtect
-// and TryReserve of one fail); nil, marked or not, is fine for any T.
+// or not, whatever its address, so a Pointer never holds one (TryProtect of
+// one fails; TryReserve's contract, p just read from m, cannot be met);
+// nil, marked or not, is fine for any T.
 type Pointer[T any] struct {
 	_ [0]*T // Pointer[A] and Pointer[B] are not convertible
 	// v is &x (unmarked), &x + 1 (marked), nil, or markedNil. Its type is
