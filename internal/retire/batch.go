@@ -25,8 +25,9 @@ func (b *Batch) Reset() {
 	b.next, b.keep = nil, 0
 }
 
-// Stack is a lock-free stack of sealed batches that is only ever emptied
-// whole (TakeAll), never popped one at a time, so it is free of ABA.
+// Stack is a lock-free stack of sealed batches. Push and TakeAll are free
+// of ABA whatever runs concurrently; Pop needs its removals serialized (see
+// Pop).
 type Stack struct {
 	head atomic.Pointer[Batch]
 }

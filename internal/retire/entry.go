@@ -5,7 +5,7 @@ package retire
 
 import "unsafe"
 
-// freer is implemented by typedFree[T] and deferred. Both are single
+// freer is implemented by typedFree[T], deferred and *Bin. Both are single
 // pointer-shaped fields, so storing them in an interface does not allocate.
 type freer interface {
 	free(p unsafe.Pointer)

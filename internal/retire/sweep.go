@@ -107,8 +107,10 @@ func keepToFront(es []Entry, s Sweeper) (n int) {
 
 // Free runs the free functions of the entries that Judge doomed, adds to
 // kept every batch left with pending entries, recycles the others, and
-// returns kept. Every entry is removed from its batch before its free
-// function runs, so no free function ever runs twice, even if one panics:
+// returns kept. Every entry is out of its batch's pending part before its
+// free function runs (a Bin's run stays in place until the Bin returns,
+// behind the position that marks it reclaimed), so no free function ever
+// runs twice, even if one panics:
 // then the entries not yet reclaimed stay pending in their batches (a
 // later sweep judges them again), s.Requeue receives kept with those
 // batches, and the panic continues.
@@ -124,7 +126,9 @@ func Free(doomed, kept List, s Sweeper) List {
 		if cur == nil {
 			return
 		}
+		end := len(cur.Entries)
 		cur.Entries = append(cur.Entries[:cur.keep], cur.Entries[run:]...)
+		clear(cur.Entries[len(cur.Entries):end]) // the moved entries' old copies: Reset clears only up to len
 		keepOrRecycle(&kept, cur, s)
 		for b := rest; b != nil; {
 			next := b.next

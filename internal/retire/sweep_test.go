@@ -173,8 +173,9 @@ func TestPopWithConcurrentPushes(t *testing.T) {
 
 // Separate moves the kept entries of doomed batches into batches of their
 // own on kept, before any free function runs: the spare first, then new
-// ones of the given capacity, each tagged with the newest tag among its
-// entries' batches; the doomed batches keep only what Free will reclaim.
+// ones of the given capacity, each holding entries of one tag only (a new
+// batch starts where the tag changes); the doomed batches keep only what
+// Free will reclaim.
 func TestSeparate(t *testing.T) {
 	whole, wholeObjs := batchOf(1, 3) // kept whole (tag 1)
 	mixedA, a := batchOf(5, 4)
