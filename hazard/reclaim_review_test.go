@@ -14,23 +14,12 @@ import (
 	"github.com/go-reclaim/reclaim/hazard"
 )
 
-// r6obj is a shared object; free poisons val with a plain write (a data
-// race under -race with a reader that overlaps it) and counts.
-type r6obj struct {
-	val   int
-	_     [8]byte
-	freed atomic.Int32
-}
-
-const r6live, r6dead = 0x600d, -6
-
-func r6free(o *r6obj) { o.val = r6dead; o.freed.Add(1) }
 
 // protectVia makes hp protect o through a source that is then cleared, so
 // that o is unlinked and protected.
-func r6protect(t *testing.T, hp *hazard.Pointer, o *r6obj) {
+func protectVia(t *testing.T, hp *hazard.Pointer, o *reclaimObj) {
 	t.Helper()
-	var src atomic.Pointer[r6obj]
+	var src atomic.Pointer[reclaimObj]
 	src.Store(o)
 	require.Same(t, o, hazard.Protect(hp, &src))
 	src.Store(nil)
@@ -55,12 +44,12 @@ func TestReclaimReadsEverySlot(t *testing.T) {
 	arr := d.AcquireArray(hazard.MaxArray)
 	// A decoy in an earlier slot: protects must not stop at the first
 	// slot that protects something.
-	decoy := &r6obj{val: r6live}
-	r6protect(t, hps[0], decoy)
+	decoy := &reclaimObj{val: reclaimLive}
+	protectVia(t, hps[0], decoy)
 	for _, i := range []int{1, 7, 8, 9, 23, 24, 56, 57, 100, n - 1} {
-		o := &r6obj{val: r6live}
-		r6protect(t, hps[i], o)
-		require.False(t, hazard.Reclaim(d, o, r6free), "Reclaim freed an object that Pointer %d protects", i)
+		o := &reclaimObj{val: reclaimLive}
+		protectVia(t, hps[i], o)
+		require.False(t, hazard.Reclaim(d, o, reclaimFree), "Reclaim freed an object that Pointer %d protects", i)
 		require.Zero(t, o.freed.Load())
 		d.Flush()
 		require.Zero(t, o.freed.Load(), "Flush freed an object that Pointer %d protects", i)
@@ -68,27 +57,27 @@ func TestReclaimReadsEverySlot(t *testing.T) {
 		d.Flush()
 		require.EqualValues(t, 1, o.freed.Load(), "not freed once Pointer %d was reset", i)
 		// The slot, reused, protects something else now.
-		r6protect(t, hps[i], &r6obj{val: r6live})
-		o2 := &r6obj{val: r6live}
-		require.True(t, hazard.Reclaim(d, o2, r6free), "Reclaim kept an object no slot holds")
+		protectVia(t, hps[i], &reclaimObj{val: reclaimLive})
+		o2 := &reclaimObj{val: reclaimLive}
+		require.True(t, hazard.Reclaim(d, o2, reclaimFree), "Reclaim kept an object no slot holds")
 		require.EqualValues(t, 1, o2.freed.Load())
 		hps[i].Reset()
 	}
-	o := &r6obj{val: r6live}
-	r6protect(t, arr.At(hazard.MaxArray-1), o)
-	require.False(t, hazard.Reclaim(d, o, r6free), "the Array's last element protects it")
+	o := &reclaimObj{val: reclaimLive}
+	protectVia(t, arr.At(hazard.MaxArray-1), o)
+	require.False(t, hazard.Reclaim(d, o, reclaimFree), "the Array's last element protects it")
 	arr.Release()
 	d.Flush()
 	require.EqualValues(t, 1, o.freed.Load())
 
 	// A marked pointer's TryProtect publishes the unmarked address.
-	var m marked.Pointer[r6obj]
-	mo := &r6obj{val: r6live}
+	var m marked.Pointer[reclaimObj]
+	mo := &reclaimObj{val: reclaimLive}
 	m.Store(mo, false)
 	require.True(t, m.TryProtect(hps[n-1], mo))
 	require.True(t, m.TryMark(mo))
 	m.Store(nil, false) // unlinked
-	require.False(t, hazard.Reclaim(d, mo, r6free), "TryProtect's protection was missed")
+	require.False(t, hazard.Reclaim(d, mo, reclaimFree), "TryProtect's protection was missed")
 	hps[n-1].Reset()
 
 	for _, hp := range hps {
@@ -111,7 +100,7 @@ func TestReclaimReadsEverySlot(t *testing.T) {
 func TestReclaimStats(t *testing.T) {
 	d := hazard.New(hazard.WithMaxBatchAge(0))
 	for range 5 {
-		require.True(t, hazard.Reclaim(d, &r6obj{}, r6free))
+		require.True(t, hazard.Reclaim(d, &reclaimObj{}, reclaimFree))
 	}
 	st := d.Stats()
 	require.EqualValues(t, 5, st.Retired)
@@ -120,9 +109,9 @@ func TestReclaimStats(t *testing.T) {
 	require.Zero(t, st.PeakPending, "an object freed at once was counted as pending")
 
 	hp := d.Acquire()
-	p := &r6obj{}
-	r6protect(t, hp, p)
-	require.False(t, hazard.Reclaim(d, p, r6free))
+	p := &reclaimObj{}
+	protectVia(t, hp, p)
+	require.False(t, hazard.Reclaim(d, p, reclaimFree))
 	st = d.Stats()
 	require.EqualValues(t, 6, st.Retired)
 	require.EqualValues(t, 5, st.Reclaimed)
@@ -130,7 +119,7 @@ func TestReclaimStats(t *testing.T) {
 	require.EqualValues(t, 1, st.PeakPending)
 
 	require.PanicsWithValue(t, "boom", func() {
-		hazard.Reclaim(d, &r6obj{}, func(*r6obj) { panic("boom") })
+		hazard.Reclaim(d, &reclaimObj{}, func(*reclaimObj) { panic("boom") })
 	})
 	st = d.Stats()
 	require.EqualValues(t, 7, st.Retired)
@@ -156,10 +145,10 @@ func TestReclaimStats(t *testing.T) {
 // Reclaim counting first). The scan path is checked first, as a control.
 func TestReclaimCountsBeforeFreeReturns(t *testing.T) {
 	d := hazard.New(hazard.WithMaxBatchAge(0))
-	check := func(name string, start func(free func(*r6obj))) {
+	check := func(name string, start func(free func(*reclaimObj))) {
 		t.Helper()
 		entered, leave, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
-		free := func(o *r6obj) {
+		free := func(o *reclaimObj) {
 			close(entered)
 			<-leave
 			o.freed.Add(1)
@@ -174,12 +163,12 @@ func TestReclaimCountsBeforeFreeReturns(t *testing.T) {
 			"%s: Stats counted an object as reclaimed while its free function had not returned (Retired %d, Reclaimed %d, Pending %d)",
 			name, st.Retired, st.Reclaimed, st.Pending)
 	}
-	check("Retire+Flush", func(free func(*r6obj)) {
-		hazard.Retire(d, &r6obj{}, free)
+	check("Retire+Flush", func(free func(*reclaimObj)) {
+		hazard.Retire(d, &reclaimObj{}, free)
 		d.Flush()
 	})
-	check("Reclaim", func(free func(*r6obj)) {
-		hazard.Reclaim(d, &r6obj{}, free)
+	check("Reclaim", func(free func(*reclaimObj)) {
+		hazard.Reclaim(d, &reclaimObj{}, free)
 	})
 	require.NoError(t, d.Close())
 }
@@ -190,16 +179,16 @@ func TestReclaimCountsBeforeFreeReturns(t *testing.T) {
 func TestReclaimNestedFrees(t *testing.T) {
 	d := hazard.New(hazard.WithMaxBatchAge(0))
 	hp := d.Acquire()
-	prot := &r6obj{}
-	r6protect(t, hp, prot)
-	inner, retired := &r6obj{}, &r6obj{}
+	prot := &reclaimObj{}
+	protectVia(t, hp, prot)
+	inner, retired := &reclaimObj{}, &reclaimObj{}
 	var innerFreed bool
-	outer := &r6obj{}
-	require.True(t, hazard.Reclaim(d, outer, func(o *r6obj) {
-		r6free(o)
-		innerFreed = hazard.Reclaim(d, inner, r6free)
-		require.False(t, hazard.Reclaim(d, prot, r6free))
-		hazard.Retire(d, retired, r6free)
+	outer := &reclaimObj{}
+	require.True(t, hazard.Reclaim(d, outer, func(o *reclaimObj) {
+		reclaimFree(o)
+		innerFreed = hazard.Reclaim(d, inner, reclaimFree)
+		require.False(t, hazard.Reclaim(d, prot, reclaimFree))
+		hazard.Retire(d, retired, reclaimFree)
 	}))
 	require.True(t, innerFreed)
 	require.EqualValues(t, 1, outer.freed.Load())
@@ -225,13 +214,13 @@ func TestReclaimNestedFrees(t *testing.T) {
 func TestReclaimAfterCloseFromFree(t *testing.T) {
 	d := hazard.New(hazard.WithMaxBatchAge(0))
 	hp := d.Acquire()
-	prot, now := &r6obj{}, &r6obj{}
-	r6protect(t, hp, prot)
+	prot, now := &reclaimObj{}, &reclaimObj{}
+	protectVia(t, hp, prot)
 	var freedNow, freedProt bool
-	hazard.Retire(d, &r6obj{}, func(o *r6obj) {
-		r6free(o)
-		freedNow = hazard.Reclaim(d, now, r6free)
-		freedProt = hazard.Reclaim(d, prot, r6free)
+	hazard.Retire(d, &reclaimObj{}, func(o *reclaimObj) {
+		reclaimFree(o)
+		freedNow = hazard.Reclaim(d, now, reclaimFree)
+		freedProt = hazard.Reclaim(d, prot, reclaimFree)
 	})
 	err := d.Close()
 	require.ErrorIs(t, err, hazard.ErrProtected)
@@ -239,7 +228,7 @@ func TestReclaimAfterCloseFromFree(t *testing.T) {
 	require.False(t, freedProt)
 	require.EqualValues(t, 1, now.freed.Load())
 	require.Zero(t, prot.freed.Load())
-	require.PanicsWithValue(t, "hazard: Reclaim on a closed Domain", func() { hazard.Reclaim(d, &r6obj{}, r6free) })
+	require.PanicsWithValue(t, "hazard: Reclaim on a closed Domain", func() { hazard.Reclaim(d, &reclaimObj{}, reclaimFree) })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	require.ErrorIs(t, d.Barrier(ctx), context.DeadlineExceeded, "Barrier waits for the protected object Reclaim retired")
@@ -258,12 +247,12 @@ func TestReclaimAfterCloseFromFree(t *testing.T) {
 // add up (Retired == Reclaimed == objects, Pending 0).
 func TestReclaimRacesGrowth(t *testing.T) {
 	d := hazard.New(hazard.WithMaxBatchAge(time.Millisecond))
-	var src atomic.Pointer[r6obj]
-	first := &r6obj{val: r6live}
+	var src atomic.Pointer[reclaimObj]
+	first := &reclaimObj{val: reclaimLive}
 	src.Store(first)
 	var (
 		mu     sync.Mutex
-		all    = []*r6obj{first}
+		all    = []*reclaimObj{first}
 		bad    atomic.Int64
 		atOnce atomic.Int64
 		stop   atomic.Bool
@@ -278,7 +267,7 @@ func TestReclaimRacesGrowth(t *testing.T) {
 				}
 			}()
 			for i := 0; !stop.Load(); i++ {
-				var o *r6obj
+				var o *reclaimObj
 				var hp *hazard.Pointer
 				var arr *hazard.Array
 				switch i % 3 {
@@ -298,13 +287,13 @@ func TestReclaimRacesGrowth(t *testing.T) {
 						}
 					}
 				}
-				if o.val != r6live {
+				if o.val != reclaimLive {
 					bad.Add(1)
 				}
 				if i%4 == r {
 					runtime.Gosched()
 				}
-				if o.val != r6live {
+				if o.val != reclaimLive {
 					bad.Add(1)
 				}
 				switch {
@@ -320,12 +309,12 @@ func TestReclaimRacesGrowth(t *testing.T) {
 	}
 	wg.Go(func() {
 		for !stop.Load() {
-			n := &r6obj{val: r6live}
+			n := &reclaimObj{val: reclaimLive}
 			old := src.Swap(n)
 			mu.Lock()
 			all = append(all, n)
 			mu.Unlock()
-			if hazard.Reclaim(d, old, r6free) {
+			if hazard.Reclaim(d, old, reclaimFree) {
 				atOnce.Add(1)
 			}
 		}
@@ -334,7 +323,7 @@ func TestReclaimRacesGrowth(t *testing.T) {
 	stop.Store(true)
 	wg.Wait()
 	last := src.Swap(nil)
-	hazard.Reclaim(d, last, r6free)
+	hazard.Reclaim(d, last, reclaimFree)
 	require.Zero(t, bad.Load(), "readers saw a freed object")
 	require.NoError(t, d.Close())
 	for i, o := range all {

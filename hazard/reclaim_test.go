@@ -54,6 +54,8 @@ type reclaimObj struct {
 
 const reclaimLive, reclaimDead = 0x5eed, -1
 
+func reclaimFree(o *reclaimObj) { o.val = reclaimDead; o.freed.Add(1) }
+
 // Writers replace a shared object and Reclaim the old one while readers
 // protect it, read it, yield and read it again: no reader sees a freed
 // object, and every object is freed exactly once (at once, or later by
@@ -73,7 +75,7 @@ func TestReclaimRacesProtect(t *testing.T) {
 		bad     atomic.Int64
 		stop    atomic.Bool
 		wg      sync.WaitGroup
-		free    = func(o *reclaimObj) { o.val = reclaimDead; o.freed.Add(1) }
+		free    = reclaimFree
 		readers = max(2, runtime.GOMAXPROCS(0))
 	)
 	for range readers {

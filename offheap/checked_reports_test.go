@@ -57,6 +57,16 @@ func getSite(c *epoch.Collector, s *offheap.Slab[point], h offheap.Handle) (stri
 	return site(line), err
 }
 
+// getOrFree is getSite (op "Get") or freeSite (op "Free") without the site.
+func getOrFree(c *epoch.Collector, s *offheap.Slab[point], op string, h offheap.Handle) error {
+	if op == "Get" {
+		_, err := getSite(c, s, h)
+		return err
+	}
+	_, err := freeSite(c, s, h)
+	return err
+}
+
 func allocSiteErr(s *offheap.Slab[point]) (string, error) {
 	_, _, line, _ := runtime.Caller(0)
 	_, _, err := s.Alloc()
@@ -148,12 +158,7 @@ func TestCheckedReportsAfterReuseNameTheHandlesOwnStacks(t *testing.T) {
 
 	check := func(stage string) {
 		for _, op := range []string{"Get", "Free"} {
-			var err error
-			if op == "Get" {
-				_, err = getSite(c, s, h1)
-			} else {
-				_, err = freeSite(c, s, h1)
-			}
+			err := getOrFree(c, s, op, h1)
 			var me *offheap.MisuseError
 			require.ErrorAs(t, err, &me, "%s %s", stage, op)
 			if op == "Free" {
@@ -201,12 +206,7 @@ func TestCheckedForgedHandles(t *testing.T) {
 	}
 	for name, f := range forged {
 		for _, op := range []string{"Get", "Free"} {
-			var err error
-			if op == "Get" {
-				_, err = getSite(c, s, f)
-			} else {
-				_, err = freeSite(c, s, f)
-			}
+			err := getOrFree(c, s, op, f)
 			var me *offheap.MisuseError
 			require.ErrorAs(t, err, &me, "%s(%s %v)", op, name, f)
 			require.ErrorIs(t, err, offheap.ErrStale, "%s(%s %v)", op, name, f)
