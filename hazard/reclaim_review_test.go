@@ -14,7 +14,6 @@ import (
 	"github.com/go-reclaim/reclaim/hazard"
 )
 
-
 // protectVia makes hp protect o through a source that is then cleared, so
 // that o is unlinked and protected.
 func protectVia(t *testing.T, hp *hazard.Pointer, o *reclaimObj) {
