@@ -40,6 +40,7 @@ func (c *Collector) Barrier(ctx context.Context) error {
 	if ctx == nil {
 		panic("epoch: Barrier with a nil context")
 	}
+	c.mustBeMade("Barrier")
 	c.ager.Rethrow()
 	c.checkNotSweeping("Barrier")
 	if c.tracking {
@@ -223,6 +224,7 @@ func (c *Collector) flushClaimed(s *slot, req uint64) bool {
 // timer met in a tick that Close waited for); call Close again to reclaim
 // the rest.
 func (c *Collector) Close() error {
+	c.mustBeMade("Close")
 	if c.isDefault {
 		panic("epoch: Close of the Default Collector: it is shared by the whole process")
 	}

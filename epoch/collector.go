@@ -128,9 +128,24 @@ func (c *Collector) addPool(p slotFlusher) {
 func (c *Collector) Enter() *Guard { return c.enter(c.slots.Get(), openPooled) }
 
 func (c *Collector) checkOpen(op string) {
+	c.mustBeMade(op)
 	if c.state.Load() == closedBit {
 		panic("epoch: " + op + " on a closed Collector")
 	}
+}
+
+// mustBeMade panics, naming op, if c is a zero Collector, not made by New.
+func (c *Collector) mustBeMade(op string) {
+	if c.slots == nil {
+		panic("epoch: " + op + " on a zero Collector: make Collectors with New (or use Default())")
+	}
+}
+
+// enterNoSlot panics for an Enter that has no slot: through an
+// unregistered Handle, or on a zero Collector.
+func (c *Collector) enterNoSlot() {
+	c.mustBeMade("Enter")
+	panic("epoch: Enter on an unregistered Handle")
 }
 
 func enterClosed() { panic("epoch: Enter on a closed Collector") }
@@ -172,7 +187,7 @@ func enterClosed() { panic("epoch: Enter on a closed Collector") }
 // grace periods, never past an open guard.
 func (c *Collector) enter(s *slot, open uint8) *Guard {
 	if s == nil {
-		panic("epoch: Enter on an unregistered Handle")
+		c.enterNoSlot()
 	}
 	p := &s.Value
 	n := p.pin.Load() + 1
@@ -485,6 +500,7 @@ func (c *Collector) allAt(e uint64) bool {
 // goroutine, inside or outside a guard, and from a free function. A panic
 // from a free function propagates out of Flush.
 func (c *Collector) Flush() {
+	c.mustBeMade("Flush")
 	c.ager.Rethrow()
 	c.flushNow()
 }

@@ -186,3 +186,24 @@ func TestGuardOpen(t *testing.T) {
 	outer.Exit()
 	require.False(t, outer.Open())
 }
+
+// A zero Collector is not usable (New makes one): every method that takes
+// it panics with a message naming the operation and the mistake, not with
+// a nil dereference.
+func TestMisuseZeroCollector(t *testing.T) {
+	const suffix = " on a zero Collector: make Collectors with New (or use Default())"
+	for op, fn := range map[string]func(c *epoch.Collector){
+		"Enter":    func(c *epoch.Collector) { c.Enter() },
+		"Register": func(c *epoch.Collector) { c.Register() },
+		"Close":    func(c *epoch.Collector) { _ = c.Close() },
+		"Stats":    func(c *epoch.Collector) { c.Stats() },
+		"Flush":    func(c *epoch.Collector) { c.Flush() },
+		"Barrier":  func(c *epoch.Collector) { _ = c.Barrier(context.Background()) },
+		"NewPool":  func(c *epoch.Collector) { epoch.NewPool[int](c) },
+	} {
+		t.Run(op, func(t *testing.T) {
+			var c epoch.Collector
+			require.PanicsWithValue(t, "epoch: "+op+suffix, func() { fn(&c) })
+		})
+	}
+}

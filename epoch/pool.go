@@ -145,6 +145,7 @@ func NewPool[T any](c *Collector, opts ...PoolOption[T]) *Pool[T] {
 	if c == nil {
 		panic("epoch: NewPool with a nil Collector (use epoch.Default() for the shared one)")
 	}
+	c.mustBeMade("NewPool")
 	p := &Pool[T]{c: c, robust: c.robust, checked: c.robust && (race.Enabled || c.tracking)}
 	for _, o := range opts {
 		o(p)

@@ -42,6 +42,7 @@ type Stats struct {
 // Stats returns a snapshot of c's counters and open guards. It scans every
 // participant slot and takes no lock.
 func (c *Collector) Stats() Stats {
+	c.mustBeMade("Stats")
 	retired, reclaimed := c.counts()
 	st := Stats{
 		Retired:   retired,

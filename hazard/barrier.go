@@ -52,6 +52,7 @@ func (d *Domain) Barrier(ctx context.Context) error {
 	if ctx == nil {
 		panic("hazard: Barrier with a nil context")
 	}
+	d.mustBeMade("Barrier")
 	d.aging.Rethrow()
 	if err := d.flushShards(ctx); err != nil {
 		return err
@@ -133,6 +134,7 @@ func (d *Domain) sweepAll(p *patience, tag uint64) (old bool, err error) {
 // aging timer met in a tick that Close waited for); call Close again to
 // reclaim the rest. Close panics if d is Default().
 func (d *Domain) Close() error {
+	d.mustBeMade("Close")
 	if d.isDefault {
 		panic("hazard: Close of the Default domain: it is shared by the whole process and must never be closed; close only Domains made with New")
 	}

@@ -22,6 +22,21 @@
 // with membarrier, see Implementation) and a re-load, per object rather
 // than per critical section.
 //
+// # Traversals
+//
+// Protect validates against the link it loaded from: once the object is
+// published, the link still holding it proves it was not unlinked before
+// the publication. When that link lives in another protected object (a
+// list's node), the proof holds only while that object is itself linked:
+// a node unlinked and retired keeps pointing at its old successor, which
+// may be unlinked and freed later while the stale link still names it.
+// Structures whose readers follow links between nodes must therefore make
+// an unlinked node's links refuse readers: mark them before the unlink, as
+// Harris-Michael lists do (container/marked's Pointer.TryProtect fails on
+// a marked link), or point them at a sentinel the reader restarts on. A
+// reader whose validation fails starts again from a root it can trust.
+// The structures in container/ (stack, queue, list, hashmap) do this.
+//
 // # Prompt release
 //
 // Objects wait in per-processor batches, so without help an object might

@@ -170,9 +170,20 @@ const (
 // returned panics even while another goroutine's Flush runs free functions
 // (an independent review found it accepted, its node left pending on the
 // closed Domain).
+//
+// It also panics, naming op, on a zero Domain: Retire would otherwise fail
+// while pinned to its processor, where the runtime cannot recover a panic.
 func (d *Domain) checkOpen(op string) {
 	if s := d.state.Load(); s&closedBit != 0 && (s == closedBit || !calledFromFree()) {
 		panic("hazard: " + op + " on a closed Domain")
+	}
+	d.mustBeMade(op)
+}
+
+// mustBeMade panics, naming op, if d is a zero Domain, not made by New.
+func (d *Domain) mustBeMade(op string) {
+	if d.slots == nil {
+		panic("hazard: " + op + " on a zero Domain: make Domains with New (or use Default())")
 	}
 }
 
@@ -456,6 +467,7 @@ func (d *Domain) flushOwned(self int) (pending int64) {
 // Flush runs, or that the aging timer ran earlier, propagates out of
 // Flush.
 func (d *Domain) Flush() {
+	d.mustBeMade("Flush")
 	d.aging.Rethrow()
 	d.flush()
 }

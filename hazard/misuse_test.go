@@ -209,3 +209,27 @@ func TestMisuseZeroPool(t *testing.T) {
 	require.PanicsWithValue(t, "hazard: Pool.Get on a zero Pool: make Pools with NewPool", func() { p.Get() })
 	require.PanicsWithValue(t, "hazard: Pool.Retire on a zero Pool: make Pools with NewPool", func() { p.Retire(new(int)) })
 }
+
+// A zero Domain is not usable (New makes one): every method that takes it
+// panics with a message naming the operation and the mistake. Retire's
+// used to fail while pinned to its processor, a fatal error that no
+// recover could catch.
+func TestMisuseZeroDomain(t *testing.T) {
+	const suffix = " on a zero Domain: make Domains with New (or use Default())"
+	for op, fn := range map[string]func(d *hazard.Domain){
+		"Acquire":      func(d *hazard.Domain) { d.Acquire() },
+		"AcquireArray": func(d *hazard.Domain) { d.AcquireArray(2) },
+		"Retire":       func(d *hazard.Domain) { hazard.Retire(d, new(int), func(*int) {}) },
+		"Reclaim":      func(d *hazard.Domain) { hazard.Reclaim(d, new(int), func(*int) {}) },
+		"Close":        func(d *hazard.Domain) { _ = d.Close() },
+		"Stats":        func(d *hazard.Domain) { d.Stats() },
+		"Flush":        func(d *hazard.Domain) { d.Flush() },
+		"Barrier":      func(d *hazard.Domain) { _ = d.Barrier(context.Background()) },
+		"NewPool":      func(d *hazard.Domain) { hazard.NewPool[int](d) },
+	} {
+		t.Run(op, func(t *testing.T) {
+			var d hazard.Domain
+			require.PanicsWithValue(t, "hazard: "+op+suffix, func() { fn(&d) })
+		})
+	}
+}

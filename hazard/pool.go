@@ -62,6 +62,7 @@ func NewPool[T any](d *Domain, opts ...PoolOption[T]) *Pool[T] {
 	if d == nil {
 		panic("hazard: NewPool with a nil Domain (use hazard.Default() for the shared one)")
 	}
+	d.mustBeMade("NewPool")
 	p := &Pool[T]{d: d, local: perp.New[freeList[T]]()}
 	for _, o := range opts {
 		o(p)

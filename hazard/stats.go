@@ -40,6 +40,7 @@ type Stats struct {
 // the hazard slots, and takes no lock. The count of Pointers it makes
 // also becomes the one that Threshold uses.
 func (d *Domain) Stats() Stats {
+	d.mustBeMade("Stats")
 	st := Stats{Slots: d.slots.Len()}
 	for s := range d.slots.All() {
 		st.Pointers += int(s.Value.held.Load())

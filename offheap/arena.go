@@ -49,7 +49,8 @@ func (r Ref) String() string { return fmt.Sprintf("ref(%d bytes, class %d, %v)",
 // (log2(maxRegion/MinRegion)+2)*maxBytes of address space (8*maxBytes for
 // regions of up to 1 KiB): on 32-bit systems keep maxBytes small.
 //
-// All methods are safe for concurrent use.
+// All methods are safe for concurrent use. The zero value is not usable;
+// make Arenas with NewArena.
 type Arena struct {
 	c         *epoch.Collector
 	classes   []*pool
@@ -108,6 +109,7 @@ func classOf(n int) int {
 // checked mode with ErrCorrupted as Slab.Alloc does.
 func (a *Arena) Alloc(n int) (Ref, []byte, error) {
 	if n <= 0 || n > a.maxRegion {
+		a.mustBeMade("Alloc")
 		return Ref{}, nil, fmt.Errorf("%w: Alloc(%d): regions are 1 to %d bytes", ErrSize, n, a.maxRegion)
 	}
 	k := classOf(n)
@@ -126,6 +128,14 @@ func (a *Arena) Alloc(n int) (Ref, []byte, error) {
 	return Ref{h: h, class: uint8(k), n: uint32(n)}, unsafe.Slice((*byte)(ptr), n), nil
 }
 
+// mustBeMade panics, naming op, if a is a zero Arena (not made by
+// NewArena).
+func (a *Arena) mustBeMade(op string) {
+	if a.c == nil {
+		panic("offheap: " + op + " on a zero Arena: make Arenas with NewArena")
+	}
+}
+
 // reserve takes size bytes of the budget if they fit. It adds only what
 // fits, so an Alloc that fails never makes a concurrent one that fits fail
 // too (as adding first and taking back did: the budget looked spent while
@@ -141,6 +151,7 @@ func (a *Arena) reserve(size int64) bool {
 
 func (a *Arena) class(op string, r Ref) (*pool, error) {
 	if int(r.class) >= len(a.classes) || r.n == 0 || int64(r.n) > int64(MinRegion)<<r.class {
+		a.mustBeMade(op)
 		return nil, &MisuseError{Err: ErrStale, Op: op, Handle: r.h, Detail: "forged region reference: " + r.String()}
 	}
 	return a.classes[r.class], nil
@@ -152,7 +163,7 @@ func (a *Arena) class(op string, r Ref) (*pool, error) {
 // (after the Ref's own checks: a zero or forged Ref is ErrStale whatever
 // the guard).
 func (a *Arena) Bytes(g *epoch.Guard, r Ref) ([]byte, error) {
-	p, err := a.class("Get", r)
+	p, err := a.class("Bytes", r)
 	if err != nil {
 		return nil, err
 	}
@@ -187,6 +198,10 @@ func (a *Arena) Close() error { return a.CloseContext(context.Background()) }
 // included); ErrClosed only once every class was closed before the call.
 // It panics on a nil ctx, before it changes anything.
 func (a *Arena) CloseContext(ctx context.Context) error {
+	if ctx == nil {
+		panic("offheap: CloseContext with a nil context")
+	}
+	a.mustBeMade("Close")
 	var errs []error
 	closed := 0
 	for _, p := range a.classes {

@@ -17,7 +17,8 @@ import (
 // and a later access through Slice's result faults. Free it when no reader
 // can still hold it: retire it through a scheme (epoch.Retire(g, a,
 // (*Array[T]).Release)) if lock-free readers may have loaded it. Slice,
-// Len and Free are safe for concurrent use.
+// Len and Free are safe for concurrent use. The zero value is not usable;
+// make Arrays with NewArray.
 type Array[T any] struct {
 	mem   []byte
 	vals  []T
@@ -60,6 +61,9 @@ func (a *Array[T]) Bytes() int { return len(a.mem) }
 // Free returns the memory to the operating system. A second Free fails
 // with ErrDoubleFree.
 func (a *Array[T]) Free() error {
+	if a.mem == nil {
+		panic("offheap: Free of a zero Array: make Arrays with NewArray")
+	}
 	if a.freed.Swap(true) {
 		return fmt.Errorf("%w: Array of %d values", ErrDoubleFree, len(a.vals))
 	}

@@ -54,6 +54,12 @@
 //   - Free(g, h) changes h's generation with an atomic compare-and-swap, so a
 //     Get that starts after Free returns fails with ErrStale; a Get
 //     concurrent with Free may succeed, and then the first guarantee holds.
+//     So a reader that loads a handle from a shared location and resolves
+//     it meets ErrStale whenever a writer freed it in between (a
+//     copy-on-write update replaced it): the reader lost a race, and loads
+//     the location again (the writer published the new handle before it
+//     freed the old one). A structure whose readers load handles only from
+//     links it updates itself, under the guard, can use Slab.Peek instead.
 //   - Writes to a value are not synchronized by this package: initialize the
 //     value after Alloc and publish its handle with a synchronizing operation
 //     (an atomic store, a channel send); readers that load the handle with the
@@ -76,6 +82,15 @@
 // wrapping ErrFull when every slot is live or still in its grace period; it
 // never grows, crashes or blocks. Stats reports live, pending and touched
 // slots.
+//
+// A freed slot counts against the capacity until the collector reclaims
+// it: after every guard open at its Free has exited, and after its batch
+// is handed over and a grace period passes, so a reader descheduled inside
+// a guard (common when goroutines outnumber processors) holds back every
+// slot freed meanwhile. Size the capacity for the live values plus the
+// slots freed during the longest guard (Stats.Pending shows them under
+// load). After ErrFull, a Barrier of the collector called outside any
+// guard waits those grace periods out; Collector.Flush does not wait.
 //
 // # Misuse
 //

@@ -191,10 +191,20 @@ func (p *pool) checkGuard(op string, g *epoch.Guard) {
 		panic("offheap: " + op + " with a nil guard")
 	}
 	if g.Collector() != p.c {
+		p.mustBeMade(op)
 		panic("offheap: " + op + " with a guard of another collector than the slab's")
 	}
 	if !g.Open() {
 		panic("offheap: " + op + " with a guard that has exited")
+	}
+}
+
+// mustBeMade panics, naming op, if p is a zero Slab's (not made by
+// NewSlab). Callers test it only where a zero Slab would otherwise fail
+// with a misleading message.
+func (p *pool) mustBeMade(op string) {
+	if p.c == nil {
+		panic("offheap: " + op + " on a zero Slab: make Slabs with NewSlab")
 	}
 }
 
@@ -244,6 +254,7 @@ func (p *pool) alloc() (Handle, unsafe.Pointer, error) {
 		m = p.meta(p.hw)
 		p.hw++
 	} else {
+		p.mustBeMade("Alloc")
 		return 0, nil, fmt.Errorf("%w: all %d slots of %d bytes are allocated, waiting for their grace period or retired for good (%d)",
 			ErrFull, p.capacity, p.elemSize, p.dead)
 	}
@@ -389,6 +400,7 @@ func (p *pool) close(ctx context.Context) error {
 	if ctx == nil {
 		panic("offheap: CloseContext with a nil context")
 	}
+	p.mustBeMade("Close")
 	p.mu.Lock()
 	if p.unmapped {
 		p.mu.Unlock()

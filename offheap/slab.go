@@ -14,7 +14,8 @@ import (
 // epoch guard; Free retires the slot through the epoch collector, so that it
 // is reused only after every guard that could have resolved it has exited.
 //
-// All methods are safe for concurrent use.
+// All methods are safe for concurrent use. The zero value is not usable;
+// make Slabs with NewSlab.
 type Slab[T any] struct {
 	p pool
 }
@@ -68,8 +69,8 @@ func (s *Slab[T]) Get(g *epoch.Guard, h Handle) (*T, error) {
 	return (*T)(ptr), err
 }
 
-// Peek returns the slot h names without checking that h is live or that g
-// belongs to the slab's collector: the read path of a lock-free structure
+// Peek returns the slot h names without checking that h is live: the read
+// path of a lock-free structure
 // that loads handles, under a guard, from links only it updates. Such a
 // handle was live when the guard could first see it, so its slot is not
 // reused before the guard exits, as with Get; the structure's readers
@@ -84,6 +85,7 @@ func (s *Slab[T]) Get(g *epoch.Guard, h Handle) (*T, error) {
 // hold it back, so such a Peek may fault).
 func (s *Slab[T]) Peek(h Handle) *T {
 	if h.Index() >= s.p.capacity {
+		s.p.mustBeMade("Peek")
 		panic("offheap: Peek of a handle beyond the slab's capacity: " + h.String())
 	}
 	return (*T)(s.p.slot(h.Index()))

@@ -154,9 +154,12 @@ func (q *core[T]) dequeue(pr protection[T]) (v T, old *node[T], ok bool) {
 			q.tail.CompareAndSwap(t, next) // tail lags behind next: help
 			continue
 		}
-		v = next.value
+		val := next.value // read before the CAS: next becomes the dummy, which the next dequeuer may retire
+		if yield.Enabled {
+			yield.Point() // another dequeuer may take val first: this CAS then fails
+		}
 		if q.head.CompareAndSwap(h, next) {
-			return v, h, true
+			return val, h, true
 		}
 		b.Pause()
 	}

@@ -65,7 +65,13 @@ func bucketLen(b int) uint32 { return firstBucket << b }
 // Get returns a slot owned by the caller until it calls Put: the current
 // P's home slot if it is free, else one from the free list or a new one.
 // Use it for short ownership (a pooled guard or hazard pointer).
+//
+// A nil Registry has no slots: Get returns nil (the zero value of the
+// types that own a Registry, which their callers report by name).
 func (r *Registry[T]) Get() *Slot[T] {
+	if r == nil {
+		return nil
+	}
 	if s := r.cache.take(); s != nil {
 		return s
 	}
