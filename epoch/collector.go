@@ -221,6 +221,13 @@ func (c *Collector) enterSlow(s *slot, open uint8) *Guard {
 		return c.freshGuard(s)
 	}
 	release.StoreUint64(&p.pin, p.pin.Load()+1)
+	if c.tracking {
+		// Before the announcement, and cleared after the word, so that
+		// Stats finds a site on every slot it sees pinned. Skip Callers,
+		// newEnterSite, enterSlow (tracking always takes it), enter and
+		// the Enter that called it.
+		p.site.Store(newEnterSite(5))
+	}
 	announce(&p.word, c.epoch.Load())
 	return c.enterAnnounced(s, open)
 }
@@ -235,6 +242,9 @@ func (c *Collector) enterAnnounced(s *slot, open uint8) *Guard {
 	}
 	if c.state.Load() == closedBit {
 		p.word.Store(0)
+		if c.tracking {
+			p.site.Store(nil)
+		}
 		// No cell was handed out: count a second pin, so that the next
 		// guard takes the cell the last one did not (see outerFor).
 		release.StoreUint64(&p.pin, p.pin.Load()+1)
@@ -244,11 +254,6 @@ func (c *Collector) enterAnnounced(s *slot, open uint8) *Guard {
 		enterClosed()
 	}
 	p.reserved = 0
-	if c.tracking {
-		// Skip Callers, newEnterSite, enterAnnounced, enterSlow (tracking
-		// always takes it), enter and the Enter that called it.
-		p.site.Store(newEnterSite(6))
-	}
 	g := p.cells.outerFor(p.pin.Load())
 	if race.Enabled && !testCellsUnderRace || c.tracking || g.s == nil {
 		return c.freshGuard(s)
@@ -297,8 +302,8 @@ func (c *Collector) unpinSlow(s *slot) {
 		c.flushAndUnpin(s, req)
 		return
 	}
-	p.site.Store(nil) // guard tracking
 	clearWord(p)
+	p.site.Store(nil) // guard tracking: after the word (see enterSlow)
 }
 
 // clearWord ends the pin with a release store, a plain store on amd64 and
@@ -314,10 +319,10 @@ func clearWord(p *participant) { release.StoreUint64(&p.word, 0) }
 func (c *Collector) flushAndUnpin(s *slot, req uint64) {
 	p := &s.Value
 	defer func() {
-		if c.tracking {
-			p.site.Store(nil)
-		}
 		clearWord(p)
+		if c.tracking {
+			p.site.Store(nil) // after the word (see enterSlow)
+		}
 	}()
 	c.flush(s, req, false)
 }

@@ -16,8 +16,9 @@ type Handle struct {
 
 // Register returns a Handle on c. It panics if c has been closed. Call
 // Unregister when done; a Handle that is dropped without Unregister keeps
-// its slot (and any garbage in its open batch stays pending until a Barrier
-// or Close collects it).
+// its slot for the Collector's lifetime, though what it retired is still
+// reclaimed, while no guard of it is open, as any idle slot's is (by the
+// aging timer, Flush, Barrier or Close).
 func (c *Collector) Register() *Handle {
 	c.checkOpen("Register")
 	s := c.slots.GetLong()

@@ -57,15 +57,21 @@ func (c *Collector) Stats() Stats {
 		if p.word.Load() == 0 {
 			continue
 		}
-		st.Guards++
 		site := p.site.Load()
+		if site == nil && c.tracking {
+			continue // the guard exited since the word was read: sites are set before the announcement and cleared after it
+		}
+		st.Guards++
 		var since int64
 		if site != nil {
 			since = site.at
 		} else {
 			since = observe(p)
 		}
-		if age := time.Duration(now - since); age >= st.OldestGuardAge {
+		// A guard entered after now was read has a negative age: it counts
+		// as zero, so that OldestGuardStack names a guard whenever Guards
+		// counts one.
+		if age := max(time.Duration(now-since), 0); age >= st.OldestGuardAge {
 			st.OldestGuardAge = age
 			st.OldestGuardStack = site.String()
 		}
