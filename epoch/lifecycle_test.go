@@ -34,6 +34,18 @@ type lifeLedger struct {
 	freed   atomic.Int32
 }
 
+// awaitAllFreed waits up to 5 s, with no Flush or Barrier, for the aging
+// timer to reclaim every object of l, and fails the test if it does not.
+func (l *lifeLedger) awaitAllFreed(t *testing.T, c *epoch.Collector) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !l.allFreed() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	require.True(t, l.allFreed(), "only %d of %d objects reclaimed 5 s after the last guard exited (pending %d)",
+		l.freed.Load(), len(l.objs), c.Stats().Pending)
+}
+
 func newLifeLedger(n int) *lifeLedger {
 	l := &lifeLedger{objs: make([]*lifeObj, n), srcs: make([]atomic.Pointer[lifeObj], n), kind: make([]int, n)}
 	for i := range l.kind {
@@ -197,12 +209,7 @@ func TestAgingReclaimsOrphanedPartialBatches(t *testing.T) {
 		time.Sleep(20 * time.Millisecond) // many ticks, all held back by the lifeReader
 		require.False(t, l.allFreed())
 		r.stop(t)
-		deadline := time.Now().Add(5 * time.Second)
-		for !l.allFreed() && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
-		}
-		require.True(t, l.allFreed(), "only %d of %d objects reclaimed 5 s after the last guard exited, with aging on (pending %d)",
-			l.freed.Load(), len(l.objs), c.Stats().Pending)
+		l.awaitAllFreed(t, c)
 		waitUntil(t, "Pending reaches 0", func() bool { return c.Stats().Pending == 0 })
 		require.NoError(t, c.Close())
 		l.check(t)
@@ -240,12 +247,7 @@ func TestAgingUnderProcsFlip(t *testing.T) {
 		r.stop(t)
 		stop()
 		runtime.GOMAXPROCS(1)
-		deadline := time.Now().Add(5 * time.Second)
-		for !l.allFreed() && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
-		}
-		require.True(t, l.allFreed(), "only %d of %d objects reclaimed 5 s after the last guard exited (pending %d)",
-			l.freed.Load(), len(l.objs), c.Stats().Pending)
+		l.awaitAllFreed(t, c)
 		require.NoError(t, c.Close())
 		l.check(t)
 	})
