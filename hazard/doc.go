@@ -35,7 +35,9 @@
 // Harris-Michael lists do (container/marked's Pointer.TryProtect fails on
 // a marked link), or point them at a sentinel the reader restarts on. A
 // reader whose validation fails starts again from a root it can trust.
-// The structures in container/ (stack, queue, list, hashmap) do this.
+// container/list and container/hashmap mark links; container/queue reads
+// its head again after it protects the head's successor, since the
+// successor is in the queue only while that head is.
 //
 // # Prompt release
 //
