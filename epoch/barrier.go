@@ -210,7 +210,8 @@ func (c *Collector) flushClaimed(s *slot, req uint64) bool {
 // Close returns nil when nothing is pending and no guard is open. If guards
 // are still open, Close reclaims only what is safe and returns an error
 // wrapping ErrGuardsOpen that says how many guards are open and how many
-// objects stay pending. Those guards may still retire (and their free
+// objects stay pending (and, WithGuardTracking, where the oldest open guard
+// was entered). Those guards may still retire (and their free
 // functions, run later, may Enter and Retire); call Close again once they
 // have exited: it reclaims the rest. Every retired object is thus reclaimed
 // exactly once, by Close at the latest. Closing a closed, drained Collector
@@ -254,8 +255,14 @@ func (c *Collector) Close() error {
 		// scan misses sees closedBit and panics (see Collector.enter).
 		if open := c.openGuards(); open > 0 {
 			done = true
-			return fmt.Errorf("epoch: Close: %w: %d guard(s) open; %d retired object(s) stay pending until they exit and Close is called again",
-				ErrGuardsOpen, open, c.pending())
+			where := ""
+			if c.tracking {
+				if st := c.Stats(); st.OldestGuardStack != "" {
+					where = fmt.Sprintf("\nthe oldest, open for %v, was entered at:\n%s", st.OldestGuardAge, st.OldestGuardStack)
+				}
+			}
+			return fmt.Errorf("epoch: Close: %w: %d guard(s) open; %d retired object(s) stay pending until they exit and Close is called again%s",
+				ErrGuardsOpen, open, c.pending(), where)
 		}
 		if c.pending() == 0 {
 			done = true

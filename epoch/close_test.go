@@ -397,3 +397,30 @@ func TestCloseAndBarrierFromAFreeFunctionPanic(t *testing.T) {
 		})
 	}
 }
+
+// With guard tracking, Close's ErrGuardsOpen names where the oldest open
+// guard was entered, as Stats does; without, it says only how many.
+func TestCloseNamesTheOldestOpenGuard(t *testing.T) {
+	for _, tracking := range []bool{false, true} {
+		opts := []epoch.Option{epoch.WithMaxBatchAge(0)}
+		if tracking {
+			opts = append(opts, epoch.WithGuardTracking())
+		}
+		c := epoch.New(opts...)
+		g := enterForCloseTest(c)
+		err := c.Close()
+		require.ErrorIs(t, err, epoch.ErrGuardsOpen)
+		require.Contains(t, err.Error(), "1 guard(s) open")
+		if tracking {
+			require.Contains(t, err.Error(), "was entered at:")
+			require.Contains(t, err.Error(), "enterForCloseTest", "the stack starts where the guard was entered")
+		} else {
+			require.NotContains(t, err.Error(), "entered at")
+		}
+		g.Exit()
+		require.NoError(t, c.Close())
+	}
+}
+
+//go:noinline
+func enterForCloseTest(c *epoch.Collector) *epoch.Guard { return c.Enter() }

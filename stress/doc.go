@@ -13,7 +13,7 @@
 //
 //	func TestStack(t *testing.T) {
 //		h := stress.New(t, stress.Ops(500))             // seed, config, leak check
-//		c := epoch.New()
+//		c := epoch.New(epoch.WithBatchSize(4))           // small batches: reclaim while the workers run
 //		s := mystack.New[int](c)
 //		hist := stress.NewHistory(h, stress.StackModel()) // checked after each Run
 //		mix := stress.StackMix(hist,
@@ -34,7 +34,7 @@
 //
 // A failure reads, for example:
 //
-//	worker 3, pop #41: use after reclaim: read a poisoned *mystack.node at stack.go:57
+//	worker 3, pop #41: use after reclaim: read a poisoned *mystack.node at /src/mystack/stack.go:57
 //	seed=8121; rerun with STRESS_SEED=8121 go test -race -run '^TestStack$' ./mystack
 //
 // # Replaying a seed
@@ -80,6 +80,27 @@
 // it in a child process with RunChild, which rebuilds the test binary
 // without coverage when coverage is on.
 //
+// # Hooks in a container's own package
+//
+// Worker.Yield, Ledger and CheckRead take the harness's types, and package
+// stress imports testing, so a container's production package should not
+// import it. Give the container an optional hook instead, nil outside
+// tests, declared in its own package with the methods it needs:
+//
+//	type tracer interface {
+//		Yield()  // *stress.Worker has it
+//		Helper() // reports then skip the container's own helper functions
+//		Errorf(format string, args ...any)
+//	}
+//
+// write its yield points as if tr != nil { tr.Yield() }, embed
+// stress/poison's Canary (which imports nothing from testing) in the node
+// type and check Poisoned after a read, and let the test pass its
+// *stress.Worker as the hook of each operation (an unexported variant of
+// each operation, which the exported one calls with a nil hook, keeps the
+// production API clean). The package's Examples keep the structure in the
+// test for brevity.
+//
 // # Faults
 //
 // Stall, StallGuard and StallProtect hold an epoch guard or a hazard
@@ -114,8 +135,8 @@
 // and thresholds (epoch.WithBatchSize(4), hazard.WithThreshold(8)), so that
 // objects are reclaimed while the workers run; with the default sizes a
 // Run of a few hundred operations reclaims almost nothing before Close, and
-// the same bugs took seconds or went unnoticed. Configure the structure
-// under test so:
+// the same bugs took seconds or went unnoticed: configure the structure
+// under test the same way. The planted bugs, and what reports them:
 //
 //   - reclaiming without a grace period (the free function runs at once,
 //     not through the collector): a use after reclaim;

@@ -50,6 +50,9 @@ type Harness struct {
 // running, with goleak; each Run also reports the goroutines its operations
 // started and left running. The checks retry for a moment, so goroutines
 // that are about to exit are not reported; IgnoreLeaks exempts others.
+// coverWarning logs, once per test binary, that -cover blinds -race.
+var coverWarning sync.Once
+
 func New(tb testing.TB, opts ...Option) *Harness {
 	if tb == nil {
 		panic("stress.New: nil testing.TB")
@@ -75,6 +78,12 @@ func New(tb testing.TB, opts ...Option) *Harness {
 	}
 	if h.cfg.leakCheck {
 		h.leakBase = []goleak.Option{goleak.IgnoreCurrent()}
+	}
+	if RaceEnabled && testing.CoverMode() != "" {
+		coverWarning.Do(func() {
+			tb.Helper()
+			tb.Logf("stress: coverage is on under -race: its atomic counters hide most data races from the race detector in the covered packages (a read after Exit, say); the ledger and CheckRead still work. Run the stress tests without -cover too (see the package documentation).")
+		})
 	}
 	tb.Cleanup(func() {
 		h.checkLeaks(h.leakBase, "at the end of the test")

@@ -16,7 +16,8 @@ import (
 type Result struct {
 	Seed uint64
 	// Ops is the number of operations the workers started (Finally
-	// operations not included).
+	// operations not included). It is 0 on a Run that hung, as are Counts
+	// and Panics: the hung workers' counters are still moving.
 	Ops int64
 	// Counts is the number of times each operation ran, by name.
 	Counts map[string]int64
