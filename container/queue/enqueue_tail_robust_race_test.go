@@ -17,7 +17,8 @@ import (
 // its reservation covers. The enqueuer's first tail is stale, so it helps
 // and reloads the tail: the node it then holds, N3, was born after the
 // enqueuer's reservation (the writer advanced the era in between). At the
-// second yield point the writer dequeues past N3, flushes and drains the
+// fourth yield point (each tail load has one before its reservation and
+// one after) the writer dequeues past N3, flushes and drains the
 // pool. If the reload did not reserve (a plain Load in place of
 // epoch.Load), N3 is reclaimed and comes back zeroed, its next nil, and
 // the enqueuer links its value after a node that is not in the queue:
@@ -48,20 +49,20 @@ func TestRobustEnqueueReservesItsTail(t *testing.T) {
 	var hook func()
 	hook = func() {
 		points++
-		if points > 2 {
+		if points != 2 && points != 4 {
 			return
 		}
 		yield.Hook = nil
 		defer func() { yield.Hook = hook }()
 		switch points {
-		case 1: // the reader holds t = N1, reserved
+		case 2: // the reader holds t = N1, reserved
 			write(func(g *epoch.Guard) { q.Enqueue(g, 0) }) // N1 -> N0
 			deq(1)                                          // retires D: a seal, the era moves
 			write(func(g *epoch.Guard) { q.Enqueue(g, 0) }) // a second era step
 			deq(0)
 			write(func(g *epoch.Guard) { q.Enqueue(g, 3) }) // N3, born after the reader's reservation
 			n3 = q.q.tail.Load()
-		case 2: // the reader has reloaded the tail: N3 (it helped the tail on from N1 first)
+		case 4: // the reader has reloaded the tail: N3 (it helped the tail on from N1 first)
 			require.Same(t, n3, q.q.tail.Load())
 			deq(0)
 			deq(3)
@@ -84,7 +85,7 @@ func TestRobustEnqueueReservesItsTail(t *testing.T) {
 		q.Enqueue(reader, 2)
 	}()
 	reader.Exit()
-	require.GreaterOrEqual(t, points, 2, "the enqueuer did not reload the tail")
+	require.GreaterOrEqual(t, points, 4, "the enqueuer did not reload the tail")
 	require.False(t, reclaimed[n3], "the tail node the enqueuer reloaded was reclaimed under it")
 	require.False(t, slices.Contains(grabbed, n3), "the tail node the enqueuer reloaded was recycled under it")
 	write(func(g *epoch.Guard) {

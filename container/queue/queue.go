@@ -64,7 +64,15 @@ func (pr protection[T]) load(i int, src *atomic.Pointer[node[T]]) *node[T] {
 	if pr.hp != nil {
 		return hazard.Protect(pr.hp[i], src)
 	}
-	return epoch.Load(pr.g, src)
+	// epoch.Load, written out for the yield point.
+	p := src.Load()
+	if yield.Enabled {
+		yield.Point() // p may be dequeued, retired and reclaimed before the reservation covers it
+	}
+	for !pr.g.Reserve() {
+		p = src.Load()
+	}
+	return p
 }
 
 // validates reports whether pr protects anything (hazard pointers or a
@@ -139,6 +147,9 @@ func (q *core[T]) dequeue(pr protection[T]) (v T, old *node[T], ok bool) {
 		if h == nil {
 			return v, nil, false // never started
 		}
+		if yield.Enabled {
+			yield.Point() // a node linked after h now is born after the reservation
+		}
 		next := h.next.Load()
 		if yield.Enabled {
 			yield.Point() // next may be dequeued and reclaimed before it is protected
@@ -153,6 +164,9 @@ func (q *core[T]) dequeue(pr protection[T]) (v T, old *node[T], ok bool) {
 		if t := q.tail.Load(); t == h {
 			q.tail.CompareAndSwap(t, next) // tail lags behind next: help
 			continue
+		}
+		if yield.Enabled {
+			yield.Point() // h and next may be dequeued here: next must not be reclaimed
 		}
 		val := next.value // read before the CAS: next becomes the dummy, which the next dequeuer may retire
 		if yield.Enabled {

@@ -14,7 +14,9 @@ import (
 // TestRobustDequeueRechecksHeadAfterProtect: a robust Dequeue loads the
 // head h and its successor n, and only then protects n; n is in the queue
 // only while h is the head, so once protected it must check the head
-// again. At the yield point between the load of n and its protection, a
+// again. At the yield point between the load of n and its protection
+// (point 3: points 1 and 2 come before the head's reservation and before
+// the load of n), a
 // writer dequeues n's value, which retires h and leaves the queue empty
 // (the era moves, so the reader's protection has to raise). A Dequeue that
 // skipped the head check would go on reading n.value, a value another
@@ -22,8 +24,8 @@ import (
 // (that value, false); the correct one restarts and reports (0, false).
 //
 // (Whether n is reclaimed in that window cannot be driven from here: n was
-// born before the reader's reservation, and there is no yield point
-// between the head load and the load of n.)
+// born before the reader's reservation. TestRobustDequeueReservesSuccessor
+// links n after the reservation.)
 func TestRobustDequeueRechecksHeadAfterProtect(t *testing.T) {
 	c := epoch.New(epoch.WithRobust(), epoch.WithBatchSize(1), epoch.WithMaxBatchAge(0))
 	q := NewEpoch[int](c)
@@ -38,7 +40,7 @@ func TestRobustDequeueRechecksHeadAfterProtect(t *testing.T) {
 	points := 0
 	yield.Hook = func() {
 		points++
-		if points != 1 {
+		if points != 3 {
 			return
 		}
 		yield.Hook = nil
@@ -58,7 +60,7 @@ func TestRobustDequeueRechecksHeadAfterProtect(t *testing.T) {
 		v, ok = q.Dequeue(reader)
 	}()
 	reader.Exit()
-	require.GreaterOrEqual(t, points, 2, "the dequeuer did not restart")
+	require.GreaterOrEqual(t, points, 4, "the dequeuer did not restart")
 	require.False(t, ok, "the value was dequeued twice")
 	require.Zero(t, v, "the dequeuer read the successor of a head it no longer held")
 	w.Unregister()
@@ -76,7 +78,7 @@ func TestDequeueThatLosesReportsNoValue(t *testing.T) {
 	points := 0
 	yield.Hook = func() {
 		points++
-		if points != 2 { // the first is after the load of the successor; the second after its value's
+		if points != 4 { // before and after the load of the successor, before and (the 4th) after the read of its value
 			return
 		}
 		yield.Hook = nil
@@ -91,7 +93,7 @@ func TestDequeueThatLosesReportsNoValue(t *testing.T) {
 		defer func() { yield.Hook = nil }()
 		v, ok = q.Dequeue()
 	}()
-	require.GreaterOrEqual(t, points, 3, "the losing dequeuer did not restart")
+	require.GreaterOrEqual(t, points, 5, "the losing dequeuer did not restart")
 	require.False(t, ok, "the value was dequeued twice")
 	require.Zero(t, v, "a Dequeue that found the queue empty returned a value another dequeuer took")
 }

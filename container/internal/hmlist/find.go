@@ -142,6 +142,9 @@ retry:
 			}
 			unlinked := cur
 			cur = next
+			if yield.Enabled {
+				yield.Point() // next may be deleted and reclaimed before the reservation covers it
+			}
 			protected := g.Reserve() || o.revalidate(prev, cur)
 			o.retire(unlinked)
 			if !protected {

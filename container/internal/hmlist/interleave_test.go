@@ -55,15 +55,16 @@ func TestWalkDropsWhatFailsValidation(t *testing.T) {
 		// validates one, so the node it loads next is held, whatever
 		// happens to it, unless that node was born after the reservation:
 		// linked between the validation of node 1 and the load of its
-		// next field, at point 2 (the top of findReserved's loop). Point
-		// 3 comes after that load.
+		// next field, at point 4 (the top of findReserved's loop; points
+		// 2 and 3 are in the revalidation of the head's node: the era
+		// moved after the reader entered). Point 5 comes after that load.
 		{"EpochRobust/Loop", robustRig, []int{1, 4}, func(r *rig) map[int]func() {
 			return map[int]func(){
-				2: func() {
+				4: func() {
 					r.advance()
 					r.write(func(o Op[int, string]) { r.l.Insert(o, 2, "c") })
 				},
-				3: r.deleteAndReclaim,
+				5: r.deleteAndReclaim,
 			}
 		}},
 	} {

@@ -3,6 +3,7 @@ package hmlist
 import (
 	"cmp"
 
+	"github.com/go-reclaim/reclaim/container/internal/yield"
 	"github.com/go-reclaim/reclaim/container/marked"
 	"github.com/go-reclaim/reclaim/epoch"
 	"github.com/go-reclaim/reclaim/hazard"
@@ -66,9 +67,15 @@ func (ns *Nodes[K, V]) Hazard(a *hazard.Array) Op[K, V] {
 // now report the reservation current and skip the check). find writes out
 // the tests in front of it (see there).
 func (o *Op[K, V]) revalidate(src *marked.Pointer[Node[K, V]], p *Node[K, V]) bool {
+	if yield.Enabled {
+		yield.Point() // p, reclaimed before the reservation moved, may be reused and linked at src again, born after it
+	}
 	for {
 		if q, deleted := src.Load(); q != p || deleted {
 			return false
+		}
+		if yield.Enabled {
+			yield.Point() // p may be deleted and reclaimed again before the reservation covers it
 		}
 		if o.g.Reserve() {
 			return true

@@ -11,7 +11,10 @@ import (
 // These tests take another goroutine's steps at the yield points of a walk
 // (see interleave_test.go for the rigs and for how points are numbered:
 // hazard, one at the head and one per node after its next load; robust,
-// one at the head and two per node, before and after its next load).
+// one at the head and two per node, before and after its next load, one
+// after each unlink, and in each revalidation one on entry and one between
+// each load and its Reserve; the robust rig's first revalidation is the
+// head's, points 2 and 3).
 
 // keyed returns the linked node that holds key.
 func (r *rig) keyed(t *testing.T, key int) *Node[int, string] {
@@ -48,22 +51,22 @@ func TestWalkProtectsSuccessorOfUnlinked(t *testing.T) {
 			}}
 		}, 3},
 		// A robust walk reserves what was born before its last
-		// reservation. At point 4 (top of the loop on node 2) the era
+		// reservation. At point 6 (top of the loop on node 2) the era
 		// moves on, node 3 is born and linked after node 2, and node 2 is
 		// marked (a stalled Delete): the walk loads (3, marked) at point
-		// 5, unlinks node 2 and must reserve node 3 through node 1's link
-		// before it stands on it at point 6, where node 3 is deleted and
-		// reclaimed.
+		// 7, unlinks node 2 (point 8) and must reserve node 3 through node
+		// 1's link (revalidating: points 9 and 10) before it stands on it
+		// at point 11, where node 3 is deleted and reclaimed.
 		{"EpochRobust", robustRig, []int{1, 2, 5}, 0, func(t *testing.T, r *rig) map[int]func() {
 			return map[int]func(){
-				4: func() {
+				6: func() {
 					r.advance()
 					r.write(func(o Op[int, string]) { r.l.Insert(o, 3, "d") })
 					two := r.keyed(t, 2)
 					next, _ := two.next.Load()
 					require.True(t, two.next.TryMark(next))
 				},
-				6: func() {
+				11: func() {
 					n := r.keyed(t, 3)
 					r.write(func(o Op[int, string]) { r.l.Delete(o, 3) })
 					r.reclaim()
@@ -115,15 +118,16 @@ func TestRevalidateRefusesMarkedLink(t *testing.T) {
 	var two *Node[int, string]
 	ran := 0
 	steps := map[int]func(){
-		// Point 2: top of the loop on node 1, reserved.
-		2: func() {
+		// Point 4: top of the loop on node 1, reserved (points 2 and 3
+		// are in the revalidation of the head's node 1).
+		4: func() {
 			ran++
 			r.advance()
 			r.write(func(o Op[int, string]) { r.l.Insert(o, 2, "c") })
 			two = r.keyed(t, 2)
 		},
-		// Point 3: node 2 loaded from node 1, not yet validated.
-		3: func() {
+		// Point 5: node 2 loaded from node 1, not yet validated.
+		5: func() {
 			ran++
 			r.write(func(o Op[int, string]) { r.l.Delete(o, 1) })
 			r.write(func(o Op[int, string]) { r.l.Delete(o, 2) })
