@@ -144,7 +144,9 @@ func (c *Collector) mustBeMade(op string) {
 // enterNoSlot panics for an Enter that has no slot: through an
 // unregistered Handle, or on a zero Collector.
 func (c *Collector) enterNoSlot() {
-	c.mustBeMade("Enter")
+	if c != nil { // a zero Handle has no Collector either
+		c.mustBeMade("Enter")
+	}
 	panic("epoch: Enter on an unregistered Handle")
 }
 

@@ -54,7 +54,7 @@ func (g *Guard) isOpen() bool { return g.state != closed }
 // library that panics on an exited guard before it changes anything), not
 // for synchronization: a *Guard kept after Exit may report true again once
 // Enter hands out the same Guard, which a stale copy cannot tell apart.
-func (g *Guard) Open() bool { return g.isOpen() }
+func (g *Guard) Open() bool { return g.state != closed }
 
 // Exit closes the guard. Pointers loaded under the guard must not be used
 // afterwards. Exit panics if the guard has already exited.

@@ -35,7 +35,11 @@ type Stats struct {
 	// true age by at most the interval between those looks.
 	OldestGuardAge time.Duration
 	// OldestGuardStack is the call stack that entered the oldest open
-	// guard; only with WithGuardTracking.
+	// guard; only with WithGuardTracking. Age and stack are those of the
+	// Enter that pinned the guard's slot: for the guards of a Handle that
+	// exit out of order, the outermost guard's, even once it has exited
+	// while a guard nested in it stays open, since the slot has stayed
+	// pinned since then (which is what holds reclamation back).
 	OldestGuardStack string
 }
 

@@ -118,6 +118,7 @@ func New(opts ...Option) *Domain {
 // Stats or Threshold call made; Threshold counts them anew (it reads every
 // slot) and returns the value Retire uses from then on.
 func (d *Domain) Threshold() int {
+	d.mustBeMade("Threshold")
 	held := 0
 	for s := range d.slots.All() {
 		held += int(s.Value.held.Load())

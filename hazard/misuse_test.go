@@ -233,3 +233,11 @@ func TestMisuseZeroDomain(t *testing.T) {
 		})
 	}
 }
+
+// Get on a nil *Pool fails before it pins its processor: a panic while
+// pinned is a fatal error that no recover catches (it killed the process).
+func TestNilPoolGetIsRecoverable(t *testing.T) {
+	var p *hazard.Pool[int]
+	require.Panics(t, func() { p.Get() })
+	require.Panics(t, func() { p.Retire(new(int)) })
+}

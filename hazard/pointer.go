@@ -121,6 +121,10 @@ func (a *Array) outOfRange(i int) {
 // Len is the number of hazard pointers in the array.
 func (a *Array) Len() int { return a.n }
 
+// Domain returns the domain the array's hazard pointers belong to (nil for
+// a zero Array).
+func (a *Array) Domain() *Domain { return a.ptrs[0].d }
+
 // Release releases every hazard pointer of the array. It panics if any was
 // already released.
 func (a *Array) Release() {

@@ -80,7 +80,8 @@ func NewPool[T any](d *Domain, opts ...PoolOption[T]) *Pool[T] {
 // previous life (through any hazard pointer that protected it, and by its
 // OnReclaim) is synchronized before Get returns it.
 func (p *Pool[T]) Get() *T {
-	l := p.local.Pin(pin.Pin())
+	local := &p.local // a nil p faults here, not pinned below, where the panic would be fatal
+	l := local.Pin(pin.Pin())
 	if l != nil && len(l.objs) > 0 {
 		x := l.pop()
 		p.local.Unpin(l)

@@ -16,8 +16,9 @@ const HazardPointers = 2 // as the shared list, internal/hmlist, needs
 // protects them. It is safe for concurrent use; create it with NewHazard.
 //
 // Operations take hp, an Array of at least HazardPointers hazard pointers
-// of the map's domain held by the calling goroutine, and leave them reset:
-// a goroutine acquires them once for many operations.
+// of the map's domain held by the calling goroutine (they panic on any
+// other, and on a zero Hazard, before changing anything), and leave them
+// reset: a goroutine acquires them once for many operations.
 type Hazard[K cmp.Ordered, V any] struct {
 	table[K, V]
 	ns *hmlist.Nodes[K, V]
@@ -33,17 +34,20 @@ func NewHazard[K cmp.Ordered, V any](d *hazard.Domain, buckets int) *Hazard[K, V
 // Get returns the value of key and whether it is present, protecting with
 // hp.
 func (m *Hazard[K, V]) Get(hp *hazard.Array, key K) (V, bool) {
+	m.ns.CheckArray("hashmap: Hazard.Get", hp) // first: a zero map has no buckets
 	return m.bucket(key).Get(m.ns.Hazard(hp), key)
 }
 
 // Put sets key to val and returns the value it replaced, if any, protecting
 // with hp. The replaced node is retired to the domain.
 func (m *Hazard[K, V]) Put(hp *hazard.Array, key K, val V) (old V, replaced bool) {
+	m.ns.CheckArray("hashmap: Hazard.Put", hp)
 	return m.bucket(key).Put(m.ns.Hazard(hp), key, val)
 }
 
 // Delete removes key and returns its value, if it was present, protecting
 // with hp.
 func (m *Hazard[K, V]) Delete(hp *hazard.Array, key K) (old V, deleted bool) {
+	m.ns.CheckArray("hashmap: Hazard.Delete", hp)
 	return m.bucket(key).Delete(m.ns.Hazard(hp), key)
 }

@@ -19,7 +19,8 @@ const HazardPointers = 2 // as the shared list, internal/hmlist, needs
 //
 // Every operation takes hp, an Array of at least HazardPointers hazard
 // pointers of the set's domain, held by the calling goroutine (from
-// d.AcquireArray(list.HazardPointers)), and leaves them reset. Passing them
+// d.AcquireArray(list.HazardPointers); it panics on any other, and on a
+// zero Hazard, before changing anything), and leaves them reset. Passing them
 // in lets a goroutine acquire them once for many operations: acquiring per
 // operation would cost a slot acquisition and release per pointer.
 type Hazard[K cmp.Ordered] struct {
@@ -34,16 +35,19 @@ func NewHazard[K cmp.Ordered](d *hazard.Domain) *Hazard[K] {
 
 // Insert adds key and reports whether it was absent, protecting with hp.
 func (s *Hazard[K]) Insert(hp *hazard.Array, key K) bool {
+	s.ns.CheckArray("list: Hazard.Insert", hp)
 	return s.l.Insert(s.ns.Hazard(hp), key, none{})
 }
 
 // Delete removes key and reports whether it was present, protecting with
 // hp. The deleted node is retired to the domain.
 func (s *Hazard[K]) Delete(hp *hazard.Array, key K) bool {
+	s.ns.CheckArray("list: Hazard.Delete", hp)
 	return found(s.l.Delete(s.ns.Hazard(hp), key))
 }
 
 // Contains reports whether key is present, protecting with hp.
 func (s *Hazard[K]) Contains(hp *hazard.Array, key K) bool {
+	s.ns.CheckArray("list: Hazard.Contains", hp)
 	return found(s.l.Get(s.ns.Hazard(hp), key))
 }

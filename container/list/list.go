@@ -29,8 +29,9 @@ func found(_ none, ok bool) bool { return ok }
 
 // Epoch is a Harris-Michael set whose nodes are recycled through an
 // epoch.Pool. Every operation takes the guard of the calling goroutine,
-// which must be open and belong to the set's collector. It is safe for
-// concurrent use; create it with NewEpoch.
+// which must be open and belong to the set's collector: an operation
+// panics otherwise, and on a zero Epoch, before it changes anything. It is
+// safe for concurrent use; create it with NewEpoch.
 //
 // It works on a classic Collector and on a robust one (epoch.WithRobust).
 // A classic guard protects every node loaded under it; a robust guard
@@ -50,11 +51,20 @@ func NewEpoch[K cmp.Ordered](c *epoch.Collector) *Epoch[K] {
 }
 
 // Insert adds key under g and reports whether it was absent.
-func (s *Epoch[K]) Insert(g *epoch.Guard, key K) bool { return s.l.Insert(s.ns.Epoch(g), key, none{}) }
+func (s *Epoch[K]) Insert(g *epoch.Guard, key K) bool {
+	s.ns.CheckGuard("list: Epoch.Insert", g)
+	return s.l.Insert(s.ns.Epoch(g), key, none{})
+}
 
 // Delete removes key under g and reports whether it was present; its node
 // goes back to the pool after a grace period.
-func (s *Epoch[K]) Delete(g *epoch.Guard, key K) bool { return found(s.l.Delete(s.ns.Epoch(g), key)) }
+func (s *Epoch[K]) Delete(g *epoch.Guard, key K) bool {
+	s.ns.CheckGuard("list: Epoch.Delete", g)
+	return found(s.l.Delete(s.ns.Epoch(g), key))
+}
 
 // Contains reports whether key is present, reading under g.
-func (s *Epoch[K]) Contains(g *epoch.Guard, key K) bool { return found(s.l.Get(s.ns.Epoch(g), key)) }
+func (s *Epoch[K]) Contains(g *epoch.Guard, key K) bool {
+	s.ns.CheckGuard("list: Epoch.Contains", g)
+	return found(s.l.Get(s.ns.Epoch(g), key))
+}

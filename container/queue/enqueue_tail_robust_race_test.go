@@ -26,7 +26,7 @@ import (
 func TestRobustEnqueueReservesItsTail(t *testing.T) {
 	c := epoch.New(epoch.WithRobust(), epoch.WithBatchSize(1), epoch.WithMaxBatchAge(0))
 	reclaimed := map[*node[int]]bool{} // written by the Flush in the hook, on this goroutine
-	q := &Epoch[int]{robust: true, pool: epoch.NewPool(c,
+	q := &Epoch[int]{robust: true, c: c, pool: epoch.NewPool(c,
 		epoch.OnReclaim(func(n *node[int]) { reclaimed[n] = true }))}
 	w := c.Register()
 	write := func(f func(g *epoch.Guard)) {

@@ -3,6 +3,7 @@ package queue
 import (
 	"sync/atomic"
 
+	"github.com/go-reclaim/reclaim/container/internal/check"
 	"github.com/go-reclaim/reclaim/container/internal/yield"
 	"github.com/go-reclaim/reclaim/epoch"
 	"github.com/go-reclaim/reclaim/hazard"
@@ -201,8 +202,9 @@ func (q *GC[T]) Dequeue() (v T, ok bool) {
 
 // Epoch is a Michael-Scott queue whose nodes are recycled through an
 // epoch.Pool. Every operation takes the guard of the calling goroutine,
-// which must be open and belong to the queue's collector. It is safe for
-// concurrent use; create it with NewEpoch.
+// which must be open and belong to the queue's collector: an operation
+// panics otherwise, and on a zero Epoch, before it changes anything. It is
+// safe for concurrent use; create it with NewEpoch.
 //
 // It works on a classic Collector and on a robust one (epoch.WithRobust).
 // On a classic one the guard alone protects every node loaded under it, so
@@ -213,12 +215,13 @@ func (q *GC[T]) Dequeue() (v T, ok bool) {
 type Epoch[T any] struct {
 	q      core[T]
 	pool   *epoch.Pool[node[T]]
-	robust bool // the collector is robust: see protection
+	c      *epoch.Collector // the pool's, checked against every guard
+	robust bool             // the collector is robust: see protection
 }
 
 // NewEpoch returns an empty queue whose nodes are reclaimed through c.
 func NewEpoch[T any](c *epoch.Collector) *Epoch[T] {
-	return &Epoch[T]{pool: epoch.NewPool[node[T]](c), robust: c.Robust()}
+	return &Epoch[T]{pool: epoch.NewPool[node[T]](c), c: c, robust: c.Robust()}
 }
 
 // protection returns what g must do to protect the nodes an operation
@@ -230,8 +233,11 @@ func (q *Epoch[T]) protection(g *epoch.Guard) protection[T] {
 	return protection[T]{}
 }
 
-// Enqueue appends v, taking a node from the pool under g.
+// Enqueue appends v, taking a node from the pool under g, an open guard of
+// the queue's collector: Enqueue panics otherwise, and on a zero Epoch,
+// before it changes anything.
 func (q *Epoch[T]) Enqueue(g *epoch.Guard, v T) {
+	check.Guard[T]("queue: Epoch.Enqueue", g, q.c)
 	n := q.pool.Get(g)
 	n.value = v
 	for !q.q.enqueue(n, q.protection(g)) {
@@ -242,7 +248,9 @@ func (q *Epoch[T]) Enqueue(g *epoch.Guard, v T) {
 // Dequeue removes the first value under g; ok is false if the queue is
 // empty. The guard makes reading the head's successor safe and the CAS
 // immune to ABA; the old dummy goes back to the pool after a grace period.
+// It panics as Enqueue does.
 func (q *Epoch[T]) Dequeue(g *epoch.Guard) (v T, ok bool) {
+	check.Guard[T]("queue: Epoch.Dequeue", g, q.c)
 	v, old, ok := q.q.dequeue(q.protection(g))
 	if ok {
 		q.pool.Retire(g, old)

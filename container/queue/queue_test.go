@@ -153,8 +153,15 @@ func TestHazardArrayTooShort(t *testing.T) {
 	d := hazard.New()
 	q := queue.NewHazard[int](d)
 	hp := d.AcquireArray(1)
-	q.Enqueue(hp, 1)
+	// Every operation takes HazardPointers, as documented (Enqueue, which
+	// uses only the first, took one alone before), and refuses fewer
+	// before it changes anything.
+	require.Panics(t, func() { q.Enqueue(hp, 1) })
 	require.Panics(t, func() { q.Dequeue(hp) })
 	hp.Release()
+	full := d.AcquireArray(queue.HazardPointers)
+	_, ok := q.Dequeue(full)
+	require.False(t, ok, "a refused Enqueue enqueued")
+	full.Release()
 	require.NoError(t, d.Close())
 }

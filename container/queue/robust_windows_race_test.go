@@ -27,7 +27,7 @@ func newWindowsRig() *windowsRig {
 		c:         epoch.New(epoch.WithRobust(), epoch.WithBatchSize(1), epoch.WithMaxBatchAge(0)),
 		reclaimed: map[*node[int]]bool{},
 	}
-	r.q = &Epoch[int]{robust: true, pool: epoch.NewPool(r.c, epoch.OnReclaim(func(n *node[int]) {
+	r.q = &Epoch[int]{robust: true, c: r.c, pool: epoch.NewPool(r.c, epoch.OnReclaim(func(n *node[int]) {
 		r.reclaimed[n] = true
 		n.value = -1
 		n.next.Store(nil)

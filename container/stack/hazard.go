@@ -3,6 +3,7 @@ package stack
 import (
 	"sync/atomic"
 
+	"github.com/go-reclaim/reclaim/container/internal/check"
 	"github.com/go-reclaim/reclaim/container/internal/yield"
 	"github.com/go-reclaim/reclaim/hazard"
 	"github.com/go-reclaim/reclaim/internal/spin"
@@ -14,15 +15,18 @@ import (
 type Hazard[T any] struct {
 	head atomic.Pointer[node[T]]
 	pool *hazard.Pool[node[T]]
+	d    *hazard.Domain // the pool's, checked against every hazard pointer
 }
 
 // NewHazard returns an empty stack whose nodes are reclaimed through d.
 func NewHazard[T any](d *hazard.Domain) *Hazard[T] {
-	return &Hazard[T]{pool: hazard.NewPool[node[T]](d)}
+	return &Hazard[T]{pool: hazard.NewPool[node[T]](d), d: d}
 }
 
 // Push adds v on top. It reads no shared node, so it needs no protection.
+// It panics on a zero Hazard.
 func (s *Hazard[T]) Push(v T) {
+	check.Made[T]("stack: Hazard.Push", s.d != nil)
 	n := s.pool.Get()
 	n.value = v
 	link(&s.head, n)
@@ -32,7 +36,10 @@ func (s *Hazard[T]) Push(v T) {
 // hazard pointer of the stack's domain, held by the caller; Pop leaves it
 // reset. Protecting the top node makes reading its next field safe and the
 // CAS immune to ABA: the node cannot be recycled while hp protects it.
+// Pop panics if hp is nil or of another domain, and on a zero Hazard,
+// before it changes anything.
 func (s *Hazard[T]) Pop(hp *hazard.Pointer) (v T, ok bool) {
+	check.Pointer[T]("stack: Hazard.Pop", hp, s.d)
 	var b spin.Backoff
 	for {
 		h := hazard.Protect(hp, &s.head)

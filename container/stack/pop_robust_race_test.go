@@ -24,7 +24,7 @@ import (
 func TestRobustPopReservesItsTop(t *testing.T) {
 	c := epoch.New(epoch.WithRobust(), epoch.WithBatchSize(1), epoch.WithMaxBatchAge(0))
 	reclaimed := map[*node[int]]bool{} // written by the Flush in the hook, on this goroutine
-	s := &Epoch[int]{pool: epoch.NewPool(c,
+	s := &Epoch[int]{c: c, pool: epoch.NewPool(c,
 		epoch.OnReclaim(func(n *node[int]) { reclaimed[n] = true }))}
 	w := c.Register()
 	write := func(f func(g *epoch.Guard)) {

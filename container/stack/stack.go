@@ -11,6 +11,7 @@ package stack
 import (
 	"sync/atomic"
 
+	"github.com/go-reclaim/reclaim/container/internal/check"
 	"github.com/go-reclaim/reclaim/container/internal/yield"
 	"github.com/go-reclaim/reclaim/epoch"
 	"github.com/go-reclaim/reclaim/internal/spin"
@@ -71,15 +72,18 @@ func (s *GC[T]) Pop() (v T, ok bool) {
 type Epoch[T any] struct {
 	head atomic.Pointer[node[T]]
 	pool *epoch.Pool[node[T]]
+	c    *epoch.Collector // the pool's, checked against every guard
 }
 
 // NewEpoch returns an empty stack whose nodes are reclaimed through c.
 func NewEpoch[T any](c *epoch.Collector) *Epoch[T] {
-	return &Epoch[T]{pool: epoch.NewPool[node[T]](c)}
+	return &Epoch[T]{pool: epoch.NewPool[node[T]](c), c: c}
 }
 
-// Push adds v on top. g must be an open guard of the stack's collector.
+// Push adds v on top. g must be an open guard of the stack's collector:
+// Push panics otherwise, and on a zero Epoch, before it changes anything.
 func (s *Epoch[T]) Push(g *epoch.Guard, v T) {
+	check.Guard[T]("stack: Epoch.Push", g, s.c)
 	n := s.pool.Get(g)
 	n.value = v
 	link(&s.head, n)
@@ -88,7 +92,9 @@ func (s *Epoch[T]) Push(g *epoch.Guard, v T) {
 // Pop removes the top value; ok is false if the stack is empty. The guard
 // makes reading h.next safe (h cannot be reused while g is open) and makes
 // the CAS immune to ABA (h cannot come back to the top while g is open).
+// It panics as Push does.
 func (s *Epoch[T]) Pop(g *epoch.Guard) (v T, ok bool) {
+	check.Guard[T]("stack: Epoch.Pop", g, s.c)
 	var b spin.Backoff
 	for {
 		h := epoch.Load(g, &s.head)

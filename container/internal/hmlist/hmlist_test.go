@@ -142,7 +142,7 @@ func TestReplace(t *testing.T) {
 func TestRobustReservesWhatItEnters(t *testing.T) {
 	reclaimed := map[*Node[int, string]]bool{}
 	c := epoch.New(epoch.WithRobust(), epoch.WithBatchSize(1), epoch.WithMaxBatchAge(0))
-	ns := &Nodes[int, string]{robust: true, epoch: epoch.NewPool(c,
+	ns := &Nodes[int, string]{c: c, robust: true, epoch: epoch.NewPool(c,
 		epoch.OnReclaim(func(n *Node[int, string]) { reclaimed[n] = true }))}
 	l := new(List[int, string])
 	writer := c.Register()

@@ -136,7 +136,7 @@ func (r *rig) deleteAndReclaim() {
 func hazardRig(t *testing.T) *rig {
 	d := hazard.New()
 	r := &rig{l: new(List[int, string]), reclaimed: map[*Node[int, string]]bool{}}
-	ns := &Nodes[int, string]{hazard: hazard.NewPool(d, hazard.OnReclaim(r.poison))}
+	ns := &Nodes[int, string]{d: d, hazard: hazard.NewPool(d, hazard.OnReclaim(r.poison))}
 	reader, writer := d.AcquireArray(HazardPointers), d.AcquireArray(HazardPointers)
 	r.read = ns.Hazard(reader)
 	r.write = func(op func(Op[int, string])) { op(ns.Hazard(writer)) }
@@ -155,7 +155,7 @@ func hazardRig(t *testing.T) *rig {
 func robustRig(t *testing.T) *rig {
 	c := epoch.New(epoch.WithRobust(), epoch.WithBatchSize(1), epoch.WithMaxBatchAge(0))
 	r := &rig{l: new(List[int, string]), reclaimed: map[*Node[int, string]]bool{}}
-	ns := &Nodes[int, string]{robust: true, epoch: epoch.NewPool(c, epoch.OnReclaim(r.poison))}
+	ns := &Nodes[int, string]{c: c, robust: true, epoch: epoch.NewPool(c, epoch.OnReclaim(r.poison))}
 	writer := c.Register()
 	reader := c.Enter()
 	r.read = ns.Epoch(reader)

@@ -3,6 +3,7 @@ package hmlist
 import (
 	"cmp"
 
+	"github.com/go-reclaim/reclaim/container/internal/check"
 	"github.com/go-reclaim/reclaim/container/internal/yield"
 	"github.com/go-reclaim/reclaim/container/marked"
 	"github.com/go-reclaim/reclaim/epoch"
@@ -20,18 +21,20 @@ const HazardPointers = 2
 type Nodes[K cmp.Ordered, V any] struct {
 	epoch  *epoch.Pool[Node[K, V]]
 	hazard *hazard.Pool[Node[K, V]]
-	robust bool // epoch's collector is robust: guards must reserve (see find)
+	c      *epoch.Collector // epoch's, checked against every guard
+	d      *hazard.Domain   // hazard's, checked against every Array
+	robust bool             // epoch's collector is robust: guards must reserve (see find)
 }
 
 // NewEpochNodes recycles nodes through an epoch.Pool of c, classic or
 // robust.
 func NewEpochNodes[K cmp.Ordered, V any](c *epoch.Collector) *Nodes[K, V] {
-	return &Nodes[K, V]{epoch: epoch.NewPool[Node[K, V]](c), robust: c.Robust()}
+	return &Nodes[K, V]{epoch: epoch.NewPool[Node[K, V]](c), c: c, robust: c.Robust()}
 }
 
 // NewHazardNodes recycles nodes through a hazard.Pool of d.
 func NewHazardNodes[K cmp.Ordered, V any](d *hazard.Domain) *Nodes[K, V] {
-	return &Nodes[K, V]{hazard: hazard.NewPool[Node[K, V]](d)}
+	return &Nodes[K, V]{hazard: hazard.NewPool[Node[K, V]](d), d: d}
 }
 
 // Op is the protection one operation runs under. The zero value is the
@@ -46,15 +49,38 @@ type Op[K cmp.Ordered, V any] struct {
 	backoff           spin.Backoff
 }
 
-// Epoch returns an Op under g, an open guard of the pool's collector.
+// Epoch returns an Op under g, an open guard of the pool's collector, which
+// the caller has checked (CheckGuard).
 func (ns *Nodes[K, V]) Epoch(g *epoch.Guard) Op[K, V] {
 	return Op[K, V]{ns: ns, g: g, validates: ns.robust, robust: ns.robust}
 }
 
 // Hazard returns an Op that protects with the first HazardPointers pointers
-// of a, which must belong to the domain of ns. It panics if a is too short.
+// of a, which the caller has checked (CheckArray).
 func (ns *Nodes[K, V]) Hazard(a *hazard.Array) Op[K, V] {
 	return Op[K, V]{ns: ns, hp: [HazardPointers]*hazard.Pointer{a.At(0), a.At(1)}, validates: true}
+}
+
+// CheckGuard panics, naming op (see package check), unless g is an open
+// guard of the pool's collector, and if ns is nil (a zero structure's).
+// It is apart from Epoch so that both inline into the operations: an Op
+// returned by a call was copied, and a list's Contains took 14% longer.
+func (ns *Nodes[K, V]) CheckGuard(op string, g *epoch.Guard) {
+	var c *epoch.Collector
+	if ns != nil {
+		c = ns.c
+	}
+	check.Guard[K](op, g, c)
+}
+
+// CheckArray panics, naming op, unless a holds HazardPointers pointers of
+// the pool's domain, and if ns is nil (a zero structure's).
+func (ns *Nodes[K, V]) CheckArray(op string, a *hazard.Array) {
+	var d *hazard.Domain
+	if ns != nil {
+		d = ns.d
+	}
+	check.Array[K](op, a, d, HazardPointers)
 }
 
 // revalidate makes p, just read from src as (p, false), safe to

@@ -26,7 +26,7 @@ import (
 func TestRevalidateReservesRecycled(t *testing.T) {
 	reclaimed := map[*Node[int, string]]int{}
 	c := epoch.New(epoch.WithRobust(), epoch.WithBatchSize(1), epoch.WithMaxBatchAge(0))
-	ns := &Nodes[int, string]{robust: true, epoch: epoch.NewPool(c,
+	ns := &Nodes[int, string]{c: c, robust: true, epoch: epoch.NewPool(c,
 		epoch.OnReclaim(func(n *Node[int, string]) { reclaimed[n]++ }))}
 	l := new(List[int, string])
 	writer := c.Register()
@@ -70,7 +70,7 @@ func TestDoneResetsHazardPointers(t *testing.T) {
 	for _, key := range []int{1, 2, 3} {
 		reclaimed := map[*Node[int, string]]bool{}
 		d := hazard.New()
-		ns := &Nodes[int, string]{hazard: hazard.NewPool(d,
+		ns := &Nodes[int, string]{d: d, hazard: hazard.NewPool(d,
 			hazard.OnReclaim(func(n *Node[int, string]) { reclaimed[n] = true }))}
 		reader, writer := d.AcquireArray(HazardPointers), d.AcquireArray(HazardPointers)
 		l := new(List[int, string])
