@@ -27,8 +27,38 @@ type missNode struct {
 
 const missNodes = 1 << 22 // 64 MiB of nodes and 32 MiB of pointers
 
-// missTable returns the nodes, in random order, each pointing to another.
-var missTable = sync.OnceValue(func() []*missNode {
+// missTable returns the nodes, in random order, each pointing to another,
+// built on first use and kept for the next *Misses benchmark until
+// FreeMissTable.
+func missTable() []*missNode {
+	misses.Lock()
+	defer misses.Unlock()
+	if misses.table == nil {
+		misses.table = buildMissTable()
+	}
+	return misses.table
+}
+
+// misses holds the table the *Misses benchmarks share (96 MiB, a second to
+// build).
+var misses struct {
+	sync.Mutex
+	table []*missNode
+}
+
+// FreeMissTable drops the table of the *Misses benchmarks. A process that
+// measures anything else after them calls it: the table's 96 MiB of
+// pointers would stay live, a ballast that makes the garbage collector run
+// rarer and mark more (cmd/reclaimbench's workloads after its
+// microbenchmarks).
+func FreeMissTable() {
+	misses.Lock()
+	misses.table = nil
+	misses.Unlock()
+	runtime.GC()
+}
+
+func buildMissTable() []*missNode {
 	nodes := make([]missNode, missNodes)
 	table := make([]*missNode, missNodes)
 	x := uint64(0x9e3779b97f4a7c15)
@@ -39,7 +69,7 @@ var missTable = sync.OnceValue(func() []*missNode {
 		nodes[i].next = &nodes[(x>>32)%missNodes]
 	}
 	return table
-})
+}
 
 func xorshift(x uint64) uint64 {
 	x ^= x << 13

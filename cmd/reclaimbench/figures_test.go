@@ -33,8 +33,24 @@ func TestWorkloadsFlagNotIgnored(t *testing.T) {
 	require.Contains(t, mixes, workload.Mix{Read: 75}, "-workloads 75/25 accepted, but the set is measured at none of it")
 }
 
-// -run: "only microbenchmarks matching this regexp (their floors always
-// run)": every selected case's floor must be selected, or its ratio is "-".
+// -run: "only microbenchmarks matching this regexp, and the floors they
+// are compared with": every selected case's floor must be selected, or its
+// ratio is "-", and nothing else is (every floor ran, the 96 MiB table of
+// the Misses floor included, whatever -run said).
+func TestRunSelectsOnlyMatchesAndTheirFloors(t *testing.T) {
+	var names []string
+	for _, c := range microCases(regexp.MustCompile("^ArcStore$")) {
+		names = append(names, c.Name)
+	}
+	require.Equal(t, []string{"RefcountAddPair", "ArcStore"}, names)
+	names = nil
+	for _, c := range microCases(regexp.MustCompile("^ArcCloneRelease$")) {
+		names = append(names, c.Name)
+	}
+	require.Equal(t, []string{"RefcountAddPair", "ArcCloneRelease"}, names)
+}
+
+// Every selected case's floor must be selected, or its ratio is "-".
 func TestRunSelectsFloorsOfFloors(t *testing.T) {
 	for _, re := range []string{"mode=robust", "Helper", "EpochEnterExit/mode=robust"} {
 		cs := microCases(regexp.MustCompile(re))

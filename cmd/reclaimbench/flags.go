@@ -164,7 +164,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	reps := fs.Int("reps", 5, "measured runs of each point; tables show the median and the spread")
 	robust := fs.Duration("robust", 5*time.Second, "length of each robustness run (stalled reader); 0 skips it")
 	micro := fs.Bool("micro", true, "run the microbenchmarks with their floors")
-	microRun := fs.String("run", "", "only microbenchmarks matching this `regexp` (their floors always run)")
+	microRun := fs.String("run", "", "only microbenchmarks matching this `regexp`, and the floors they are compared with")
 	count := fs.Int("count", 5, "runs of each microbenchmark; tables show the median")
 	benchtime := fs.Duration("benchtime", 300*time.Millisecond, "target length of each microbenchmark run")
 	out := fs.String("out", "out/reclaimbench", "output `folder` for CSV, report.md, plots and benchstat.txt")
@@ -237,6 +237,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if o.goroutines, err = parseList(*goroutines, parseCount); err != nil {
 		return usage("-goroutines: %v", err)
 	}
+	slices.Sort(o.goroutines) // measured smallest first: the plan, the report and the tables say so too
 	if s := unsized(o); s != nil {
 		return usage("-keys %s selects none of %s's key ranges (it has %s)", strings.Join(o.keys, ","), s.Name,
 			names(s.KeyRanges, func(kr workload.KeyRange) string { return kr.Name }))
@@ -245,8 +246,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return usage("-run: %v", err)
 	}
 	switch {
-	case o.duration <= 0:
-		return usage("-duration must be positive")
+	case o.duration < time.Millisecond:
+		return usage("-duration must be at least 1ms: a shorter run may complete no operation, and a ratio of none means nothing")
 	case o.reps < 1:
 		return usage("-reps must be at least 1")
 	case o.robust < 0:

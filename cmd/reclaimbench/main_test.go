@@ -52,6 +52,7 @@ func TestBadFlagsExit2(t *testing.T) {
 		{"-goroutines", "two"},
 		{"-goroutines", ""},
 		{"-duration", "0s"},
+		{"-duration", "1ns"}, // no operation completes: ratios of none
 		{"-duration", "soon"},
 		{"-reps", "0"},
 		{"-count", "0"},
@@ -417,4 +418,12 @@ func requireImages(t *testing.T, dir string, images [][]string) {
 		require.NoError(t, err, m[1])
 		require.Positive(t, cfg.Width)
 	}
+}
+
+// -goroutines is measured smallest first whatever the order given, and the
+// plan, the report and the tables list it so.
+func TestGoroutinesSorted(t *testing.T) {
+	o, err := parseFlags([]string{"-goroutines", "4,1,2"}, new(bytes.Buffer))
+	require.NoError(t, err)
+	require.Equal(t, []int{1, 2, 4}, o.goroutines)
 }

@@ -38,9 +38,9 @@ func (r *microResult) ratio() float64 {
 }
 
 // microCases lists the cases to run, in the suite's order: those matching
-// filter, every floor (floors are always measured, in the same run as what
-// they bound), and the floors of the cases chosen, transitively (a case
-// such as EpochEnterExit is a floor and has one).
+// filter and their floors, transitively (a case such as EpochEnterExit is
+// a floor and has one), so that each ratio compares with a floor measured
+// in the same run.
 func microCases(filter *regexp.Regexp) []bench.Case {
 	floorOf := map[string]string{}
 	for _, c := range bench.Suite {
@@ -48,7 +48,7 @@ func microCases(filter *regexp.Regexp) []bench.Case {
 	}
 	want := map[string]bool{}
 	for _, c := range bench.Suite {
-		if c.Floor == "" || filter.MatchString(c.Name) {
+		if filter.MatchString(c.Name) {
 			for n := c.Name; n != "" && !want[n]; n = floorOf[n] {
 				want[n] = true
 			}

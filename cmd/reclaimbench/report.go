@@ -107,7 +107,7 @@ so the samples are judged by flatness, not against the bound.
 		writeMarkdownTable(w, microTable(res.micro))
 	}
 
-	fmt.Fprint(w, "## Files\n\n- results.csv: every measured run\n- summary.csv: one row per point (medians)\n- robustness.csv: pending objects over time\n- micro.csv: microbenchmarks\n- benchstat.txt: every run in the Go benchmark format; compare two invocations with `benchstat old/benchstat.txt new/benchstat.txt`, or schemes with `benchstat -col /scheme benchstat.txt`\n- plots/: the plots above\n")
+	fmt.Fprint(w, "## Files\n\n- results.csv: every measured run\n- summary.csv: one row per point: medians of its runs, but pending_peak, the highest of them\n- robustness.csv: pending objects over time\n- micro.csv: microbenchmarks on the default fence path (the SC column of -fences both, measured in a child process with RECLAIM_FENCE=sc, is in this report only)\n- benchstat.txt: every run in the Go benchmark format; compare two invocations with `benchstat old/benchstat.txt new/benchstat.txt`, or schemes with `benchstat -col /scheme benchstat.txt`\n- plots/: the plots above\n")
 }
 
 func writeMarkdownTable(w io.Writer, t table) {

@@ -305,6 +305,11 @@ func (t target) evaluate(g *group, quick bool) targetResult {
 			compared(b)
 			base = b.sum
 		}
+		if p.sum.mops == 0 || baseline != "" && base.mops == 0 {
+			shown = append(shown, fmt.Sprintf("g=%d: no operation completed", p.goroutines))
+			missed = append(missed, fmt.Sprintf("g=%d (not measured)", p.goroutines))
+			continue
+		}
 		compared(p)
 		s, ok := t.check(p.sum, base)
 		shown = append(shown, fmt.Sprintf("g=%d: %s", p.goroutines, s))
