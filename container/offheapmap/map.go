@@ -53,13 +53,20 @@ const (
 // New returns an empty map reclaimed through c (epoch.Default() if nil)
 // that holds at most maxEntries entries at once, counting replaced and
 // deleted ones still in their grace period: give it headroom over the
-// live entries you expect. The whole maxEntries is reserved as address
-// space and committed as entries are first used; the table starts small
-// and grows as entries are added.
+// live entries you expect, for every entry replaced or deleted while the
+// longest guard is open and its batch waits for a grace period (thousands
+// per writing goroutine at the collector's default batch size, more where
+// goroutines outnumber processors and are descheduled inside guards; a
+// replacing Store needs a free entry too). When Store fails with
+// offheap.ErrFull, a Barrier of the collector called outside any guard
+// waits those grace periods out. The whole maxEntries is reserved as
+// address space and committed as entries are first used; the table starts
+// small and grows as entries are added.
 //
 // New fails with offheap.ErrPointers if K or V contains Go pointers, and
-// with offheap.ErrSize if maxEntries is not positive. opts are the entry
-// slab's (offheap.WithChecks for the checked mode).
+// with offheap.ErrSize if maxEntries is not between 1 and 2^32-1 or does
+// not fit the address space. opts are the entry slab's (offheap.WithChecks
+// for the checked mode).
 func New[K comparable, V any](c *epoch.Collector, maxEntries int, opts ...offheap.Option) (*Map[K, V], error) {
 	if c == nil {
 		c = epoch.Default()
@@ -244,6 +251,9 @@ func (m *Map[K, V]) insert(t *table, h uint64, hd offheap.Handle) {
 // that has exited, before the operation changes anything.
 func (m *Map[K, V]) checkGuard(op string, g *epoch.Guard) {
 	if g == nil || g.Collector() != m.c {
+		if m.c == nil {
+			panic("offheapmap: " + op + " on a zero Map: make it with New")
+		}
 		panic("offheapmap: " + op + " with a nil guard or a guard of another collector than the map's")
 	}
 	if !g.Open() {

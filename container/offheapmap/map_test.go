@@ -275,6 +275,8 @@ func TestMisuse(t *testing.T) {
 		require.PanicsWithValue(t, msg, func() { f(nil) }, name)
 		require.PanicsWithValue(t, msg, func() { f(og) }, name)
 	}
+	var zero offheapmap.Map[uint64, value]
+	require.PanicsWithValue(t, "offheapmap: Load on a zero Map: make it with New", func() { zero.Load(og, 1) })
 	og.Exit()
 	require.Zero(t, m.Len(), "a refused Store leaves the map unchanged")
 	g := c.Enter()
