@@ -130,7 +130,8 @@ type PoolOption[T any] func(*Pool[T])
 // Exit that honours a flush, Flush, Barrier, Close or the aging timer),
 // possibly while the Pool's lock is held, so it must not call the Pool or
 // its Collector. It should not panic: if it does, the panic propagates to
-// that caller (from the aging timer: to the next Flush, Barrier or Close),
+// that caller (from the aging timer: to the next Flush, Barrier, Close or
+// Retire that fills a batch),
 // the nodes of that batch count as reclaimed and are left to the garbage
 // collector instead of coming back from Get (in the robust mode, so are
 // those of the other batches that the same seal or sweep had taken and

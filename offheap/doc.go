@@ -74,7 +74,8 @@
 // Alloc, Get, Free, Stats and Close are safe for concurrent use. Get and
 // Free are lock-free and do not allocate; Alloc and the return of a slot
 // after its grace period use a per-processor cache of free slots and take
-// a short mutex only when it is empty or full (always in checked mode).
+// a short mutex only when it is empty or full (always in checked mode, and
+// in a slab of fewer than 32 slots per processor, which has no caches).
 //
 // # Limits
 //
@@ -127,8 +128,8 @@
 // guards make legal for a reader, is overwritten by the poison; a slot
 // written and never reused is not checked), reports use after free and
 // double free with the stacks of the allocation, of the free and of the
-// misuse (for the slot's last four lives), and makes Close return a
-// *LeakError (wrapping ErrLeaked) listing every allocation never freed with
+// misuse (for the slot's last four lives), and makes Close return an
+// error wrapping a *LeakError (errors.As; it wraps ErrLeaked) listing every allocation never freed with
 // the stack where it was made. Without checked mode, stale handles and
 // double frees are still clean errors, and Close drops live values silently
 // (arena style).

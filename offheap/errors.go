@@ -43,7 +43,7 @@ var (
 // where it was misused; without checked mode they are empty.
 type MisuseError struct {
 	Err    error  // ErrStale, ErrDoubleFree or ErrCorrupted
-	Op     string // "Get" (also for Arena.Bytes), "Free" or "Alloc"
+	Op     string // "Get" (Arena.Bytes of a stale Ref too), "Bytes" (of a forged Ref), "Free" or "Alloc"
 	Handle Handle // the handle passed (for ErrCorrupted, the slot's last handle)
 	Detail string // what is wrong with the handle
 
@@ -77,8 +77,9 @@ type Leak struct {
 	AllocatedAt string
 }
 
-// LeakError is returned by Close in checked mode when allocations were never
-// freed. It wraps ErrLeaked. The memory is returned to the OS all the same.
+// LeakError reports, in checked mode, allocations never freed: the error
+// Close returns then wraps one (get it with errors.As), possibly joined
+// with an error of unmapping. It wraps ErrLeaked. The memory is returned to the OS all the same.
 type LeakError struct {
 	Leaks []Leak // sorted by slot index
 }

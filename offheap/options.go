@@ -21,8 +21,9 @@ type config struct {
 //     long as the slot has been reused fewer than four times since (the
 //     stacks of each slot's last four lives are kept; an older handle's
 //     report says they are gone);
-//   - Close returns a *LeakError (wrapping ErrLeaked) listing every
-//     allocation never freed, with the stack where it was allocated.
+//   - Close returns an error wrapping a *LeakError (get it with errors.As;
+//     it wraps ErrLeaked) listing every allocation never freed, with the
+//     stack where it was allocated.
 //
 // Checked mode costs a runtime.Callers and a map update under a mutex per
 // Alloc and Free, and a pass over the slot per reuse. Get stays lock-free.

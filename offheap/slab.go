@@ -105,7 +105,8 @@ func (s *Slab[T]) Free(g *epoch.Guard, h Handle) error { return s.p.free(g, h) }
 // open now exits), then returns the memory to the OS. From the moment Close
 // is called, Alloc, Get and Free fail with ErrClosed; a second Close does
 // too. Values still allocated are dropped; in checked mode Close then returns
-// a *LeakError wrapping ErrLeaked that lists them.
+// an error wrapping a *LeakError (errors.As finds it; errors.Is finds
+// ErrLeaked) that lists them.
 //
 // Close must not be called inside a guard of the slab's collector on the same
 // goroutine (it would wait for itself); use CloseContext to bound the wait.

@@ -49,7 +49,9 @@ type Child struct {
 //
 // The child is this test binary, run with -test.run=^test$ -test.count=1
 // -test.v and ChildEnv=test added to the environment, so STRESS_SEED and
-// the rest of the environment carry over; other flags do not. Under -race
+// the rest of the environment carry over; other flags do not, but a
+// -test.timeout of 9/10 of the time the parent test has left is added when
+// the parent has a deadline. Under -race
 // with coverage on (go test -race -cover), coverage counters are atomic,
 // the race detector counts them as synchronization, and it misses most
 // races in covered code; so in that case RunChild builds the package's

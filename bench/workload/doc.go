@@ -14,5 +14,6 @@
 //
 // Every measurement is taken in-process with the process otherwise idle:
 // a forced collection before each run, allocation and GC counters read
-// from runtime/metrics around it, latency sampled on one operation in 64.
+// from runtime/metrics around it, latency sampled on one operation in 63 (an odd count, so that a stack's
+// or queue's timed operations alternate between push and pop).
 package workload

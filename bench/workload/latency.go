@@ -68,7 +68,7 @@ func (h *histogram) quantile(q float64) time.Duration {
 }
 
 // Latency holds operation latency quantiles. Operations are sampled (one
-// in 64) and timed with the monotonic clock; the cost of reading the clock,
+// in 63) and timed with the monotonic clock; the cost of reading the clock,
 // measured at start-up, is subtracted.
 type Latency struct {
 	P50, P99, P999 time.Duration

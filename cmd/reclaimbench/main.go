@@ -23,7 +23,8 @@
 // it with `go tool pprof`.
 //
 // It prints tables and writes to -out: results.csv (every run),
-// summary.csv (medians), robustness.csv, micro.csv, report.md (tables,
+// summary.csv (medians of each point's runs; pending_peak the highest),
+// robustness.csv, micro.csv, report.md (tables,
 // targets, plots), plots/*.png, and benchstat.txt, which
 // golang.org/x/perf/cmd/benchstat compares across runs. -dry-run lists
 // the points a command line selects and the time they would take. Bad

@@ -74,5 +74,7 @@
 // Load, Store, Delete and Range panic with a nil guard, a guard of another
 // collector or one that has exited; after Close, Load and Range panic,
 // Store fails with offheap.ErrClosed and Delete returns false. With offheap.WithChecks the entry slab poisons freed
-// entries and Close reports leaks, as package offheap describes.
+// entries, as package offheap describes; Close frees the entries still
+// stored before it closes the slab, so its leak report names only entries
+// the map itself lost, never ones left in the map.
 package offheapmap
