@@ -48,9 +48,11 @@ func (hp *Pointer) Release() {
 	}
 	release.StoreUintptr(&s.Value.held, 0)
 	hp.d.slots.Put(s)
+	hp.d = nil
 }
 
-// Domain returns the domain hp belongs to.
+// Domain returns the domain hp belongs to: nil once hp is released (and for
+// a zero Pointer).
 func (hp *Pointer) Domain() *Domain { return hp.d }
 
 // active returns hp's slot, or panics with misuse, the constant message
@@ -121,9 +123,17 @@ func (a *Array) outOfRange(i int) {
 // Len is the number of hazard pointers in the array.
 func (a *Array) Len() int { return a.n }
 
-// Domain returns the domain the array's hazard pointers belong to (nil for
-// a zero Array).
-func (a *Array) Domain() *Domain { return a.ptrs[0].d }
+// Domain returns the domain the array's hazard pointers belong to: nil for
+// a zero Array, and once any of its pointers is released.
+func (a *Array) Domain() *Domain {
+	d := a.ptrs[0].d
+	for _, p := range a.ptrs[:a.n] {
+		if p.d != d {
+			return nil
+		}
+	}
+	return d
+}
 
 // Release releases every hazard pointer of the array. It panics if any was
 // already released.

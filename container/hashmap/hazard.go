@@ -3,6 +3,7 @@ package hashmap
 import (
 	"cmp"
 
+	"github.com/go-reclaim/reclaim/container/internal/check"
 	"github.com/go-reclaim/reclaim/container/internal/hmlist"
 	"github.com/go-reclaim/reclaim/hazard"
 )
@@ -34,20 +35,20 @@ func NewHazard[K cmp.Ordered, V any](d *hazard.Domain, buckets int) *Hazard[K, V
 // Get returns the value of key and whether it is present, protecting with
 // hp.
 func (m *Hazard[K, V]) Get(hp *hazard.Array, key K) (V, bool) {
-	m.ns.CheckArray("hashmap: Hazard.Get", hp) // first: a zero map has no buckets
+	check.Array[K]("hashmap: Hazard.Get", hp, m.ns.Domain(), HazardPointers) // first: a zero map has no buckets
 	return m.bucket(key).Get(m.ns.Hazard(hp), key)
 }
 
 // Put sets key to val and returns the value it replaced, if any, protecting
 // with hp. The replaced node is retired to the domain.
 func (m *Hazard[K, V]) Put(hp *hazard.Array, key K, val V) (old V, replaced bool) {
-	m.ns.CheckArray("hashmap: Hazard.Put", hp)
+	check.Array[K]("hashmap: Hazard.Put", hp, m.ns.Domain(), HazardPointers)
 	return m.bucket(key).Put(m.ns.Hazard(hp), key, val)
 }
 
 // Delete removes key and returns its value, if it was present, protecting
 // with hp.
 func (m *Hazard[K, V]) Delete(hp *hazard.Array, key K) (old V, deleted bool) {
-	m.ns.CheckArray("hashmap: Hazard.Delete", hp)
+	check.Array[K]("hashmap: Hazard.Delete", hp, m.ns.Domain(), HazardPointers)
 	return m.bucket(key).Delete(m.ns.Hazard(hp), key)
 }

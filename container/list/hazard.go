@@ -3,6 +3,7 @@ package list
 import (
 	"cmp"
 
+	"github.com/go-reclaim/reclaim/container/internal/check"
 	"github.com/go-reclaim/reclaim/container/internal/hmlist"
 	"github.com/go-reclaim/reclaim/hazard"
 )
@@ -35,19 +36,19 @@ func NewHazard[K cmp.Ordered](d *hazard.Domain) *Hazard[K] {
 
 // Insert adds key and reports whether it was absent, protecting with hp.
 func (s *Hazard[K]) Insert(hp *hazard.Array, key K) bool {
-	s.ns.CheckArray("list: Hazard.Insert", hp)
+	check.Array[K]("list: Hazard.Insert", hp, s.ns.Domain(), HazardPointers)
 	return s.l.Insert(s.ns.Hazard(hp), key, none{})
 }
 
 // Delete removes key and reports whether it was present, protecting with
 // hp. The deleted node is retired to the domain.
 func (s *Hazard[K]) Delete(hp *hazard.Array, key K) bool {
-	s.ns.CheckArray("list: Hazard.Delete", hp)
+	check.Array[K]("list: Hazard.Delete", hp, s.ns.Domain(), HazardPointers)
 	return found(s.l.Delete(s.ns.Hazard(hp), key))
 }
 
 // Contains reports whether key is present, protecting with hp.
 func (s *Hazard[K]) Contains(hp *hazard.Array, key K) bool {
-	s.ns.CheckArray("list: Hazard.Contains", hp)
+	check.Array[K]("list: Hazard.Contains", hp, s.ns.Domain(), HazardPointers)
 	return found(s.l.Get(s.ns.Hazard(hp), key))
 }

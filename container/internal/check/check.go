@@ -28,81 +28,78 @@ import (
 // Guard panics unless g is an open guard of c. A nil c is a zero
 // structure's.
 func Guard[S any](op string, g *epoch.Guard, c *epoch.Collector) {
-	if g != nil && g.Collector() == c && g.Open() {
+	if c != nil && g != nil && g.Collector() == c && g.Open() {
 		return
 	}
-	panic(guardMisuse{op, g, c})
+	panic(misuse{op: op, what: guardFault[S](g, c)})
 }
 
-type guardMisuse struct {
-	op string
-	g  *epoch.Guard
-	c  *epoch.Collector
-}
-
-func (m guardMisuse) Error() string {
+func guardFault[S any](g *epoch.Guard, c *epoch.Collector) string {
 	switch {
-	case m.c == nil:
-		return zero(m.op)
-	case m.g == nil:
-		return m.op + " with a nil guard"
-	case m.g.Collector() != m.c:
-		return m.op + " with a guard of another Collector than the structure's"
+	case c == nil:
+		return ""
+	case g == nil:
+		return " with a nil guard"
+	case g.Collector() != c:
+		return " with a guard of another Collector than the structure's"
 	default:
-		return m.op + " through a guard that has already exited"
+		return " through a guard that has already exited"
 	}
 }
 
-// Pointer panics unless hp is a hazard pointer of d. A nil d is a zero
-// structure's.
+// Pointer panics unless hp is a hazard pointer of d, not released. A nil d
+// is a zero structure's.
 func Pointer[S any](op string, hp *hazard.Pointer, d *hazard.Domain) {
-	if hp != nil && hp.Domain() == d {
+	if d != nil && hp != nil && hp.Domain() == d {
 		return
 	}
-	panic(pointerMisuse{op, hp, d})
+	panic(misuse{op: op, what: pointerFault[S](hp, d)})
 }
 
-type pointerMisuse struct {
-	op string
-	hp *hazard.Pointer
-	d  *hazard.Domain
-}
-
-func (m pointerMisuse) Error() string {
+func pointerFault[S any](hp *hazard.Pointer, d *hazard.Domain) string {
 	switch {
-	case m.d == nil:
-		return zero(m.op)
-	case m.hp == nil:
-		return m.op + " with a nil hazard pointer"
+	case d == nil:
+		return ""
+	case hp == nil:
+		return " with a nil hazard pointer"
+	case hp.Domain() == nil:
+		return " with a hazard pointer already released"
 	default:
-		return m.op + " with a hazard pointer of another Domain than the structure's"
+		return " with a hazard pointer of another Domain than the structure's"
 	}
 }
 
-// Array panics unless a holds at least n hazard pointers of d. A nil d is
-// a zero structure's.
+// Array panics unless a holds at least n hazard pointers of d, none of
+// them released. A nil d is a zero structure's.
 func Array[S any](op string, a *hazard.Array, d *hazard.Domain, n int) {
-	if a != nil && a.Len() >= n && a.Domain() == d {
+	have, ad := -1, (*hazard.Domain)(nil)
+	if a != nil {
+		have, ad = a.Len(), a.Domain()
+	}
+	if d != nil && have >= n && ad == d {
 		return
 	}
-	panic(arrayMisuse{op, a, d, n})
+	panic(arrayMisuse{op: op, have: have, need: n, zero: d == nil, unheld: ad == nil})
 }
 
+// arrayMisuse is Array's panic value: the facts it checked, so that the
+// message is composed only when printed.
 type arrayMisuse struct {
-	op string
-	a  *hazard.Array
-	d  *hazard.Domain
-	n  int
+	op           string
+	have, need   int  // pointers in the Array (-1: nil Array) and needed
+	zero, unheld bool // the structure is zero; a pointer was released
 }
 
 func (m arrayMisuse) Error() string {
 	switch {
-	case m.d == nil:
+	case m.zero:
 		return zero(m.op)
-	case m.a == nil:
+	case m.have < 0:
 		return m.op + " with a nil hazard.Array"
-	case m.a.Len() < m.n:
-		return m.op + " with a hazard.Array of " + strconv.Itoa(m.a.Len()) + " pointers: it needs " + strconv.Itoa(m.n) + " (HazardPointers)"
+	case m.have < m.need:
+		return m.op + " with a hazard.Array of " + strconv.Itoa(m.have) + " pointers: it needs " + strconv.Itoa(m.need) + " (HazardPointers)"
+	case m.unheld:
+		return m.op + " with a hazard.Array released, in whole or in part"
 	default:
 		return m.op + " with a hazard.Array of another Domain than the structure's"
 	}
@@ -111,13 +108,23 @@ func (m arrayMisuse) Error() string {
 // Made panics unless made, which is false for a zero structure.
 func Made[S any](op string, made bool) {
 	if !made {
-		panic(zeroMisuse(op))
+		panic(misuse{op: op})
 	}
 }
 
-type zeroMisuse string
+// misuse is the panic value of Guard, Pointer and Made. The checks' panic
+// values hold no pointer of the caller's, so that the guard or hazard
+// pointers an operation checks do not escape: a hazard.Pointer or Array
+// acquired per operation stays on the caller's stack (storing them in the
+// panic value cost a heap allocation per operation).
+type misuse struct{ op, what string } // what is empty for a zero structure
 
-func (m zeroMisuse) Error() string { return zero(string(m)) }
+func (m misuse) Error() string {
+	if m.what == "" {
+		return zero(m.op)
+	}
+	return m.op + m.what
+}
 
 // zero is the message of an operation on a zero structure: op's type,
 // after the package's colon and before the method's dot, has a

@@ -84,21 +84,23 @@ func TestZeroStructuresPanicNamingThem(t *testing.T) {
 	defer hp.Release()
 	a := d.AcquireArray(list.HazardPointers)
 	defer a.Release()
-	for want, fn := range map[string]func(){
-		"stack: Epoch.Push on a zero Epoch: make it with NewEpoch":       func() { new(stack.Epoch[int]).Push(g, 1) },
-		"stack: Hazard.Push on a zero Hazard: make it with NewHazard":    func() { new(stack.Hazard[int]).Push(1) },
-		"stack: Hazard.Pop on a zero Hazard: make it with NewHazard":     func() { new(stack.Hazard[int]).Pop(hp) },
-		"queue: Epoch.Dequeue on a zero Epoch: make it with NewEpoch":    func() { new(queue.Epoch[int]).Dequeue(g) },
-		"queue: Hazard.Enqueue on a zero Hazard: make it with NewHazard": func() { new(queue.Hazard[int]).Enqueue(a, 1) },
-		"list: Epoch.Contains on a zero Epoch: make it with NewEpoch":    func() { new(list.Epoch[int]).Contains(g, 1) },
-		"list: Hazard.Insert on a zero Hazard: make it with NewHazard":   func() { new(list.Hazard[int]).Insert(a, 1) },
-		"hashmap: GC.Get on a zero GC: make it with NewGC":               func() { new(hashmap.GC[int, int]).Get(1) },
-		"hashmap: Epoch.Put on a zero Epoch: make it with NewEpoch":      func() { new(hashmap.Epoch[int, int]).Put(g, 1, 1) },
-		"hashmap: Hazard.Delete on a zero Hazard: make it with NewHazard": func() {
-			new(hashmap.Hazard[int, int]).Delete(a, 1)
-		},
+	for _, tc := range []struct {
+		want string
+		fn   func()
+	}{
+		{"stack: Epoch.Push on a zero Epoch: make it with NewEpoch", func() { new(stack.Epoch[int]).Push(g, 1) }},
+		{"stack: Hazard.Push on a zero Hazard: make it with NewHazard", func() { new(stack.Hazard[int]).Push(1) }},
+		{"stack: Hazard.Pop on a zero Hazard: make it with NewHazard", func() { new(stack.Hazard[int]).Pop(hp) }},
+		{"stack: Hazard.Pop on a zero Hazard: make it with NewHazard", func() { new(stack.Hazard[int]).Pop(new(hazard.Pointer)) }},
+		{"queue: Epoch.Dequeue on a zero Epoch: make it with NewEpoch", func() { new(queue.Epoch[int]).Dequeue(g) }},
+		{"queue: Hazard.Enqueue on a zero Hazard: make it with NewHazard", func() { new(queue.Hazard[int]).Enqueue(a, 1) }},
+		{"list: Epoch.Contains on a zero Epoch: make it with NewEpoch", func() { new(list.Epoch[int]).Contains(g, 1) }},
+		{"list: Hazard.Insert on a zero Hazard: make it with NewHazard", func() { new(list.Hazard[int]).Insert(a, 1) }},
+		{"hashmap: GC.Get on a zero GC: make it with NewGC", func() { new(hashmap.GC[int, int]).Get(1) }},
+		{"hashmap: Epoch.Put on a zero Epoch: make it with NewEpoch", func() { new(hashmap.Epoch[int, int]).Put(g, 1, 1) }},
+		{"hashmap: Hazard.Delete on a zero Hazard: make it with NewHazard", func() { new(hashmap.Hazard[int, int]).Delete(a, 1) }},
 	} {
-		require.PanicsWithError(t, want, fn)
+		require.PanicsWithError(t, tc.want, tc.fn)
 	}
 }
 
@@ -137,4 +139,58 @@ func TestHazardVariantsRefuseBadPointers(t *testing.T) {
 	v, ok := st.Pop(hp)
 	hp.Release()
 	require.True(t, ok && v == 1, "the stack lost its element to a refused Pop")
+}
+
+// Hazard pointers released before the operation, in whole or in part (an
+// Array one of whose pointers was released alone), are refused before
+// anything changes: an Insert or Delete that found its key with the first
+// pointer used to complete, then panic when it reset the released one.
+func TestHazardVariantsRefuseReleasedPointers(t *testing.T) {
+	d := hazard.New()
+	defer d.Close()
+	st, q, l, m := stack.NewHazard[int](d), queue.NewHazard[int](d), list.NewHazard[int](d), hashmap.NewHazard[int, int](d, 4)
+	st.Push(1)
+	a := d.AcquireArray(2)
+	q.Enqueue(a, 1)
+	l.Insert(a, 1)
+	m.Put(a, 1, 1)
+	a.Release()
+
+	hp := d.Acquire()
+	hp.Release()
+	require.PanicsWithError(t, "stack: Hazard.Pop with a hazard pointer already released", func() { st.Pop(hp) })
+
+	whole := d.AcquireArray(2)
+	whole.Release()
+	part := d.AcquireArray(3)
+	part.At(1).Release()
+	for op, fn := range map[string]func(a *hazard.Array){
+		"queue: Hazard.Enqueue":  func(a *hazard.Array) { q.Enqueue(a, 2) },
+		"queue: Hazard.Dequeue":  func(a *hazard.Array) { q.Dequeue(a) },
+		"list: Hazard.Insert":    func(a *hazard.Array) { l.Insert(a, 2) },
+		"list: Hazard.Delete":    func(a *hazard.Array) { l.Delete(a, 1) },
+		"list: Hazard.Contains":  func(a *hazard.Array) { l.Contains(a, 1) },
+		"hashmap: Hazard.Get":    func(a *hazard.Array) { m.Get(a, 1) },
+		"hashmap: Hazard.Put":    func(a *hazard.Array) { m.Put(a, 1, 2) },
+		"hashmap: Hazard.Delete": func(a *hazard.Array) { m.Delete(a, 1) },
+	} {
+		require.PanicsWithError(t, op+" with a hazard.Array released, in whole or in part", func() { fn(whole) }, "whole")
+		require.PanicsWithError(t, op+" with a hazard.Array released, in whole or in part", func() { fn(part) }, "part")
+	}
+	part.At(0).Release()
+	part.At(2).Release()
+
+	hp = d.Acquire()
+	v, ok := st.Pop(hp)
+	hp.Release()
+	require.True(t, ok && v == 1, "the stack lost its element to a refused Pop")
+	a = d.AcquireArray(2)
+	defer a.Release()
+	v, ok = q.Dequeue(a)
+	require.True(t, ok && v == 1)
+	_, ok = q.Dequeue(a)
+	require.False(t, ok, "a refused Enqueue added its value")
+	require.True(t, l.Contains(a, 1) && !l.Contains(a, 2))
+	v, ok = m.Get(a, 1)
+	require.True(t, ok && v == 1, "a refused Put or Delete changed the map")
 }

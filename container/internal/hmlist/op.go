@@ -56,7 +56,7 @@ func (ns *Nodes[K, V]) Epoch(g *epoch.Guard) Op[K, V] {
 }
 
 // Hazard returns an Op that protects with the first HazardPointers pointers
-// of a, which the caller has checked (CheckArray).
+// of a, which the caller has checked (check.Array against Domain).
 func (ns *Nodes[K, V]) Hazard(a *hazard.Array) Op[K, V] {
 	return Op[K, V]{ns: ns, hp: [HazardPointers]*hazard.Pointer{a.At(0), a.At(1)}, validates: true}
 }
@@ -73,14 +73,15 @@ func (ns *Nodes[K, V]) CheckGuard(op string, g *epoch.Guard) {
 	check.Guard[K](op, g, c)
 }
 
-// CheckArray panics, naming op, unless a holds HazardPointers pointers of
-// the pool's domain, and if ns is nil (a zero structure's).
-func (ns *Nodes[K, V]) CheckArray(op string, a *hazard.Array) {
-	var d *hazard.Domain
-	if ns != nil {
-		d = ns.d
+// Domain is the pool's domain: nil for a zero structure's (nil) Nodes
+// and for a Nodes of epoch guards. The Hazard operations check their
+// hazard.Array against it with check.Array, called directly so that it
+// inlines (with this lookup in a method of its own, it did not).
+func (ns *Nodes[K, V]) Domain() *hazard.Domain {
+	if ns == nil {
+		return nil
 	}
-	check.Array[K](op, a, d, HazardPointers)
+	return ns.d
 }
 
 // revalidate makes p, just read from src as (p, false), safe to
