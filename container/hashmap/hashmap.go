@@ -40,9 +40,10 @@ func (m *GC[K, V]) Delete(key K) (old V, deleted bool) {
 
 // Epoch is a lock-free hash map whose nodes are recycled through an
 // epoch.Pool. Every operation takes the guard of the calling goroutine,
-// which must be open and belong to the map's collector: an operation
-// panics otherwise, and on a zero Epoch, before it changes anything. It is
-// safe for concurrent use; create it with NewEpoch.
+// which must be open and belong to the map's collector: an operation panics
+// otherwise (an exited guard as far as epoch.Guard can tell: see there), and
+// on a zero Epoch, before it changes anything. It is safe for concurrent
+// use; create it with NewEpoch.
 //
 // It works on a classic Collector and on a robust one (epoch.WithRobust):
 // on a robust one the buckets reserve and validate every node they enter,

@@ -29,9 +29,10 @@ func found(_ none, ok bool) bool { return ok }
 
 // Epoch is a Harris-Michael set whose nodes are recycled through an
 // epoch.Pool. Every operation takes the guard of the calling goroutine,
-// which must be open and belong to the set's collector: an operation
-// panics otherwise, and on a zero Epoch, before it changes anything. It is
-// safe for concurrent use; create it with NewEpoch.
+// which must be open and belong to the set's collector: an operation panics
+// otherwise (an exited guard as far as epoch.Guard can tell: see there), and
+// on a zero Epoch, before it changes anything. It is safe for concurrent
+// use; create it with NewEpoch.
 //
 // It works on a classic Collector and on a robust one (epoch.WithRobust).
 // A classic guard protects every node loaded under it; a robust guard

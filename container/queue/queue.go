@@ -203,8 +203,9 @@ func (q *GC[T]) Dequeue() (v T, ok bool) {
 // Epoch is a Michael-Scott queue whose nodes are recycled through an
 // epoch.Pool. Every operation takes the guard of the calling goroutine,
 // which must be open and belong to the queue's collector: an operation
-// panics otherwise, and on a zero Epoch, before it changes anything. It is
-// safe for concurrent use; create it with NewEpoch.
+// panics otherwise (an exited guard as far as epoch.Guard can tell: see
+// there), and on a zero Epoch, before it changes anything. It is safe for
+// concurrent use; create it with NewEpoch.
 //
 // It works on a classic Collector and on a robust one (epoch.WithRobust).
 // On a classic one the guard alone protects every node loaded under it, so
@@ -234,8 +235,9 @@ func (q *Epoch[T]) protection(g *epoch.Guard) protection[T] {
 }
 
 // Enqueue appends v, taking a node from the pool under g, an open guard of
-// the queue's collector: Enqueue panics otherwise, and on a zero Epoch,
-// before it changes anything.
+// the queue's collector: Enqueue panics otherwise (an exited guard as far as
+// epoch.Guard can tell: see there), and on a zero Epoch, before it changes
+// anything.
 func (q *Epoch[T]) Enqueue(g *epoch.Guard, v T) {
 	check.Guard[T]("queue: Epoch.Enqueue", g, q.c)
 	n := q.pool.Get(g)

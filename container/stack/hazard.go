@@ -35,8 +35,8 @@ func (s *Hazard[T]) Push(v T) {
 // Pop removes the top value; ok is false if the stack is empty. hp is a
 // hazard pointer of the stack's domain, held by the caller; Pop leaves it
 // reset. Protecting the top node makes reading its next field safe and the
-// CAS immune to ABA: the node cannot be recycled while hp protects it.
-// Pop panics if hp is nil or of another domain, and on a zero Hazard,
+// CAS immune to ABA: the node cannot be recycled while hp protects it. Pop
+// panics if hp is nil, released or of another domain, and on a zero Hazard,
 // before it changes anything.
 func (s *Hazard[T]) Pop(hp *hazard.Pointer) (v T, ok bool) {
 	check.Pointer[T]("stack: Hazard.Pop", hp, s.d)

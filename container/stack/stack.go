@@ -80,8 +80,9 @@ func NewEpoch[T any](c *epoch.Collector) *Epoch[T] {
 	return &Epoch[T]{pool: epoch.NewPool[node[T]](c), c: c}
 }
 
-// Push adds v on top. g must be an open guard of the stack's collector:
-// Push panics otherwise, and on a zero Epoch, before it changes anything.
+// Push adds v on top. g must be an open guard of the stack's collector: Push
+// panics otherwise (an exited guard as far as epoch.Guard can tell: see
+// there), and on a zero Epoch, before it changes anything.
 func (s *Epoch[T]) Push(g *epoch.Guard, v T) {
 	check.Guard[T]("stack: Epoch.Push", g, s.c)
 	n := s.pool.Get(g)
