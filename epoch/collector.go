@@ -57,7 +57,11 @@ type Collector struct {
 	// Barrier called from one of them panic instead of waiting for
 	// themselves (0: none, or IDs unknown on this platform).
 	sweeper atomic.Uintptr
-	_       cacheline.Pad
+	// ownSweepReq is set by a Flush from a free function of the sweep that
+	// holds the reclaiming lock, which then serves it however many come
+	// (see unlockSweep); only the lock's holder reads or writes it.
+	ownSweepReq bool
+	_           cacheline.Pad
 
 	reclaimed atomic.Uint64
 	claimSeq  atomic.Uint64 // tokens for takeIdle's claims
@@ -495,12 +499,16 @@ func (c *Collector) allAt(e uint64) bool {
 // refreshes), the epoch advances as far as open guards allow, and every
 // batch whose grace period is over is reclaimed, unless another goroutine
 // is reclaiming at that moment (it then sweeps once more, for this Flush,
-// before it stops). So if no guard is
-// open during Flush, every object retired before it has been reclaimed
-// when Flush returns (or is being reclaimed by a concurrent Retire,
-// Barrier or Flush); objects that a guard open during Flush holds back are
-// reclaimed by the aging timer (WithMaxBatchAge) after every such guard has
-// exited, or by a later Flush, Barrier or Close.
+// before it stops; a goroutine that has already swept twice for other
+// goroutines' Flushes leaves the sweep to the aging timer, which runs it
+// within one period, or without one (WithMaxBatchAge(0)) to the next
+// sweep, so that no caller sweeps for others for ever). So if
+// no guard is open during Flush, every object retired before it has been
+// reclaimed when Flush returns (or is being reclaimed by a concurrent
+// Retire, Barrier or Flush, or, while Flushes keep coming, by the aging
+// timer); objects that a guard open during Flush holds back are reclaimed
+// by the aging timer (WithMaxBatchAge) after every such guard has exited,
+// or by a later Flush, Barrier or Close.
 //
 // Without Flush, the collector does the same on its own once an open batch
 // is older than the maximum batch age. Flush is safe to call from any
@@ -540,34 +548,61 @@ func (c *Collector) sweepSoon() {
 	c.sweepReq.Store(true)
 	if c.reclaiming.CompareAndSwap(false, true) {
 		c.sweepAll()
+	} else if c.sweeping() {
+		c.ownSweepReq = true // a free function's Flush: its own sweep serves it
 	}
 }
 
 // unlockSweep releases the reclaiming lock, which the caller holds, after
 // its sweep ended normally (done) or by a panic. After a normal end, if a
 // sweep was requested meanwhile (sweepSoon), it takes the lock again and
-// sweeps, as long as requests come: a requester stored sweepReq before
-// its CompareAndSwap saw the lock held, so the load below, which follows
-// the release, sees it, and this goroutine or the next holder sweeps for
-// it. After a panic it only releases the lock: the panic propagates, and
-// the aging timer or the next Flush serves the request.
+// sweeps: a requester stored sweepReq before its CompareAndSwap saw the
+// lock held, so the load below, which follows the release, sees it, and
+// this goroutine or the next holder sweeps for it. It does so for as long
+// as its own free functions request sweeps (a chain of free functions that
+// each retire the next object and Flush is drained by the Flush that
+// started it), but at most maxSweepsForOthers times for other goroutines'
+// requests: a request still there then is left to the aging timer, armed
+// here (or, without one, to the next sweep). Sweeping for as long as
+// requests came kept a goroutine whose Retire, Flush or Close had ended
+// sweeping for others' Flushes for as long as they ran (a Close of the
+// collector's race tests hung). After a panic it only releases the lock:
+// the panic propagates, and the aging timer or the next Flush serves the
+// request. (Where goroutine IDs are unknown, sweeping reports false and a
+// free function's own requests count as others'.)
 func (c *Collector) unlockSweep(done bool) {
+	own := c.ownSweepReq // written only by the lock's holder: read under the lock
+	c.ownSweepReq = false
 	c.reclaiming.Store(false)
-	for done && c.sweepReq.Load() && c.reclaiming.CompareAndSwap(false, true) {
+	for n := 0; done && c.sweepReq.Load(); n++ {
+		if !own && n >= maxSweepsForOthers {
+			c.ager.Arm() // after the load that saw the request: its tick sweeps
+			return
+		}
+		if !c.reclaiming.CompareAndSwap(false, true) {
+			return // the holder sees the request when it lets go
+		}
 		c.sweepReq.Store(false)
 		done = false
 		func() {
 			defer func() {
 				if !done {
+					c.ownSweepReq = false
 					c.reclaiming.Store(false)
 				}
 			}()
 			c.sweepLocked()
 			done = true
 		}()
+		own = c.ownSweepReq
+		c.ownSweepReq = false
 		c.reclaiming.Store(false)
 	}
 }
+
+// maxSweepsForOthers bounds the sweeps a goroutine makes for other
+// goroutines' requests before it returns (see unlockSweep).
+const maxSweepsForOthers = 2
 
 // sweepAll reclaims every sealed and orphaned batch whose grace period is
 // over, releases the reclaiming lock, which the caller holds, and returns

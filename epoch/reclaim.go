@@ -42,7 +42,14 @@ func (s *sweeper) Requeue(kept retire.List)       { kept.PushTo(&s.sealed) }
 // functions of c: op (Close or Barrier) would wait for the sweep that
 // called it.
 func (c *Collector) checkNotSweeping(op string) {
-	if id := goroutine.Current(); id != 0 && c.sweeper.Load() == uintptr(id) {
+	if c.sweeping() {
 		panic("epoch: " + op + " called from a free function: it would wait for the reclamation that runs it")
 	}
+}
+
+// sweeping reports whether the calling goroutine is running free functions
+// of c's sweep (false where goroutine IDs are unknown).
+func (c *Collector) sweeping() bool {
+	id := goroutine.Current()
+	return id != 0 && c.sweeper.Load() == uintptr(id)
 }
