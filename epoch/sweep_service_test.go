@@ -23,12 +23,17 @@ import (
 func TestFlushDoesNotSweepForOthersForEver(t *testing.T) {
 	c := newCollector(epoch.WithMaxBatchAge(time.Millisecond))
 	const links = 1000
-	flush, flushed := make(chan struct{}), make(chan struct{})
-	defer close(flush)
+	flush, flushed, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	defer close(done)
 	go func() {
-		for range flush {
-			c.Flush() // the lock is held: a request for the holder
-			flushed <- struct{}{}
+		for {
+			select {
+			case <-flush:
+				c.Flush() // the lock is held: a request for the holder
+				flushed <- struct{}{}
+			case <-done:
+				return
+			}
 		}
 	}()
 	var freed atomic.Int64
@@ -41,7 +46,7 @@ func TestFlushDoesNotSweepForOthersForEver(t *testing.T) {
 			select {
 			case flush <- struct{}{}:
 				<-flushed
-			default: // the other goroutine's Flush runs this free function
+			default: // the other goroutine's Flush runs this free function, or it is done
 			}
 		}
 	}
