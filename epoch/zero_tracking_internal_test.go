@@ -11,15 +11,14 @@ package epoch
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
-	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/go-reclaim/reclaim/internal/childcase"
 )
 
 const trackBarrierPanic = "epoch: Barrier called inside a guard of the same Collector on this goroutine"
@@ -239,6 +238,12 @@ func TestStatsNeverUndercountsUnderChurn(t *testing.T) {
 			barriers atomic.Int32
 		)
 		free := func(*int) {}
+		tryBarrier := func() { // inside a held guard: it must panic
+			if ok, _ := trackBarrierPanics(c); !ok {
+				misses.Add(1)
+			}
+			barriers.Add(1)
+		}
 		ready.Add(held)
 		// holder 0: pooled guard, refreshed over and over.
 		wg.Go(func() {
@@ -248,10 +253,7 @@ func TestStatsNeverUndercountsUnderChurn(t *testing.T) {
 				Retire(g, new(int), free)
 				g.Refresh()
 				if i%64 == 0 {
-					if ok, _ := trackBarrierPanics(c); !ok {
-						misses.Add(1)
-					}
-					barriers.Add(1)
+					tryBarrier()
 				}
 				runtime.Gosched()
 			}
@@ -273,10 +275,7 @@ func TestStatsNeverUndercountsUnderChurn(t *testing.T) {
 					n.Exit()
 				}
 				if i%64 == 0 {
-					if ok, _ := trackBarrierPanics(c); !ok {
-						misses.Add(1)
-					}
-					barriers.Add(1)
+					tryBarrier()
 				}
 				runtime.Gosched()
 			}
@@ -290,10 +289,7 @@ func TestStatsNeverUndercountsUnderChurn(t *testing.T) {
 			for i := 0; !stop.Load(); i++ {
 				Retire(g, new(int), free)
 				if i%64 == 0 {
-					if ok, _ := trackBarrierPanics(c); !ok {
-						misses.Add(1)
-					}
-					barriers.Add(1)
+					tryBarrier()
 				}
 				runtime.Gosched()
 			}
@@ -613,51 +609,14 @@ var zeroCases = map[string]func(){
 	"Reservation.Current": func() { var r Reservation; r.Current() },
 }
 
-// The child: runs the case named by RECLAIM_TEST_ZERO_CASE and prints how it
-// panicked.
-func TestZeroChild(t *testing.T) {
-	name := os.Getenv("RECLAIM_TEST_ZERO_CASE")
-	if name == "" {
-		t.Skip("run by TestZeroValues")
-	}
-	func() {
-		defer func() {
-			r := recover()
-			_, rtErr := r.(runtime.Error)
-			fmt.Printf("\nZEROCASE runtimeError=%v value=%v\n", rtErr, r)
-		}()
-		zeroCases[name]()
-	}()
-}
+// The child: runs the case named by TestZeroValues.
+func TestZeroChild(t *testing.T) { childcase.Child(t, zeroCases) }
 
 // Each entry point on a zero value panics with a message of the package
 // (a string starting "epoch: "), never a nil dereference, and never a fatal
 // error.
 func TestZeroValues(t *testing.T) {
-	if os.Getenv("RECLAIM_TEST_ZERO_CASE") != "" {
-		t.Skip("child")
-	}
-	if testing.Short() {
-		t.Skip("re-executes the test binary once per case (and under qemu-user, as CI runs the arm64 tests with -short, it cannot)")
-	}
-	for name := range zeroCases {
-		t.Run(strings.ReplaceAll(name, " ", "_"), func(t *testing.T) {
-			cmd := exec.Command(os.Args[0], "-test.run=^TestZeroChild$", "-test.v", "-test.count=1")
-			cmd.Env = append(os.Environ(), "RECLAIM_TEST_ZERO_CASE="+name, "GORACE=atexit_sleep_ms=0")
-			out, err := cmd.CombinedOutput()
-			s := string(out)
-			i := strings.Index(s, "ZEROCASE ")
-			if err != nil || i < 0 {
-				t.Fatalf("child died (%v):\n%s", err, s)
-			}
-			line := s[i:]
-			line = line[:strings.IndexByte(line, '\n')]
-			t.Log(line)
-			if strings.Contains(line, "runtimeError=true") || !strings.Contains(line, "value=epoch: ") {
-				t.Errorf("%s on a zero value: %s", name, line)
-			}
-		})
-	}
+	childcase.Run(t, "TestZeroChild", zeroCases, "epoch: ")
 }
 
 // mustBeMade never fires on a made Collector: Default, after Close, from a

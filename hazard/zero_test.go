@@ -10,14 +10,12 @@ package hazard_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/go-reclaim/reclaim/hazard"
+	"github.com/go-reclaim/reclaim/internal/childcase"
 )
 
 var zeroCases = map[string]func(){
@@ -51,48 +49,11 @@ var zeroCases = map[string]func(){
 	},
 }
 
-// The child: runs the case named by RECLAIM_TEST_ZERO_CASE and prints how it
-// panicked (or returned).
-func TestZeroChild(t *testing.T) {
-	name := os.Getenv("RECLAIM_TEST_ZERO_CASE")
-	if name == "" {
-		t.Skip("run by TestZeroValues")
-	}
-	func() {
-		defer func() {
-			r := recover()
-			_, rtErr := r.(runtime.Error)
-			fmt.Printf("\nZEROCASE runtimeError=%v value=%v\n", rtErr, r)
-		}()
-		zeroCases[name]()
-	}()
-}
+// The child: runs the case named by TestZeroValues.
+func TestZeroChild(t *testing.T) { childcase.Child(t, zeroCases) }
 
 func TestZeroValues(t *testing.T) {
-	if os.Getenv("RECLAIM_TEST_ZERO_CASE") != "" {
-		t.Skip("child")
-	}
-	if testing.Short() {
-		t.Skip("re-executes the test binary once per case (and under qemu-user, as CI runs the arm64 tests with -short, it cannot)")
-	}
-	for name := range zeroCases {
-		t.Run(strings.ReplaceAll(name, " ", "_"), func(t *testing.T) {
-			cmd := exec.Command(os.Args[0], "-test.run=^TestZeroChild$", "-test.v", "-test.count=1")
-			cmd.Env = append(os.Environ(), "RECLAIM_TEST_ZERO_CASE="+name, "GORACE=atexit_sleep_ms=0")
-			out, err := cmd.CombinedOutput()
-			s := string(out)
-			i := strings.Index(s, "ZEROCASE ")
-			if err != nil || i < 0 {
-				t.Fatalf("child died (%v):\n%s", err, s)
-			}
-			line := s[i:]
-			line = line[:strings.IndexByte(line, '\n')]
-			t.Log(line)
-			if strings.Contains(line, "runtimeError=true") || !strings.Contains(line, "value=hazard: ") {
-				t.Errorf("%s on a zero value: %s", name, line)
-			}
-		})
-	}
+	childcase.Run(t, "TestZeroChild", zeroCases, "hazard: ")
 }
 
 // mustBeMade and checkOpen never fire on a made Domain as a zero-Domain
