@@ -26,7 +26,9 @@
 // summary.csv (medians of each point's runs; pending_peak the highest),
 // robustness.csv, micro.csv, report.md (tables,
 // targets, plots), plots/*.png, and benchstat.txt, which
-// golang.org/x/perf/cmd/benchstat compares across runs. -dry-run lists
+// golang.org/x/perf/cmd/benchstat compares across runs; each replaces its
+// namesake from an earlier run, and an earlier run's plots are removed.
+// -dry-run lists
 // the points a command line selects and the time they would take. Bad
 // input (a bad flag, an output folder that cannot be created or written,
 // checked before any benchmark runs) exits with status 2 after a one-line

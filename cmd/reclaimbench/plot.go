@@ -177,9 +177,14 @@ func pendingPlot(res *results, file string) error {
 // writePlots writes plots/throughput-<group>.png for each group,
 // plots/costs-<group>.png for each bigmap group and
 // plots/pending-robustness.png, and returns their paths relative to dir,
-// throughput plots keyed by group slug, cost plots by bigmapPlotFile.
+// throughput plots keyed by group slug, cost plots by bigmapPlotFile. It
+// first removes the plots an earlier run left in the folder, so that a
+// reused -out holds only this run's.
 func writePlots(dir string, res *results) (map[string]string, string, error) {
 	if err := os.MkdirAll(filepath.Join(dir, plotDir), 0o755); err != nil {
+		return nil, "", err
+	}
+	if err := removeOldPlots(filepath.Join(dir, plotDir)); err != nil {
 		return nil, "", err
 	}
 	files := map[string]string{}
@@ -205,4 +210,24 @@ func writePlots(dir string, res *results) (map[string]string, string, error) {
 		}
 	}
 	return files, pending, nil
+}
+
+// plotNames match the files writePlots writes, and nothing else.
+var plotNames = []string{"throughput-*.png", "costs-*.png", "pending-robustness.png"}
+
+// removeOldPlots removes the plots in dir that an earlier run wrote. Files
+// of other names are left alone.
+func removeOldPlots(dir string) error {
+	for _, pattern := range plotNames {
+		old, err := filepath.Glob(filepath.Join(dir, pattern))
+		if err != nil {
+			return err
+		}
+		for _, f := range old {
+			if err := os.Remove(f); err != nil {
+				return fmt.Errorf("removing an earlier run's plot: %w", err)
+			}
+		}
+	}
+	return nil
 }
