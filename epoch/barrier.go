@@ -32,7 +32,9 @@ var ErrGuardsOpen = errors.New("guards still open")
 // from a free function: it would wait for itself. From a free function it
 // panics (on amd64 and arm64, where goroutines can be told apart cheaply);
 // inside one's own guard it waits until ctx ends, or, with
-// WithGuardTracking, panics.
+// WithGuardTracking, panics (and so does Barrier on a goroutine that
+// reuses the id of one that exited with a guard of c open, a guard that
+// Barrier would otherwise wait for until ctx ends).
 //
 // A panic from a free function propagates out of Barrier; the objects not
 // yet reclaimed stay pending. Barrier panics on a nil ctx.

@@ -58,7 +58,13 @@ type Pool[T any] struct {
 	// (or by the owner, on their request); orphansSpare is an empty array
 	// for reclaimOrphans to swap in.
 	orphans, orphansSpare []*nodeBatch[T]
-	shared                sync.Pool // of *nodeBatch[T] whose grace period is over
+	// orphansFrom is at most the smallest tag of the orphans (0, the zero
+	// value, is always right), so that adoptOrphan finds without a scan
+	// that none has expired: with a guard stalled, every refill of every
+	// slot scanned all of them under mu (the classic Pool stack at 1,024
+	// goroutines: 3.84 Mops/s with the scans, 18.5 without).
+	orphansFrom uint64
+	shared      sync.Pool // of *nodeBatch[T] whose grace period is over
 	// sweepFreed is sweepLocals' scratch, owned by the holder of the
 	// Collector's reclaiming lock.
 	sweepFreed []*nodeBatch[T]
@@ -446,13 +452,33 @@ func (p *Pool[T]) share(b *nodeBatch[T]) { p.shared.Put(b) }
 func (p *Pool[T]) adoptOrphan(e uint64) *nodeBatch[T] {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if !expiredAt(p.orphansFrom, e) {
+		return nil // neither has any orphan
+	}
+	from := uint64(math.MaxUint64)
 	for i, b := range p.orphans {
 		if expiredAt(b.epoch, e) {
 			p.orphans = append(p.orphans[:i], p.orphans[i+1:]...)
-			return p.reclaim(b)
+			return p.reclaim(b) // orphansFrom stays below the others' tags
 		}
+		from = min(from, b.epoch)
 	}
+	p.orphansFrom = from
 	return nil
+}
+
+// orphan adds bs to the orphans. The caller holds mu.
+func (p *Pool[T]) orphan(bs ...*nodeBatch[T]) {
+	p.orphans = append(p.orphans, bs...)
+	p.lowerOrphansFrom(bs)
+}
+
+// lowerOrphansFrom keeps orphansFrom at most the tags of bs, batches
+// orphaned again or anew. The caller holds mu.
+func (p *Pool[T]) lowerOrphansFrom(bs []*nodeBatch[T]) {
+	for _, b := range bs {
+		p.orphansFrom = min(p.orphansFrom, b.epoch)
+	}
 }
 
 // flushSlot moves slot s's limbo and sealed batches to the orphans, where
@@ -496,7 +522,7 @@ func (p *Pool[T]) flushSlot(s *slot, wait bool) bool {
 		l.sealLimbo(p.c) // no reclaiming here: Flush, Barrier and Close sweep the orphans once
 		l.curStart = 0
 	}
-	p.orphans = append(p.orphans, l.sealed...)
+	p.orphan(l.sealed...)
 	clear(l.sealed)
 	l.sealed = l.sealed[:0]
 	return true
@@ -521,6 +547,7 @@ func (p *Pool[T]) reclaimOrphans(gr grace) (oldest uint64) {
 		p.mu.Lock()
 		since := p.orphans
 		p.orphans = append(kept, since...)
+		p.lowerOrphansFrom(kept) // adoptOrphan may have raised it meanwhile
 		clear(since)
 		p.orphansSpare = since[:0]
 		p.mu.Unlock()

@@ -337,7 +337,7 @@ func (p *Pool[T]) judgeOrphan(l *poolLocal[T], r *reservations, freed []*nodeBat
 			return freed
 		}
 	}
-	p.orphans = append(p.orphans, b)
+	p.orphan(b)
 	return freed
 }
 

@@ -1,6 +1,10 @@
 package epoch
 
-import "runtime"
+import (
+	"runtime"
+
+	"github.com/go-reclaim/reclaim/internal/goroutine"
+)
 
 // checkNotInGuard panics if the calling goroutine has a guard of c open,
 // which Barrier would wait for forever. Only guards entered with
@@ -18,10 +22,27 @@ func (c *Collector) checkNotInGuard() {
 	}
 }
 
-// goid returns the calling goroutine's id, read from the header of its
-// stack trace ("goroutine 42 [running]:"). It costs about a microsecond:
-// only guard tracking, a debugging aid, uses it.
+// goid identifies the calling goroutine for checkNotInGuard: by
+// goroutine.Current where goroutines can be told apart cheaply (amd64,
+// arm64), else by the id read from the header of its stack trace, which
+// costs about a microsecond and takes the runtime's print lock (so that
+// tracked guards entered on many goroutines at once wait for each other:
+// the stack robustness run of reclaimbench, two goroutines churning with
+// tracking, did 0.16 Mops/s with this in every Enter, 40% of the time in
+// the lock). goroutine.Current's ids are those of live goroutines: a
+// goroutine that exited with a guard open may leave its id to a new one,
+// whose Barrier then reports that guard as its own, where it would
+// otherwise wait for it for ever.
 func goid() uint64 {
+	if id := goroutine.Current(); id != 0 {
+		return uint64(id)
+	}
+	return stackGoid()
+}
+
+// stackGoid returns the calling goroutine's id, read from the header of
+// its stack trace ("goroutine 42 [running]:").
+func stackGoid() uint64 {
 	var buf [32]byte
 	b := buf[:runtime.Stack(buf[:], false)]
 	const prefix = "goroutine "
