@@ -62,7 +62,7 @@ func TestAdoptOrphanFindsEveryExpiredOrphan(t *testing.T) {
 				}
 			}
 			for _, b := range p.orphans {
-				require.LessOrEqual(t, p.orphansFrom, b.epoch, "orphansFrom above an orphan's tag")
+				require.LessOrEqual(t, p.orphansFrom.Load(), b.epoch, "orphansFrom above an orphan's tag")
 			}
 		}
 	})
@@ -85,7 +85,7 @@ func TestAdoptOrphanAfterReclaimOrphansPutsBack(t *testing.T) {
 		// reclaimOrphans holds the old orphans out of the lock now.
 		addOrphans(p, 20)
 		require.Nil(t, p.adoptOrphan(10), "a batch tagged 20 adopted at epoch 10")
-		require.EqualValues(t, 20, p.orphansFrom, "the scan set the bound to the orphans it saw")
+		require.EqualValues(t, 20, p.orphansFrom.Load(), "the scan set the bound to the orphans it saw")
 	}))
 	addOrphans(p, 1, 9) // reclaimed at epoch 4; kept
 	p.reclaimOrphans(grace{epoch: 4})
