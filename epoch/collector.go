@@ -31,6 +31,10 @@ type Collector struct {
 	flushReq atomic.Uint64 // bumped by Barrier, Close and Flush
 	_        cacheline.Pad
 
+	// lagging is set while the last try to advance the epoch found a guard
+	// announced at an older one (classic mode; see Pool.refilled).
+	lagging atomic.Bool
+
 	slots  *registry.Registry[participant]
 	sealed retire.Stack // full batches waiting for their grace period
 	// reclaiming is a try-lock: one goroutine sweeps sealed at a time,
@@ -473,12 +477,14 @@ func (c *Collector) tryAdvance(fresh bool) bool {
 	}
 	e := c.epoch.Load()
 	if !c.allAt(e) {
+		setIfNot(&c.lagging, true)
 		return false
 	}
 	if fence.Asymmetric && (c.sharedHeavy(fresh) < e || !c.allAt(e)) {
 		return false
 	}
 	c.epoch.CompareAndSwap(e, e+1)
+	setIfNot(&c.lagging, false)
 	return true
 }
 
@@ -641,5 +647,13 @@ func countRetired(p *participant) {
 	release.StoreUint64(&p.retired, p.retired.Load()+1)
 	if p.reserved == 0 {
 		p.reserved = p.word.Load()
+	}
+}
+
+// setIfNot stores v in b unless b holds it already, so that readers of a
+// hint that rarely changes share its cache line.
+func setIfNot(b *atomic.Bool, v bool) {
+	if b.Load() != v {
+		b.Store(v)
 	}
 }

@@ -1,0 +1,62 @@
+package epoch_test
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-reclaim/reclaim/epoch"
+	"github.com/go-reclaim/reclaim/internal/race"
+)
+
+// A classic Pool.Get that finds retired nodes waiting and none reusable,
+// and a guard of an older epoch holding the epoch back, yields the
+// processor before it allocates, so that a goroutine waiting for one can
+// let the epoch move on: here, with one processor, the goroutine of that
+// old guard exits it and Flushes as soon as it runs after Get has begun.
+// The retired node's grace period ends during the yield, and Get returns
+// it instead of a new one. (Were the other goroutine to run between the
+// start of Get and its yield, only by preemption, the test would pass
+// without testing the yield; it cannot fail for that.)
+func TestPoolGetYieldsBeforeAllocating(t *testing.T) {
+	if race.Enabled {
+		t.Skip("the race detector shuffles the run queues: one yield need not run the other goroutine")
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	c := epoch.New(epoch.WithBatchSize(1), epoch.WithMaxBatchAge(0)) // classic
+	p := epoch.NewPool[int64](c)
+	h := c.Register()
+
+	var getting atomic.Bool
+	entered := make(chan uint64)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		old := c.Enter()
+		entered <- c.Stats().Epoch
+		for !getting.Load() {
+			runtime.Gosched()
+		}
+		old.Exit()
+		c.Flush()
+	})
+	e := <-entered // the old guard is pinned at e
+
+	g := h.Enter()
+	x := p.Get(g)
+	p.Retire(g, x) // sealed at once, and kept in the Handle's slot
+	g.Exit()
+	require.LessOrEqual(t, c.Stats().Epoch, e+1, "the old guard keeps the epoch at e+1 at most")
+
+	g = h.Enter()
+	getting.Store(true)
+	y := p.Get(g) // x's grace period needs the old guard gone
+	g.Exit()
+	wg.Wait()
+	require.Same(t, x, y, "Get allocated instead of yielding for the epoch to move on")
+
+	h.Unregister()
+	require.NoError(t, c.Close())
+}
