@@ -29,11 +29,12 @@ type Collector struct {
 	// goroutine running free functions (which may Enter and Retire).
 	state    atomic.Uint64
 	flushReq atomic.Uint64 // bumped by Barrier, Close and Flush
-	_        cacheline.Pad
-
 	// lagging is set while the last try to advance the epoch found a guard
-	// announced at an older one (classic mode; see Pool.refilled).
+	// announced at an older one (classic mode; see Pool.refilled). It
+	// changes at most twice an advance, on the line that each advance
+	// writes anyway, not on the read-only one below.
 	lagging atomic.Bool
+	_       cacheline.Pad
 
 	slots  *registry.Registry[participant]
 	sealed retire.Stack // full batches waiting for their grace period
