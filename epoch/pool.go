@@ -481,8 +481,8 @@ func (p *Pool[T]) share(b *nodeBatch[T]) { p.shared.Put(b) }
 // batch orphaned at that moment takes a shared batch or allocates, as it
 // would have a moment earlier.
 func (p *Pool[T]) adoptOrphan(e uint64) *nodeBatch[T] {
-	if !expiredAt(p.orphansFrom.Load(), e) {
-		return nil // neither has any orphan
+	if from := p.orphansFrom.Load(); from == math.MaxUint64 || !expiredAt(from, e) {
+		return nil // neither has any orphan (expiredAt would wrap for none)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
