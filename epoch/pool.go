@@ -204,11 +204,11 @@ func (p *Pool[T]) Get(g *Guard) *T {
 // again: with more goroutines than processors, that guard's goroutine is
 // often one waiting for a processor, and letting it run lets the epoch
 // advance. Else Get would allocate, and pending memory grow with the
-// allocations: on the Pool stack on 2 processors (5 s, two interleaved
-// runs each), 64 goroutines peaked at 189,000-223,000 nodes pending
-// instead of 1.2-1.6 million, and 1,024 at 330,000 instead of 3.6-3.8
-// million, with 8.8-10.5 Mops/s instead of 7.2-7.3; one and two
-// goroutines were unchanged.
+// allocations: on the Pool stack on 2 processors (5 s runs, interleaved),
+// 64 goroutines peaked at 163,000-223,000 nodes pending instead of
+// 1.2-2.0 million (at 0.8x-0.9x the throughput), and 1,024 at
+// 329,000-596,000 instead of 3.2-3.8 million, with 8.8-11.0 Mops/s
+// instead of 5.7-7.3; one and two goroutines were unchanged.
 func (p *Pool[T]) refilled(g *Guard) *poolLocal[T] {
 	l := p.local(g, "Pool.Get")
 	if l.free != nil && len(l.free.nodes) > 0 || p.refill(l, g.s) {
