@@ -170,7 +170,10 @@
 // Go preempts goroutines anywhere, so with more goroutines than processors
 // one of them is nearly always descheduled inside a guard, and the classic
 // epoch cannot advance until it runs again: pending memory grows with the
-// scheduler's delays, not with the program's data. A Collector created
+// scheduler's delays, not with the program's data. (A classic Pool that
+// can reuse nothing yields the processor once, when an older guard holds
+// the epoch back, before it allocates: that lets such a goroutine run and
+// cuts pending memory severalfold, but bounds nothing.) A Collector created
 // WithRobust answers this with interval-based reclamation (2GEIBR, Wen et
 // al., PPoPP 2018): a guard holds back only the Pool nodes that were alive
 // while it could load them.
