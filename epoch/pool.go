@@ -200,8 +200,8 @@ func (p *Pool[T]) Get(g *Guard) *T {
 //
 // In the classic mode, when retired nodes are waiting but none can be
 // reused yet, it tries to advance the epoch and, if a guard announced at
-// an older epoch holds it back, yields the processor once, and then tries
-// again: with more goroutines than processors, that guard's goroutine is
+// an older epoch holds it back and g is not that guard, yields the
+// processor once, and then tries again: with more goroutines than processors, that guard's goroutine is
 // often one waiting for a processor, and letting it run lets the epoch
 // advance. Else Get would allocate, and pending memory grow with the
 // allocations: on the Pool stack on 2 processors (5 s runs, interleaved),
@@ -217,8 +217,8 @@ func (p *Pool[T]) refilled(g *Guard) *poolLocal[T] {
 	if p.robust || len(l.sealed) == 0 && p.orphansFrom.Load() == math.MaxUint64 {
 		return nil // nothing waits: the Pool is growing
 	}
-	if !p.c.tryAdvance(false) && p.c.lagging.Load() {
-		runtime.Gosched()
+	if c := p.c; !c.tryAdvance(false) && c.lagging.Load() && g.s.Value.word.Load() == c.epoch.Load() {
+		runtime.Gosched() // (if g lagged, it would hold the epoch back through the yield)
 	}
 	if p.refill(l, g.s) {
 		return l

@@ -60,3 +60,41 @@ func TestPoolGetYieldsBeforeAllocating(t *testing.T) {
 	h.Unregister()
 	require.NoError(t, c.Close())
 }
+
+// A Get whose own guard lags (entered before the last advance) does not
+// yield: its guard holds the epoch back whatever other goroutines do. With
+// one processor, a goroutine that marks when it runs after Get has begun
+// must not have run when Get returns.
+func TestPoolGetDoesNotYieldForItsOwnLaggingGuard(t *testing.T) {
+	if race.Enabled {
+		t.Skip("the race detector shuffles the run queues")
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	c := epoch.New(epoch.WithBatchSize(1), epoch.WithMaxBatchAge(0)) // classic
+	p := epoch.NewPool[int64](c)
+	h := c.Register()
+
+	var getting, ran atomic.Bool
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for !getting.Load() {
+			runtime.Gosched()
+		}
+		ran.Store(true)
+	})
+
+	g := h.Enter()
+	e := c.Stats().Epoch
+	x := p.Get(g)
+	p.Retire(g, x) // sealed at once; its seal advances the epoch past g's
+	require.Greater(t, c.Stats().Epoch, e, "the test needs g to lag")
+	getting.Store(true)
+	y := p.Get(g) // nothing reusable, and g itself holds the epoch back
+	require.False(t, ran.Load(), "Get yielded although its own guard held the epoch back")
+	require.NotSame(t, x, y)
+	g.Exit()
+	wg.Wait()
+
+	h.Unregister()
+	require.NoError(t, c.Close())
+}
