@@ -22,13 +22,7 @@ import (
 // start of Get and its yield, only by preemption, the test would pass
 // without testing the yield; it cannot fail for that.)
 func TestPoolGetYieldsBeforeAllocating(t *testing.T) {
-	if race.Enabled {
-		t.Skip("the race detector shuffles the run queues: one yield need not run the other goroutine")
-	}
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	c := epoch.New(epoch.WithBatchSize(1), epoch.WithMaxBatchAge(0)) // classic
-	p := epoch.NewPool[int64](c)
-	h := c.Register()
+	c, p, h := onOneProcessor(t)
 
 	var getting atomic.Bool
 	entered := make(chan uint64)
@@ -66,13 +60,7 @@ func TestPoolGetYieldsBeforeAllocating(t *testing.T) {
 // one processor, a goroutine that marks when it runs after Get has begun
 // must not have run when Get returns.
 func TestPoolGetDoesNotYieldForItsOwnLaggingGuard(t *testing.T) {
-	if race.Enabled {
-		t.Skip("the race detector shuffles the run queues")
-	}
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	c := epoch.New(epoch.WithBatchSize(1), epoch.WithMaxBatchAge(0)) // classic
-	p := epoch.NewPool[int64](c)
-	h := c.Register()
+	c, p, h := onOneProcessor(t)
 
 	var getting, ran atomic.Bool
 	var wg sync.WaitGroup
@@ -97,4 +85,18 @@ func TestPoolGetDoesNotYieldForItsOwnLaggingGuard(t *testing.T) {
 
 	h.Unregister()
 	require.NoError(t, c.Close())
+}
+
+// onOneProcessor sets GOMAXPROCS to 1 for the test and returns a classic
+// Collector whose batches seal at every Retire, a Pool on it and a
+// Handle. It skips the test under the race detector, which shuffles the
+// run queues, so that one yield need not run a given goroutine.
+func onOneProcessor(t *testing.T) (*epoch.Collector, *epoch.Pool[int64], *epoch.Handle) {
+	if race.Enabled {
+		t.Skip("the race detector shuffles the run queues: one yield need not run the other goroutine")
+	}
+	procs := runtime.GOMAXPROCS(1)
+	t.Cleanup(func() { runtime.GOMAXPROCS(procs) })
+	c := epoch.New(epoch.WithBatchSize(1), epoch.WithMaxBatchAge(0))
+	return c, epoch.NewPool[int64](c), c.Register()
 }
