@@ -175,8 +175,8 @@ func NewPool[T any](c *Collector, opts ...PoolOption[T]) *Pool[T] {
 // must not come between a load and the Guard.Reserve that protects it. On
 // a classic Collector, when retired nodes are waiting for their grace
 // period and none can be reused yet, Get tries to advance the epoch, and
-// yields the processor once if a guard of an older epoch holds it back,
-// before it allocates. Get panics if g has exited or belongs to
+// yields the processor once if another guard, of an older epoch, holds it
+// back, before it allocates. Get panics if g has exited or belongs to
 // another Collector.
 func (p *Pool[T]) Get(g *Guard) *T {
 	l := p.cached(g)
@@ -201,14 +201,15 @@ func (p *Pool[T]) Get(g *Guard) *T {
 // In the classic mode, when retired nodes are waiting but none can be
 // reused yet, it tries to advance the epoch and, if a guard announced at
 // an older epoch holds it back and g is not that guard, yields the
-// processor once, and then tries again: with more goroutines than processors, that guard's goroutine is
-// often one waiting for a processor, and letting it run lets the epoch
-// advance. Else Get would allocate, and pending memory grow with the
-// allocations: on the Pool stack on 2 processors (5 s runs, interleaved),
-// 64 goroutines peaked at 163,000-223,000 nodes pending instead of
-// 1.2-2.0 million (at 0.8x-0.9x the throughput), and 1,024 at
-// 329,000-596,000 instead of 3.2-3.8 million, with 8.8-11.0 Mops/s
-// instead of 5.7-7.3; one and two goroutines were unchanged.
+// processor once, and then tries again: with more goroutines than
+// processors, that guard's goroutine is often one waiting for a
+// processor, and letting it run lets the epoch advance. Else Get would
+// allocate, and pending memory grow with the allocations: on the Pool
+// stack on 2 processors (5 s runs, interleaved), 64 goroutines peaked at
+// 163,000-223,000 nodes pending instead of 1.2-2.0 million (at 0.8x-0.9x
+// the throughput), and 1,024 at 329,000-596,000 instead of 3.2-3.8
+// million, with 8.8-11.0 Mops/s instead of 5.7-7.3; one and two
+// goroutines were unchanged.
 func (p *Pool[T]) refilled(g *Guard) *poolLocal[T] {
 	l := p.local(g, "Pool.Get")
 	if l.free != nil && len(l.free.nodes) > 0 || p.refill(l, g.s) {
