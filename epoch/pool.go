@@ -508,9 +508,11 @@ func (p *Pool[T]) orphan(bs ...*nodeBatch[T]) {
 // lowerOrphansFrom keeps orphansFrom at most the tags of bs, batches
 // orphaned again or anew. The caller holds mu.
 func (p *Pool[T]) lowerOrphansFrom(bs []*nodeBatch[T]) {
+	from := p.orphansFrom.Load()
 	for _, b := range bs {
-		p.orphansFrom.Store(min(p.orphansFrom.Load(), b.epoch))
+		from = min(from, b.epoch)
 	}
+	p.orphansFrom.Store(from)
 }
 
 // flushSlot moves slot s's limbo and sealed batches to the orphans, where
